@@ -1,0 +1,21 @@
+"""Alembic environment: runs on the connection that `storage.db.upgrade` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from storage.models import Base
+
+config = context.config
+connection = config.attributes.get("connection")
+
+if connection is None:  # plain `alembic` CLI use: connect from the configured URL
+    with create_engine(config.get_main_option("sqlalchemy.url")).begin() as connection:
+        context.configure(connection=connection, target_metadata=Base.metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+else:
+    context.configure(connection=connection, target_metadata=Base.metadata)
+    with context.begin_transaction():
+        context.run_migrations()

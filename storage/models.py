@@ -1,0 +1,105 @@
+"""SQLAlchemy 2.0 typed models: the catalogue that indexes every WARC record.
+
+The table and column names of `captures`, `documents` and `crawl_runs` are a
+documented interface (README lists them): users script against them.
+The schema itself is created by Alembic migrations (`storage/migrations`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class CrawlRun(Base):
+    """One run of one spider: when, what, how it ended, and its final Scrapy stats."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    spider: Mapped[str] = mapped_column(String(100))
+    site: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    # "running" until the spider closes, then Scrapy's close reason ("finished", "shutdown", ...)
+    status: Mapped[str] = mapped_column(String(50))
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    stats: Mapped[dict[str, Any] | None]
+
+
+class Capture(Base):
+    """One WARC response (or revisit) record, and where it lives."""
+
+    __tablename__ = "captures"
+    __table_args__ = (Index("ix_captures_url_fetched_at", "url", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    warc_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[int]
+    fetched_at: Mapped[datetime]
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    payload_digest: Mapped[str] = mapped_column(String(64), index=True)
+    payload_length: Mapped[int] = mapped_column(BigInteger)
+    warc_file: Mapped[str] = mapped_column(String(255))
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    warc_length: Mapped[int] = mapped_column(BigInteger)
+    warc_record_id: Mapped[str] = mapped_column(String(64), unique=True)
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    # Validators and the discovery source's date: what later incremental runs ask with.
+    etag: Mapped[str | None] = mapped_column(String(255))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    source_lastmod: Mapped[datetime | None]
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+
+
+class Article(Base):
+    """An article URL's stable text-file identity: the sequence number in `NNN_<hash>.txt`."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    text_path: Mapped[str] = mapped_column(String(255), unique=True)
+    first_seen_at: Mapped[datetime]
+
+
+class Document(Base):
+    """One extracted version of an article: derived data, rebuildable from the WARC."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, index=True)
+    title: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None]
+    text_path: Mapped[str] = mapped_column(String(255))
+    text_sha1: Mapped[str] = mapped_column(String(40))
+    extractor_version: Mapped[str] = mapped_column(String(64))
+    extracted_at: Mapped[datetime]
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
+
+
+class ExtractionFailure(Base):
+    """A capture whose extraction failed, and why: recorded, never silently dropped."""
+
+    __tablename__ = "extraction_failures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    extractor_version: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime]
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)

@@ -1,0 +1,62 @@
+"""The plain-text output format and its file names (the format of the seeds).
+
+A text file is UTF-8 (NFC): the title on the first line, a blank line, then
+paragraphs separated by single blank lines, and a final newline.
+
+File names are `NNN_<16 hex>.txt`: NNN is the article's sequence number in the
+catalogue (zero-padded to at least 3 digits, assigned when the URL is first
+extracted) and the hex digits are the first 16 of the SHA-256 of the canonical
+URL. Both stay the same across runs and re-extraction, so a better extractor
+overwrites the same file while the catalogue keeps every version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+TEXT_FILE_PATTERN = re.compile(r"\d{3,}_[0-9a-f]{16}\.txt")
+
+
+def url_hash(canonical_url: str) -> str:
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:16]
+
+
+def text_file_name(sequence: int, canonical_url: str) -> str:
+    if sequence < 0:
+        raise ValueError(f"sequence number must be >= 0, got {sequence}")
+    return f"{sequence:03d}_{url_hash(canonical_url)}.txt"
+
+
+def format_text(title: str, paragraphs: Iterable[str]) -> str:
+    """Title, blank line, paragraphs separated by one blank line, final newline (NFC)."""
+    blocks = [_one_line(title)] + [p for p in (_one_line(p) for p in paragraphs) if p]
+    if not blocks[0]:
+        raise ValueError("a text file needs a title")
+    return unicodedata.normalize("NFC", "\n\n".join(blocks) + "\n")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def write_text_file(directory: Path, name: str, text: str) -> Path:
+    """Write atomically (temp file + rename): a reader never sees half a file."""
+    if not TEXT_FILE_PATTERN.fullmatch(name):
+        raise ValueError(f"not a text file name of the form NNN_<16 hex>.txt: {name!r}")
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / name
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
