@@ -1,0 +1,29 @@
+"""Items that flow from the spider to the pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(slots=True)
+class ArticlePage:
+    """A fetched page whose URL matches the site's article pattern: to be extracted."""
+
+    url: str
+    status: int
+    body: bytes  # after Content-Encoding was removed (the WARC keeps the encoded bytes)
+    content_type: str | None
+    warc_record_id: str  # the response record this page was archived as
+    fetched_at: datetime
+    source_lastmod: datetime | None = None
+
+
+@dataclass(slots=True)
+class ExtractedArticle:
+    """What the extraction pipeline made of an ArticlePage (the body is dropped)."""
+
+    url: str
+    title: str | None
+    text_path: str | None
+    failure: str | None = None

@@ -1,0 +1,103 @@
+"""ExtractPipeline: turns archived article pages into text files and `documents` rows.
+
+Extraction (lxml + trafilatura, CPU-bound) runs in a pool of worker processes and the
+results are filed by the archive's writer thread, so the reactor only hands work over.
+A failed extraction is recorded with its reason; the crawl goes on.
+
+Settings: EXTRACT_WORKERS (0 = one per core), EXTRACT_MAX_BYTES.
+Stats: extract/ok, extract/failed/<reason>, extract/worker_restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, Self
+
+from crawler.archive import Archive
+from crawler.extract import EXTRACTOR_VERSION, Extraction, Failure, extract_article
+from crawler.items import ArticlePage, ExtractedArticle
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from crawler.profiles import ExtractHints
+
+logger = logging.getLogger(__name__)
+
+# Set once in each worker process by the pool initializer: hints travel once, not per page.
+_worker_hints: ExtractHints | None = None
+_worker_max_bytes = 0
+
+
+def _init_worker(hints: ExtractHints, max_bytes: int) -> None:
+    global _worker_hints, _worker_max_bytes
+    _worker_hints, _worker_max_bytes = hints, max_bytes
+
+
+def _extract_in_worker(body: bytes, content_type: str | None) -> Extraction:
+    assert _worker_hints is not None
+    try:
+        return extract_article(body, content_type=content_type, hints=_worker_hints,
+                               max_bytes=_worker_max_bytes)
+    except Exception as error:  # a bug or a pathological page must not kill the crawl
+        return Extraction(EXTRACTOR_VERSION, failure=Failure("error", repr(error)))
+
+
+class ExtractPipeline:
+    def __init__(self, crawler: Crawler, archive: Archive, workers: int, max_bytes: int):
+        self.crawler = crawler
+        self.archive = archive
+        self.workers = workers
+        self.max_bytes = max_bytes
+        self.pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
+        return cls(crawler, Archive.of(crawler), workers,
+                   crawler.settings.getint("EXTRACT_MAX_BYTES"))
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        hints = self.crawler.spider.site.extract  # type: ignore[union-attr]
+        # forkserver: never fork a process that runs the reactor's threads
+        return ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_init_worker, initargs=(hints, self.max_bytes),
+        )
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticlePage):
+            return item
+        extraction = await self._extract(item)
+        filed = await asyncio.wrap_future(self.archive.file_extraction(item, extraction))
+        stats = self.crawler.stats
+        if filed.failure:
+            stats.inc_value(f"extract/failed/{filed.failure}")
+            assert extraction.failure is not None
+            logger.warning("Extraction failed (%s) for %s: %s",
+                           filed.failure, item.url, extraction.failure.detail)
+        else:
+            stats.inc_value("extract/ok")
+        title = extraction.article.title if extraction.article else None
+        return ExtractedArticle(item.url, title, filed.text_path, filed.failure)
+
+    async def _extract(self, page: ArticlePage) -> Extraction:
+        if self.pool is None:
+            self.pool = self._start_pool()
+        try:
+            future = self.pool.submit(_extract_in_worker, page.body, page.content_type)
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool as error:  # a worker died (out of memory, a crash in lxml)
+            self.crawler.stats.inc_value("extract/worker_restarts")
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+            return Extraction(EXTRACTOR_VERSION, failure=Failure("worker_crashed", repr(error)))
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)

@@ -1,0 +1,203 @@
+"""Site profiles: what a VOV-style site looks like, read from `settings/sites/<name>.toml`.
+
+A profile is data (seeds, URL rules, politeness, extraction hints); the code is
+shared by every site. `ProfileSpiderLoader` turns each profile file into a spider
+of the same name, so `scrapy crawl vov` needs no spider class written for vov.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
+
+from crawler.urls import canonical_url, host_of, move_to_origin, path_and_query
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.http import Request
+    from scrapy.settings import BaseSettings
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used, with the file and the key at fault."""
+
+
+@dataclass(frozen=True)
+class Politeness:
+    download_delay: float = 1.0
+    concurrent_requests_per_domain: int = 2
+    autothrottle: bool = True
+    autothrottle_target_concurrency: float = 1.0
+
+    def scrapy_settings(self) -> dict[str, Any]:
+        return {
+            "DOWNLOAD_DELAY": self.download_delay,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": self.concurrent_requests_per_domain,
+            "AUTOTHROTTLE_ENABLED": self.autothrottle,
+            "AUTOTHROTTLE_TARGET_CONCURRENCY": self.autothrottle_target_concurrency,
+        }
+
+
+@dataclass(frozen=True)
+class Discovery:
+    sitemaps: tuple[str, ...] = ()
+    sitemaps_from_robots: bool = True
+    monthly_sitemap: str | None = None
+    feeds: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    pagination_parameter: str = "page"
+    max_category_pages: int = 50
+    article_pattern: str = r"^/.+$"
+    follow_links_in_articles: bool = True
+    deny_patterns: tuple[str, ...] = ()
+    strip_query_parameters: tuple[str, ...] = ("utm_*",)
+
+
+@dataclass(frozen=True)
+class ExtractHints:
+    """CSS selectors and patterns that help trafilatura on this site's pages."""
+
+    title: tuple[str, ...] = ("h1",)
+    lead: tuple[str, ...] = ()
+    body: tuple[str, ...] = ()
+    published: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    drop_paragraphs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    name: str
+    origin: str
+    hosts: tuple[str, ...]
+    title: str = ""
+    language: str = "vi"
+    politeness: Politeness = field(default_factory=Politeness)
+    discovery: Discovery = field(default_factory=Discovery)
+    extract: ExtractHints = field(default_factory=ExtractHints)
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ProfileError(f"{path}: cannot read site profile: {error}") from error
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<profile>") -> Self:
+        sections = {"politeness": Politeness, "discovery": Discovery, "extract": ExtractHints}
+        try:
+            parts = {key: _build(kind, data.get(key, {}), f"{source} [{key}]")
+                     for key, kind in sections.items()}
+            top = {k: v for k, v in data.items() if k not in sections}
+            profile = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in top.items()},
+                          **parts)
+        except TypeError as error:
+            raise ProfileError(f"{source}: {error}") from error
+        profile.validate(source)
+        return profile
+
+    def validate(self, source: str) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+            raise ProfileError(f"{source}: name {self.name!r} must be lower-case letters, digits, _")
+        if urlsplit(self.origin).scheme not in {"http", "https"}:
+            raise ProfileError(f"{source}: origin {self.origin!r} must be an http(s) URL")
+        for pattern in (self.discovery.article_pattern, *self.discovery.deny_patterns,
+                        *self.extract.drop_paragraphs):
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ProfileError(f"{source}: bad pattern {pattern!r}: {error}") from error
+
+    def at_origin(self, origin: str) -> Self:
+        """The same site served elsewhere (a mirror): same paths, same rules, other host."""
+        if urlsplit(origin).scheme not in {"http", "https"} or not urlsplit(origin).netloc:
+            raise ProfileError(f"origin {origin!r} must look like http://127.0.0.1:8080")
+        return replace(self, origin=origin.rstrip("/"))
+
+    # ---- URL rules ----------------------------------------------------------
+
+    def absolute(self, path: str) -> str:
+        return self.origin.rstrip("/") + path
+
+    def canonical(self, url: str) -> str | None:
+        """The canonical URL to fetch for a link, or None if the link is not ours to follow.
+
+        Links to the profile's own hosts are moved to the origin, so a mirror of
+        the site is crawled exactly as the site itself would be.
+        """
+        if urlsplit(url).scheme not in {"http", "https"}:
+            return None
+        if host_of(url) not in {*self.hosts, self.origin_host}:
+            return None
+        url = move_to_origin(url, self.origin)
+        url = canonical_url(url, self.discovery.strip_query_parameters)
+        path = path_and_query(url)
+        if any(re.search(pattern, path) for pattern in self.discovery.deny_patterns):
+            return None
+        return url
+
+    def is_article(self, url: str) -> bool:
+        return re.search(self.discovery.article_pattern, urlsplit(url).path) is not None
+
+    @property
+    def origin_host(self) -> str:
+        return host_of(self.origin)
+
+
+def _build(kind: type, values: dict[str, Any], source: str) -> Any:
+    if not isinstance(values, dict):
+        raise ProfileError(f"{source}: expected a table, got {type(values).__name__}")
+    known = set(kind.__dataclass_fields__)
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ProfileError(f"{source}: unknown keys {unknown}; known keys: {sorted(known)}")
+    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def load_profiles(directory: Path) -> dict[str, SiteProfile]:
+    profiles: dict[str, SiteProfile] = {}
+    for path in sorted(directory.glob("*.toml")):
+        profile = SiteProfile.load(path)
+        if profile.name != path.stem:
+            raise ProfileError(f"{path}: name {profile.name!r} must equal the file name")
+        profiles[profile.name] = profile
+    return profiles
+
+
+class ProfileSpiderLoader:
+    """Scrapy spider loader: one `NewsSpider` subclass per profile file in SITE_PROFILES_DIR."""
+
+    def __init__(self, settings: BaseSettings):
+        from crawler.spiders.news import NewsSpider  # spiders import this module
+
+        directory = Path(settings.get("SITE_PROFILES_DIR"))
+        self._spiders: dict[str, type[Spider]] = {
+            name: type(f"{name.title()}Spider", (NewsSpider,), {"name": name, "profile": profile})
+            for name, profile in load_profiles(directory).items()
+        }
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Self:
+        return cls(settings)
+
+    def load(self, spider_name: str) -> type[Spider]:
+        try:
+            return self._spiders[spider_name]
+        except KeyError:
+            known = ", ".join(sorted(self._spiders)) or "none"
+            raise KeyError(
+                f"Spider not found: {spider_name} (sites with a profile: {known})"
+            ) from None
+
+    def list(self) -> list[str]:
+        return sorted(self._spiders)
+
+    def find_by_request(self, request: Request) -> list[str]:
+        return [name for name, spider in self._spiders.items()
+                if spider.profile.canonical(request.url) is not None]  # type: ignore[attr-defined]

@@ -1,0 +1,67 @@
+"""Scrapy settings for the archive: the module that `scrapy.cfg` names.
+
+The one place that reads the environment:
+    DATA_DIR      where warc/, text/ and the default SQLite catalogue live (default ./data)
+    DATABASE_URL  any SQLAlchemy URL for the catalogue (default sqlite:///$DATA_DIR/archive.sqlite3)
+    VNARCHIVE_CONTACT  a URL or e-mail that site operators can reach you at (goes into the User-Agent)
+Every setting can still be overridden per run with `scrapy crawl ... -s NAME=VALUE`.
+Site politeness (delay, concurrency, AutoThrottle) comes from the site's profile and
+is overridden the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+try:
+    VERSION = version("vnarchive")
+except PackageNotFoundError:  # running from a checkout that was not installed
+    VERSION = "0.0.0"
+
+BOT_NAME = "vnarchive"
+
+# ---- where things live ----------------------------------------------------------------
+DATA_DIR = Path(os.environ.get("DATA_DIR", "data")).resolve()
+WARC_DIR = str(DATA_DIR / "warc")
+TEXT_DIR = str(DATA_DIR / "text")
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'archive.sqlite3'}"
+
+# ---- spiders: one per site profile ------------------------------------------------------
+SITE_PROFILES_DIR = str(Path(__file__).with_name("sites"))
+SPIDER_LOADER_CLASS = "crawler.profiles.ProfileSpiderLoader"
+COMMANDS_MODULE = "crawler.commands"
+
+# ---- politeness --------------------------------------------------------------------------
+CONTACT = os.environ.get("VNARCHIVE_CONTACT", "https://pypi.org/project/vnarchive/")
+USER_AGENT = f"vnarchive/{VERSION} (news archive crawler; +{CONTACT})"
+ROBOTSTXT_OBEY = True
+# Profile values override these; -s on the command line overrides the profile.
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+DOWNLOAD_TIMEOUT = 60
+# Hard cap on one download; pages over EXTRACT_MAX_BYTES are archived but not extracted.
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+TELNETCONSOLE_ENABLED = False
+COOKIES_ENABLED = False
+
+# ---- archive -------------------------------------------------------------------------------
+EXTENSIONS = {"crawler.extensions.warc.WarcExporter": 100}
+# WARC files are closed and a new one begun once a file reaches this size (bytes).
+WARC_MAX_SIZE = 1024 * 1024 * 1024
+# File name prefix; each process adds its own timestamp, host name and pid.
+WARC_PREFIX = BOT_NAME
+
+# ---- extraction ----------------------------------------------------------------------------
+ITEM_PIPELINES = {"crawler.pipelines.ExtractPipeline": 300}
+# Worker processes for extraction (0 = one per core).
+EXTRACT_WORKERS = 0
+# Pages larger than this (decoded body, bytes) are archived but not extracted.
+EXTRACT_MAX_BYTES = 2 * 1024 * 1024
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
