@@ -1,0 +1,107 @@
+"""The catalogue on real databases: migrations, and the repository's queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from storage import repository
+from storage.db import make_engine, open_catalogue, upgrade
+from storage.models import Capture, Document
+from storage.repository import NewCapture
+from storage.textfiles import TEXT_FILE_PATTERN
+
+FETCHED = datetime(2024, 5, 14, 1, 30, tzinfo=UTC)
+
+
+def new_capture(url: str, record: int, run_id: int | None = None, **changes: object) -> NewCapture:
+    values: dict[str, object] = dict(
+        url=url, warc_type="response", status=200, fetched_at=FETCHED,
+        content_type="text/html; charset=utf-8", payload_digest=f"sha1:{record:032d}",
+        payload_length=1234, warc_file="a.warc.gz", warc_offset=100 * record, warc_length=99,
+        warc_record_id=f"<urn:uuid:{record:08d}-0000-0000-0000-000000000000>",
+        etag='"abc"', last_modified="Tue, 14 May 2024 01:30:00 GMT", crawl_run_id=run_id,
+    )
+    values.update(changes)
+    return NewCapture(**values)  # type: ignore[arg-type]
+
+
+def test_migrations_create_the_documented_tables(catalogue_url: str) -> None:
+    engine = make_engine(catalogue_url)
+    upgrade(engine)
+    upgrade(engine)  # a second upgrade is a no-op, as on every later start
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names())
+    assert {"captures", "documents", "crawl_runs", "alembic_version"} <= tables
+    captures = {column["name"] for column in inspector.get_columns("captures")}
+    assert {"url", "warc_type", "status", "fetched_at", "content_type", "payload_digest",
+            "warc_file", "warc_offset", "warc_length", "warc_record_id", "crawl_run_id"} <= captures
+    documents = {column["name"] for column in inspector.get_columns("documents")}
+    assert {"url", "title", "published_at", "text_path", "text_sha1", "extractor_version",
+            "capture_id"} <= documents
+    engine.dispose()
+
+
+def test_a_run_its_captures_and_documents_round_trip(catalogue_url: str) -> None:
+    sessions = open_catalogue(catalogue_url)
+    with sessions.begin() as session:
+        run = repository.start_run(session, spider="vov", site="vov", hostname="h", pid=1)
+        first = repository.add_capture(session, new_capture("https://vov.vn/a-post1.vov", 1, run.id))
+        repository.add_capture(session, new_capture("https://vov.vn/robots.txt", 2, run.id))
+        repository.add_capture(session, new_capture("https://vov.vn/a-post1.vov", 3, run.id,
+                                                    fetched_at=FETCHED + timedelta(hours=1)))
+        path = repository.article_for_url(session, first.url).text_path
+        repository.add_document(session, capture=first, title="Tiêu đề", published_at=FETCHED,
+                                text_path=path, text="Tiêu đề\n\nVOV.VN - x\n",
+                                extractor_version="v1")
+        repository.finish_run(session, run.id, status="finished", stats={"item_scraped_count": 1})
+    with sessions() as session:
+        assert [c.warc_offset for c in repository.captures_of_run(session, run.id)] == [100, 200, 300]
+        assert repository.capture_counts_by_url(session, run.id) == {
+            "https://vov.vn/a-post1.vov": 2, "https://vov.vn/robots.txt": 1}
+        found = repository.capture_by_record_id(session, first.warc_record_id)
+        assert found is not None and found.fetched_at == FETCHED  # timezone kept
+        [document] = repository.latest_documents(session)
+        assert document.capture_id == first.id and document.title == "Tiêu đề"
+        assert len(document.text_sha1) == 40
+        assert session.scalar(select(Capture).where(Capture.id == first.id)).etag == '"abc"'
+        counts = repository.table_counts(session)
+        assert counts == {"crawl_runs": 1, "captures": 3, "documents": 1, "extraction_failures": 0}
+        run_row = session.get(type(run), run.id)
+        assert run_row.status == "finished" and run_row.stats == {"item_scraped_count": 1}
+
+
+def test_article_file_names_are_stable_and_sequential(catalogue_url: str) -> None:
+    sessions = open_catalogue(catalogue_url)
+    urls = [f"https://vov.vn/the-gioi/bai-{n}-post{n}.vov" for n in range(3)]
+    with sessions.begin() as session:
+        names = [repository.article_for_url(session, url).text_path for url in urls]
+    with sessions.begin() as session:  # asked again, later: the same names
+        again = [repository.article_for_url(session, url).text_path for url in reversed(urls)]
+    assert names == list(reversed(again))
+    assert [name[:4] for name in names] == ["000_", "001_", "002_"]
+    assert all(TEXT_FILE_PATTERN.fullmatch(name) for name in names)
+
+
+def test_record_ids_are_unique(catalogue_url: str) -> None:
+    sessions = open_catalogue(catalogue_url)
+    with sessions.begin() as session:
+        repository.add_capture(session, new_capture("https://vov.vn/a", 1))
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        repository.add_capture(session, new_capture("https://vov.vn/b", 1))
+
+
+def test_failures_are_recorded_per_run(catalogue_url: str) -> None:
+    sessions = open_catalogue(catalogue_url)
+    with sessions.begin() as session:
+        run = repository.start_run(session, spider="vov", site="vov", hostname="h", pid=1)
+        capture = repository.add_capture(session, new_capture("https://vov.vn/x-post9.vov", 9, run.id))
+        repository.add_extraction_failure(session, capture=capture, reason="empty",
+                                          detail="the response body is empty", extractor_version="v1")
+    with sessions() as session:
+        [failure] = repository.failures_of_run(session, run.id)
+        assert (failure.reason, failure.url) == ("empty", "https://vov.vn/x-post9.vov")
+        assert session.scalar(select(Document)) is None
