@@ -1,0 +1,129 @@
+"""The extractor on VOV-style markup and on bad input: failure is a value with a reason."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crawler.extract import EXTRACTOR_VERSION, extract_article
+from crawler.profiles import ExtractHints, load_profiles
+from settings import project
+
+HINTS: ExtractHints = load_profiles(Path(project.SITE_PROFILES_DIR))["vov"].extract
+
+PAGE = """<!DOCTYPE html><html lang="vi"><head><meta charset="{charset}">
+<title>Đàm phán hòa bình | VOV.VN</title>
+<meta property="article:published_time" content="2024-05-14T08:30:00+07:00">
+<script>var ads = "Tin liên quan";</script></head><body>
+<header><nav><a href="/the-gioi">Thế giới</a> <a href="/lich?date=2024-05-14">Lịch</a></nav></header>
+<div class="row article-title"><h1>Đàm phán hòa bình</h1></div>
+<div class="col-md-4 mb-2">14/05/2024 08:30</div>
+<div class="row article-summary">VOV.VN - Hai bên nhất trí tiếp tục đàm phán.</div>
+<div class="row article-content"><div class="text-long">
+<p>Các quan chức&nbsp;hai nước đã gặp nhau tại <a href="/x">Istanbul</a> hôm nay.</p>
+<h2>Những điểm khác biệt</h2>
+<p>Hai bên vẫn còn nhiều <strong>khác biệt</strong> về lập trường.</p>
+<figure class="image"><img src="a.jpg"><figcaption>Toàn cảnh cuộc đàm phán</figcaption></figure>
+<blockquote><p>Chúng tôi mong muốn hòa bình lâu dài.</p></blockquote>
+<p>Xem thêm: <a href="/y">Bài liên quan khác</a></p>
+<div class="article-relate"><div class="title">Tin liên quan</div><a href="/z"><h3>Teaser</h3></a>
+<p>VOV.VN - Tóm tắt bài khác.</p></div>
+<p>Vòng đàm phán tiếp theo dự kiến diễn ra vào tháng sau.</p>
+<p style="text-align:right"><strong>Thu Hằng/VOV.VN</strong></p>
+</div>
+<div class="article-social">Mời quý độc giả theo dõi VOV.VN trên <a>Facebook</a></div>
+<div class="article-comment"><h3>Viết bình luận</h3><form><textarea></textarea></form>
+<p>This site is protected by reCAPTCHA and the Google Privacy Policy and Terms of Service apply.</p></div>
+</div>
+<aside class="sidebar"><h3>Đọc nhiều</h3><a href="/w">Bài đọc nhiều</a></aside>
+<footer>90ph tv mitom link bong da</footer></body></html>"""
+
+GOLD = """Đàm phán hòa bình
+
+VOV.VN - Hai bên nhất trí tiếp tục đàm phán.
+
+Các quan chức hai nước đã gặp nhau tại Istanbul hôm nay.
+
+Những điểm khác biệt
+
+Hai bên vẫn còn nhiều khác biệt về lập trường.
+
+Chúng tôi mong muốn hòa bình lâu dài.
+
+Vòng đàm phán tiếp theo dự kiến diễn ra vào tháng sau.
+"""
+
+
+def extract(body: bytes, content_type: str | None = "text/html; charset=utf-8", max_bytes: int = 10**6):
+    return extract_article(body, content_type=content_type, hints=HINTS, max_bytes=max_bytes)
+
+
+def test_a_vov_style_page_gives_exactly_the_article() -> None:
+    result = extract(PAGE.format(charset="utf-8").encode())
+    assert result.failure is None and result.version == EXTRACTOR_VERSION
+    assert result.article is not None
+    assert result.article.text == GOLD
+    assert result.article.published_at == datetime(2024, 5, 14, 1, 30, tzinfo=UTC)
+
+
+def test_published_dates_after_the_fetch_are_refused() -> None:
+    article = extract(PAGE.format(charset="utf-8").encode()).article
+    assert article is not None
+    assert article.published_before(datetime(2024, 5, 15, tzinfo=UTC)) is not None
+    assert article.published_before(datetime(2024, 5, 13, tzinfo=UTC)) is None
+
+
+def test_a_windows_1258_page_decodes_to_nfc() -> None:
+    body = encode_cp1258(PAGE.format(charset="windows-1258"))
+    assert body.decode("cp1258") != unicodedata.normalize("NFC", body.decode("cp1258"))
+    result = extract(body, "text/html; charset=windows-1258")
+    assert result.article is not None and result.article.text == GOLD
+
+
+def encode_cp1258(text: str) -> bytes:
+    """cp1258 has the shaped letters (â, ơ, ư, ...) but writes tone marks as combining ones."""
+    shapes = "\u0302\u0306\u031b"
+    out = bytearray()
+    for char in unicodedata.normalize("NFC", text):
+        base, *marks = unicodedata.normalize("NFD", char)
+        shaped = unicodedata.normalize("NFC", base + "".join(m for m in marks if m in shapes))
+        tones = "".join(m for m in marks if m not in shapes)
+        out += (char if char.encode("cp1258", "ignore") else shaped + tones).encode("cp1258")
+    return bytes(out)
+
+
+def test_utf8_bytes_under_a_wrong_declaration_are_read_as_utf8() -> None:
+    result = extract(PAGE.format(charset="iso-8859-1").encode(), "text/html; charset=iso-8859-1")
+    assert result.article is not None and result.article.text == GOLD
+
+
+@pytest.mark.parametrize(("body", "content_type", "reason"), [
+    (b"", "text/html", "empty"),
+    (b"  \r\n ", "text/html", "empty"),
+    (b"%PDF-1.4 binary", "application/pdf", "not_html"),
+    (b"<html>\x00\x01\x02\x00 binary</html>", "text/html", "binary"),
+    (b"<html><body><h1>T\xff\xfe\xfd</h1></body></html>", "text/html; charset=utf-8", "charset"),
+    (b"<html><body><p>no title here at all</p></body></html>", "text/html", "no_title"),
+    (b"<html><body><h1>Title only</h1></body></html>", "text/html", "no_text"),
+])
+def test_bad_input_fails_with_a_reason(body: bytes, content_type: str, reason: str) -> None:
+    result = extract(body, content_type)
+    assert result.article is None and result.failure is not None
+    assert result.failure.reason == reason and result.failure.detail
+
+
+def test_oversized_pages_are_not_extracted() -> None:
+    body = PAGE.format(charset="utf-8").encode()
+    result = extract(body, max_bytes=len(body) - 1)
+    assert result.failure is not None and result.failure.reason == "too_large"
+    assert str(len(body)) in result.failure.detail
+
+
+def test_a_broken_page_still_extracts_what_it_can() -> None:
+    truncated = PAGE.format(charset="utf-8").encode()[: PAGE.index("<h2>") + 200]
+    result = extract(truncated)
+    assert result.article is not None
+    assert result.article.paragraphs[0] == "VOV.VN - Hai bên nhất trí tiếp tục đàm phán."
