@@ -47,6 +47,13 @@ DOWNLOAD_TIMEOUT = 60
 # Hard cap on one download; pages over EXTRACT_MAX_BYTES are archived but not extracted.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 TELNETCONSOLE_ENABLED = False
+# Only encodings every WARC reader decodes: warcio (and so pywb) cannot read brotli
+# bodies with the maintained Brotli package, so `br` is never asked for.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "vi,en;q=0.8",
+    "Accept-Encoding": "gzip, deflate",
+}
 COOKIES_ENABLED = False
 
 # ---- archive -------------------------------------------------------------------------------

@@ -43,6 +43,13 @@ def finish_run(session: Session, run_id: int, *, status: str, stats: dict[str, A
     return run
 
 
+def crawl_run(session: Session, run_id: int | None = None) -> CrawlRun | None:
+    """The run with that id, or the latest run."""
+    if run_id is not None:
+        return session.get(CrawlRun, run_id)
+    return session.scalar(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1))
+
+
 # ---- captures ---------------------------------------------------------------
 
 
@@ -163,6 +170,15 @@ def latest_documents(session: Session) -> Sequence[Document]:
     )
     return session.scalars(
         select(Document).join(newest, Document.id == newest.c.id).order_by(Document.text_path)
+    ).all()
+
+
+def documents_of_run(session: Session, run_id: int) -> Sequence[Document]:
+    return session.scalars(
+        select(Document)
+        .join(Capture, Document.capture_id == Capture.id)
+        .where(Capture.crawl_run_id == run_id)
+        .order_by(Document.id)
     ).all()
 
 

@@ -91,9 +91,9 @@ class NewsSpider(Spider):
         canonical = self.site.canonical(url) or url
         return Request(canonical, callback=callback, priority=HUB_PRIORITY, meta=meta)
 
-    def category_page(self, url: str, page: int) -> Request:
+    def category_page(self, url: str, page: int, previous: frozenset[str] = frozenset()) -> Request:
         return self.hub(with_query_parameter(url, self.site.discovery.pagination_parameter, page),
-                        self.parse_category, category=url, page=page)
+                        self.parse_category, category=url, page=page, previous=previous)
 
     def article_requests(
         self, links: Iterable[tuple[str, datetime | None]], source: str
@@ -127,11 +127,14 @@ class NewsSpider(Spider):
         yield from self.article_requests(feed_links(response.body), "feed")
 
     def parse_category(self, response: Response) -> Iterator[Request]:
+        """A listing page; the next page is asked for only while pages list new articles
+        (a site that ignores `?page=N` would otherwise be read max_category_pages times)."""
         links = self.article_links(response)
         yield from self.article_requests(((link, None) for link in links), "category")
-        page = response.meta["page"]
-        if links and page < self.site.discovery.max_category_pages:
-            yield self.category_page(response.meta["category"], page + 1)
+        page, listed = response.meta["page"], frozenset(links)
+        if listed and listed != response.meta.get("previous") and \
+                page < self.site.discovery.max_category_pages:
+            yield self.category_page(response.meta["category"], page + 1, listed)
 
     def parse_article(self, response: Response) -> Iterator[ArticlePage | Request]:
         yield ArticlePage(
