@@ -14,7 +14,7 @@ class ArticlePage:
     status: int
     body: bytes  # after Content-Encoding was removed (the WARC keeps the encoded bytes)
     content_type: str | None
-    warc_record_id: str  # the response record this page was archived as
+    warc_record_id: str | None  # the response record this page was archived as
     fetched_at: datetime
     source_lastmod: datetime | None = None
 

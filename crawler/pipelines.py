@@ -18,6 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Self
 
+from scrapy.exceptions import NotConfigured
+
 from crawler.archive import Archive
 from crawler.extract import EXTRACTOR_VERSION, Extraction, Failure, extract_article
 from crawler.items import ArticlePage, ExtractedArticle
@@ -58,6 +60,9 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("WARC_ENABLED", True):
+            raise NotConfigured("extraction files each text against its WARC capture: "
+                                "set WARC_ENABLED=True, or ITEM_PIPELINES={} to crawl only")
         workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
         return cls(crawler, Archive.of(crawler), workers,
                    crawler.settings.getint("EXTRACT_MAX_BYTES"))

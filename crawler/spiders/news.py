@@ -14,7 +14,7 @@ import gzip
 import io
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -142,8 +142,9 @@ class NewsSpider(Spider):
             status=response.status,
             body=response.body,
             content_type=header(response, b"Content-Type"),
-            warc_record_id=response.meta["warc_record_id"],
-            fetched_at=response.meta["fetched_at"],
+            # set by WarcExporter; absent only when archiving is switched off
+            warc_record_id=response.meta.get("warc_record_id"),
+            fetched_at=response.meta.get("fetched_at") or datetime.now(UTC),
             source_lastmod=response.meta.get("lastmod"),
         )
         if self.site.discovery.follow_links_in_articles:
