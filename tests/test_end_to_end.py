@@ -1,0 +1,139 @@
+"""Crawl the VOV-style sample site with the real `vov` spider and check everything it produced."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from storage import repository
+from storage.db import open_catalogue
+from storage.models import Capture, CrawlRun
+from storage.textfiles import TEXT_FILE_PATTERN
+from storage.warc import read_record
+from tests.crawl import CrawlResult, crawl
+from tests.sample_site import SampleSite, serve
+
+pytestmark = pytest.mark.slow
+RETRY_TIMES = 2
+
+
+@pytest.fixture(scope="module")
+def site() -> SampleSite:
+    return SampleSite(n_articles=30)
+
+
+@pytest.fixture(scope="module")
+def origin(site: SampleSite) -> Iterator[str]:
+    with serve(site) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def result(request: pytest.FixtureRequest, origin: str,
+           tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
+    data_dir = tmp_path_factory.mktemp(f"crawl-{request.param}")
+    database_url = None
+    if request.param == "postgresql":
+        database_url = request.getfixturevalue("module_postgres_url")
+    # small WARC files, so that rotation happens in a real crawl too
+    done = crawl(origin, data_dir, database_url, {"WARC_MAX_SIZE": "150000",
+                                                  "RETRY_TIMES": str(RETRY_TIMES)})
+    assert done.returncode == 0, done.log[-5000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def catalogue(result: CrawlResult):  # type: ignore[no-untyped-def]
+    return open_catalogue(result.database_url)
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_every_article_text_equals_gold(site: SampleSite, origin: str, result: CrawlResult,
+                                        catalogue) -> None:  # type: ignore[no-untyped-def]
+    gold = site.gold_texts()
+    with catalogue() as session:
+        documents = {path_of(d.url): d for d in repository.latest_documents(session)}
+    assert set(documents) == set(gold)
+    for path, text in gold.items():
+        written = (result.data_dir / "text" / documents[path].text_path).read_text(encoding="utf-8")
+        assert written == text, path
+    names = [p.name for p in (result.data_dir / "text").iterdir()]
+    assert len(names) == len(gold) and all(TEXT_FILE_PATTERN.fullmatch(n) for n in names)
+
+
+def test_bad_pages_are_archived_and_their_failure_recorded(site: SampleSite, result: CrawlResult,
+                                                           catalogue) -> None:  # type: ignore[no-untyped-def]
+    with catalogue() as session:
+        run = repository.crawl_run(session)
+        failures = {path_of(f.url): f.reason for f in repository.failures_of_run(session, run.id)}
+        captured = {path_of(c.url) for c in repository.captures_of_run(session, run.id)}
+    assert failures == site.expected_failures()
+    assert set(failures) <= captured
+
+
+def test_every_warc_file_passes_warcio_check(result: CrawlResult) -> None:
+    warc_dir = result.data_dir / "warc"
+    files = sorted(warc_dir.iterdir())
+    assert len(files) > 1, "WARC_MAX_SIZE was set low: the crawl should have rotated files"
+    assert not [f for f in files if f.name.endswith(".open")], "a closed crawl leaves no .open file"
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *map(str, files)],
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_every_catalogue_pointer_reads_back_its_record(result: CrawlResult,
+                                                       catalogue) -> None:  # type: ignore[no-untyped-def]
+    with catalogue() as session:
+        captures = session.scalars(select(Capture)).all()
+    assert captures
+    for capture in captures:
+        record = read_record(result.data_dir / "warc", capture.warc_file,
+                             capture.warc_offset, capture.warc_length)
+        assert record.record_type == "response"
+        assert record.target_uri == capture.url
+        assert record.record_id == capture.warc_record_id
+        assert record.status == capture.status
+        assert record.payload_digest == capture.payload_digest
+
+
+def test_each_url_is_fetched_once_and_traps_never(site: SampleSite, result: CrawlResult,
+                                                   catalogue) -> None:  # type: ignore[no-untyped-def]
+    with catalogue() as session:
+        counts = repository.capture_counts_by_url(session)
+    server_error = site.special["server_error"]
+    by_path = {path_of(url): n for url, n in counts.items()}
+    assert by_path.pop(server_error) == RETRY_TIMES + 1  # a 500 is retried, each try archived
+    assert set(by_path.values()) == {1}
+    assert not [p for p in by_path if "utm_" in p]
+    assert not [p for p in by_path for trap in site.traps if p.startswith(trap)]
+    assert all(urlsplit(url).hostname == "127.0.0.1" for url in counts)
+    assert site.special["redirect"] in by_path and site.special["not_found"] in by_path
+
+
+def test_run_row_and_stats(site: SampleSite, result: CrawlResult,
+                           catalogue) -> None:  # type: ignore[no-untyped-def]
+    with catalogue() as session:
+        [run] = session.scalars(select(CrawlRun)).all()
+        captures = len(repository.captures_of_run(session, run.id))
+    stats = run.stats or {}
+    assert run.status == "finished" and run.finished_at is not None
+    assert stats["catalogue/captures"] == captures
+    assert stats["warc/records_written"] == 2 * captures
+    assert stats["extract/ok"] == len(site.gold_texts())
+    failed = {key.rsplit("/", 1)[1]: n for key, n in stats.items() if key.startswith("extract/failed/")}
+    assert sum(failed.values()) == len(site.expected_failures())
+    assert stats["robotstxt/request_count"] == 1
+    assert stats["downloader/response_status_count/500"] == RETRY_TIMES + 1
+    assert stats["downloader/response_status_count/301"] >= 1
+    assert stats["downloader/response_status_count/404"] >= 1
+    assert stats.get("warc/write_errors", 0) == 0
