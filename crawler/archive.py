@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+class ArchiveUnavailable(RuntimeError):
+    """The archive cannot be written: the crawl must not start (NotConfigured would let it
+    run without archiving, fetching pages that are then lost)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Filed:
     """Where an extraction went: its text file, or the reason it failed."""
@@ -63,6 +68,14 @@ class Archive:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Archive:
+        for name in ("WARC_DIR", "TEXT_DIR"):
+            try:
+                Path(settings[name]).mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise ArchiveUnavailable(
+                    f"{name}={settings[name]} cannot be used ({error.strerror}): "
+                    f"set DATA_DIR or -s {name}=... to a writable folder"
+                ) from error
         writer = WarcWriter(
             Path(settings["WARC_DIR"]),
             prefix=settings.get("WARC_PREFIX", "vnarchive"),

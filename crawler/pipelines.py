@@ -79,7 +79,12 @@ class ExtractPipeline:
         if not isinstance(item, ArticlePage):
             return item
         extraction = await self._extract(item)
-        filed = await asyncio.wrap_future(self.archive.file_extraction(item, extraction))
+        try:
+            filed = await asyncio.wrap_future(self.archive.file_extraction(item, extraction))
+        except Exception:  # the page is safe in the WARC: re-extraction can make its text later
+            self.crawler.stats.inc_value("extract/file_errors")
+            logger.error("Could not file the text of %s", item.url, exc_info=True)
+            return ExtractedArticle(item.url, None, None, "file_error")
         stats = self.crawler.stats
         if filed.failure:
             stats.inc_value(f"extract/failed/{filed.failure}")

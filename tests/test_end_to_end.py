@@ -137,3 +137,18 @@ def test_run_row_and_stats(site: SampleSite, result: CrawlResult,
     assert stats["downloader/response_status_count/301"] >= 1
     assert stats["downloader/response_status_count/404"] >= 1
     assert stats.get("warc/write_errors", 0) == 0
+
+
+@pytest.mark.parametrize(("settings", "database_url", "message"), [
+    ({"WARC_DIR": "/dev/null/warc"}, None, "WARC_DIR=/dev/null/warc cannot be used"),
+    ({}, "postgresql+psycopg://nobody@127.0.0.1:1/none", "127.0.0.1"),
+])
+def test_no_page_is_fetched_when_it_could_not_be_kept(
+    tmp_path: Path, settings: dict[str, str], database_url: str | None, message: str
+) -> None:
+    site = SampleSite(n_articles=3)
+    with serve(site) as base_url:
+        done = crawl(base_url, tmp_path, database_url, settings)
+    assert done.returncode != 0
+    assert message in done.log
+    assert site.requests == []
