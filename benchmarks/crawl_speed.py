@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,8 @@ class Measure:
     pages: int
     seconds: float
     peak_rss: int
+    crawler_cpu: float  # CPU seconds of the crawl process and its workers
+    server_cpu: float  # CPU seconds of this process: the sample site's server
 
     @property
     def rate(self) -> float:
@@ -58,7 +61,7 @@ def run_crawl(name: str, origin: str, data_dir: Path, settings: dict[str, str]) 
     env = {**os.environ, "DATA_DIR": str(data_dir),
            "DATABASE_URL": f"sqlite:///{data_dir / 'archive.sqlite3'}"}
     command = [sys.executable, "-m", "scrapy", "crawl", "vov", "-a", f"origin={origin}", *options]
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_seconds()
     child = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
     stop, peak = threading.Event(), [0]
@@ -70,7 +73,15 @@ def run_crawl(name: str, origin: str, data_dir: Path, settings: dict[str, str]) 
     sampler.join()
     if child.returncode != 0:
         raise SystemExit(f"{name} crawl failed:\n{log[-3000:]}")
-    return Measure(name, pages_fetched(log), seconds, peak[0])
+    used = [after - before for before, after in zip(cpu_before, cpu_seconds(), strict=True)]
+    return Measure(name, pages_fetched(log), seconds, peak[0], used[0], used[1])
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """(finished child processes and their descendants, this process) user + system CPU."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return children.ru_utime + children.ru_stime, own.ru_utime + own.ru_stime
 
 
 def pages_fetched(log: str) -> int:
@@ -97,9 +108,11 @@ def main() -> None:
             counts = repository.table_counts(session)
     print(f"sample site: {args.articles} articles, {os.cpu_count()} cores, "
           f"concurrency {args.concurrency}")
-    print(f"{'crawl':<14}{'pages':>8}{'seconds':>10}{'pages/s':>10}{'peak RSS MiB':>14}")
+    print(f"{'crawl':<14}{'pages':>8}{'seconds':>10}{'pages/s':>10}{'peak RSS MiB':>14}"
+          f"{'crawler CPU s':>15}{'server CPU s':>14}")
     for m in (bare, full):
-        print(f"{m.name:<14}{m.pages:>8}{m.seconds:>10.1f}{m.rate:>10.1f}{m.peak_rss / 2**20:>14.0f}")
+        print(f"{m.name:<14}{m.pages:>8}{m.seconds:>10.1f}{m.rate:>10.1f}{m.peak_rss / 2**20:>14.0f}"
+              f"{m.crawler_cpu:>15.1f}{m.server_cpu:>14.1f}")
     print(f"full / bare rate: {full.rate / bare.rate:.0%}; catalogue: {counts}")
 
 

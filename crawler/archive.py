@@ -1,28 +1,38 @@
 """The single writer of WARC records, catalogue rows and text files for one crawl.
 
-Every write goes through one worker thread, in submission order. That keeps WARC
-offsets sequential, guarantees a capture row exists before any document that names
-it, and keeps gzip, disk and database work off the reactor thread. The WARC record is
-flushed before its catalogue row commits, so every row points at a complete record.
+Every write goes through one thread, in submission order. That keeps WARC offsets
+sequential, guarantees a capture row exists before any document that names it, and
+keeps gzip, disk and database work off the reactor thread.
+
+Catalogue rows are written in batches: one bulk INSERT and one commit when the queue
+runs dry or a batch is full, instead of an ORM round trip per row, because the thread
+shares the GIL with the reactor. Each WARC record is flushed to its file before the
+batch naming it commits, so every catalogue row points at a complete record. A failed
+batch fails every write in it (the crawl is then stopped by the caller): nothing is
+dropped quietly.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.bounded import BoundedDict
 from storage import repository
 from storage.db import open_catalogue
-from storage.repository import NewCapture
-from storage.textfiles import write_text_file
+from storage.repository import NewCapture, NewDocument, NewFailure, utcnow
+from storage.textfiles import sha1_hex, write_text_file
 from storage.warc import HttpExchange, WarcPointer, WarcWriter
 
 if TYPE_CHECKING:
@@ -34,6 +44,9 @@ if TYPE_CHECKING:
     from crawler.items import ArticlePage
 
 logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200  # rows per commit at most; a batch is also committed whenever the queue is empty
+RECENT_CAPTURES = 20_000
 
 
 class ArchiveUnavailable(RuntimeError):
@@ -49,6 +62,32 @@ class Filed:
     failure: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Extracted:
+    """An extraction waiting for the batch's commit, where its rows are built."""
+
+    page: ArticlePage
+    extraction: Extraction
+
+
+@dataclass
+class _Batch:
+    """What the next commit writes, and the futures that wait on it."""
+
+    captures: list[NewCapture] = field(default_factory=list)
+    extracted: list[_Extracted] = field(default_factory=list)
+    waiting: list[tuple[Future[Any], Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.captures) + len(self.extracted)
+
+    def has_capture(self, record_id: str) -> bool:
+        return any(capture.warc_record_id == record_id for capture in self.captures)
+
+
+_STOP = object()
+
+
 class Archive:
     _per_crawler: WeakKeyDictionary[Crawler, Archive] = WeakKeyDictionary()
 
@@ -57,7 +96,12 @@ class Archive:
         self.sessions = sessions
         self.text_dir = text_dir
         self.run_id: int | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        # WARC record id -> capture id of the latest captures: an extraction comes back soon
+        # after its capture, so the lookup rarely reaches the database.
+        self.recent: BoundedDict[str, int] = BoundedDict(RECENT_CAPTURES)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="archive", daemon=True)
+        self._thread.start()
 
     @classmethod
     def of(cls, crawler: Crawler) -> Archive:
@@ -88,7 +132,7 @@ class Archive:
         )
         return cls(writer, open_catalogue(settings["DATABASE_URL"]), Path(settings["TEXT_DIR"]))
 
-    # ---- crawl runs (once per crawl: on the caller's thread, before and after the writes) --
+    # ---- crawl runs (once per crawl, on the caller's thread, before and after the writes) --
 
     def start_run(self, spider: str, site: str) -> int:
         with self.sessions.begin() as session:
@@ -104,68 +148,142 @@ class Archive:
         with self.sessions.begin() as session:
             repository.finish_run(session, self.run_id, status=status, stats=stats)
 
-    # ---- queued writes -------------------------------------------------------------------
+    # ---- queued writes: each returns a Future resolved once its row is committed ----------
 
     def archive_exchange(
         self, exchange: HttpExchange, record_id: str, source_lastmod: datetime | None
     ) -> Future[WarcPointer]:
-        return self._thread.submit(self._archive_exchange, exchange, record_id, source_lastmod)
+        return self._submit(self._archive_exchange, exchange, record_id, source_lastmod)
 
     def file_extraction(self, page: ArticlePage, extraction: Extraction) -> Future[Filed]:
-        return self._thread.submit(self._file_extraction, page, extraction)
+        """Resolves to where the text went (or the failure's reason) once it is committed."""
+        return self._submit(self._file_extraction, page, extraction)
 
     def close(self) -> Future[None]:
-        """Finish every queued write, then close the WARC file (renaming it from .open)."""
-        future = self._thread.submit(self.writer.close)
-        self._thread.shutdown(wait=False)
+        """Commit every queued write, then close the WARC file (renaming it from .open)."""
+        future: Future[None] = Future()
+        self._queue.put((_STOP, future))
+        return future
+
+    def _submit(self, work: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._queue.put((work, future, args))
         return future
 
     # ---- on the archive thread -----------------------------------------------------------
 
+    def _run(self) -> None:
+        batch = _Batch()
+        with self.sessions() as session:
+            while True:
+                task = self._queue.get()
+                if task[0] is _STOP:
+                    self._commit(session, batch)
+                    self._stop(task[1])
+                    return
+                work, future, args = task
+                try:
+                    result = work(session, batch, *args)
+                except Exception as error:
+                    future.set_exception(error)
+                else:
+                    batch.waiting.append((future, result))
+                if batch.waiting and (len(batch) >= BATCH_SIZE or self._queue.empty()):
+                    batch = self._commit(session, batch)
+
+    def _commit(self, session: Session, batch: _Batch) -> _Batch:
+        try:
+            self.recent.update(repository.insert_captures(session, batch.captures))
+            filed = self._file_extractions(session, batch.extracted)
+            session.commit()
+            session.expunge_all()  # a long crawl must not grow the identity map
+        except Exception as error:
+            session.rollback()
+            session.expunge_all()
+            logger.error("Catalogue batch of %d rows failed", len(batch), exc_info=True)
+            for future, _ in batch.waiting:
+                future.set_exception(error)
+        else:
+            for future, result in batch.waiting:
+                future.set_result(filed[id(result)] if isinstance(result, _Extracted) else result)
+        return _Batch()
+
+    def _stop(self, future: Future[None]) -> None:
+        try:
+            self.writer.close()
+        except Exception as error:
+            future.set_exception(error)
+        else:
+            future.set_result(None)
+
     def _archive_exchange(
-        self, exchange: HttpExchange, record_id: str, source_lastmod: datetime | None
+        self, session: Session, batch: _Batch, exchange: HttpExchange, record_id: str,
+        source_lastmod: datetime | None,
     ) -> WarcPointer:
         pointer = self.writer.write_exchange(exchange, response_record_id=record_id)
         headers = {name.lower(): value for name, value in exchange.response_headers}
-        with self.sessions.begin() as session:
-            repository.add_capture(session, NewCapture(
-                url=exchange.url,
-                warc_type="response",
-                status=exchange.status,
-                fetched_at=exchange.fetched_at,
-                content_type=headers.get("content-type"),
-                payload_digest=pointer.payload_digest,
-                payload_length=len(exchange.response_body),
-                warc_file=pointer.warc_file,
-                warc_offset=pointer.offset,
-                warc_length=pointer.length,
-                warc_record_id=pointer.record_id,
-                ip_address=exchange.ip_address,
-                etag=headers.get("etag"),
-                last_modified=headers.get("last-modified"),
-                source_lastmod=source_lastmod,
-                crawl_run_id=self.run_id,
-            ))
+        batch.captures.append(NewCapture(
+            url=exchange.url,
+            warc_type="response",
+            status=exchange.status,
+            fetched_at=exchange.fetched_at,
+            content_type=headers.get("content-type"),
+            payload_digest=pointer.payload_digest,
+            payload_length=len(exchange.response_body),
+            warc_file=pointer.warc_file,
+            warc_offset=pointer.offset,
+            warc_length=pointer.length,
+            warc_record_id=pointer.record_id,
+            ip_address=exchange.ip_address,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+            source_lastmod=source_lastmod,
+            crawl_run_id=self.run_id,
+        ))
         return pointer
 
-    def _file_extraction(self, page: ArticlePage, extraction: Extraction) -> Filed:
-        with self.sessions.begin() as session:
-            capture = repository.capture_by_record_id(session, page.warc_record_id)
-            if capture is None:  # the exchange's write failed: that error was reported already
-                raise LookupError(f"no capture {page.warc_record_id} for {page.url}")
+    def _file_extraction(
+        self, session: Session, batch: _Batch, page: ArticlePage, extraction: Extraction
+    ) -> _Extracted:
+        record_id = page.warc_record_id
+        if record_id is None:
+            raise LookupError(f"{page.url} was not archived (WARC_ENABLED is off)")
+        if record_id not in self.recent and not batch.has_capture(record_id):
+            capture_id = repository.capture_id_by_record_id(session, record_id)
+            if capture_id is None:  # the exchange's write failed: that was reported already
+                raise LookupError(f"no capture {record_id} for {page.url}")
+            self.recent[record_id] = capture_id
+        extracted = _Extracted(page, extraction)
+        batch.extracted.append(extracted)
+        return extracted
+
+    def _file_extractions(self, session: Session, extracted: list[_Extracted]) -> dict[int, Filed]:
+        """Text files first, then their `documents` rows; failures as `extraction_failures`."""
+        articles = [e for e in extracted if e.extraction.article is not None]
+        paths = repository.article_text_paths(session, (e.page.url for e in articles))
+        documents, failures, filed = [], [], {}
+        for item in extracted:
+            page, extraction = item.page, item.extraction
+            capture_id = self.recent[page.warc_record_id]  # type: ignore[index]
             if extraction.failure is not None:
-                repository.add_extraction_failure(
-                    session, capture=capture, reason=extraction.failure.reason,
+                failures.append(NewFailure(
+                    url=page.url, reason=extraction.failure.reason,
                     detail=extraction.failure.detail, extractor_version=extraction.version,
-                )
-                return Filed(None, extraction.failure.reason)
-            article = extraction.article
+                    failed_at=utcnow(), capture_id=capture_id,
+                ))
+                filed[id(item)] = Filed(None, extraction.failure.reason)
+                continue
+            article, path = extraction.article, paths[page.url]
             assert article is not None
-            text_path = repository.article_for_url(session, page.url).text_path
-            write_text_file(self.text_dir, text_path, article.text)
-            repository.add_document(
-                session, capture=capture, title=article.title,
-                published_at=article.published_before(page.fetched_at),
-                text_path=text_path, text=article.text, extractor_version=extraction.version,
-            )
-            return Filed(text_path, None)
+            text = article.text
+            write_text_file(self.text_dir, path, text)
+            documents.append(NewDocument(
+                url=page.url, title=article.title,
+                published_at=article.published_before(page.fetched_at), text_path=path,
+                text_sha1=sha1_hex(text), extractor_version=extraction.version,
+                extracted_at=utcnow(), capture_id=capture_id,
+            ))
+            filed[id(item)] = Filed(path, None)
+        repository.insert_documents(session, documents)
+        repository.insert_failures(session, failures)
+        return filed

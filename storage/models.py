@@ -86,13 +86,13 @@ class Capture(Base):
 
 
 class Article(Base):
-    """An article URL's stable text-file identity: the sequence number in `NNN_<hash>.txt`."""
+    """An article URL's stable text-file identity: its id gives the sequence number in
+    `NNN_<hash>.txt` (see storage.textfiles), so the name is derived, never stored twice."""
 
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)
-    text_path: Mapped[str] = mapped_column(String(255), unique=True)
     first_seen_at: Mapped[datetime]
 
 

@@ -6,17 +6,17 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Insert, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Article, Capture, CrawlRun, Document, ExtractionFailure
-from storage.textfiles import text_file_name
+from storage.models import Article, Base, Capture, CrawlRun, Document, ExtractionFailure
+from storage.textfiles import sha1_hex, text_file_name
 
 
 def utcnow() -> datetime:
@@ -82,6 +82,21 @@ def add_capture(session: Session, new: NewCapture) -> Capture:
     return capture
 
 
+def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[str, int]:
+    """Bulk insert (one statement, no ORM bookkeeping); returns record id -> capture id."""
+    if not captures:
+        return {}
+    rows = session.execute(
+        insert(Capture).returning(Capture.warc_record_id, Capture.id, sort_by_parameter_order=True),
+        [asdict(capture) for capture in captures],
+    )
+    return {record_id: capture_id for record_id, capture_id in rows}
+
+
+def capture_id_by_record_id(session: Session, record_id: str) -> int | None:
+    return session.scalar(select(Capture.id).where(Capture.warc_record_id == record_id))
+
+
 def capture_by_record_id(session: Session, record_id: str) -> Capture | None:
     return session.scalar(select(Capture).where(Capture.warc_record_id == record_id))
 
@@ -103,20 +118,43 @@ def capture_counts_by_url(session: Session, run_id: int | None = None) -> dict[s
 # ---- articles and their text files -----------------------------------------
 
 
-def article_for_url(session: Session, url: str) -> Article:
-    """The article row of `url`, created on first sight: its text file name never changes.
+def article_text_paths(session: Session, urls: Iterable[str]) -> dict[str, str]:
+    """The text file name of each article URL, creating the articles seen for the first time.
 
-    The sequence number is the row id less one, so the first article is `000_...`.
+    The sequence number is the row id less one, so the first article is `000_...`. Safe
+    when several crawlers share one catalogue: a URL another process just added is kept.
     """
-    article = session.scalar(select(Article).where(Article.url == url))
-    if article is not None:
-        return article
-    article = Article(url=url, text_path="", first_seen_at=utcnow())
-    session.add(article)
-    session.flush()
-    article.text_path = text_file_name(article.id - 1, url)
-    session.flush()
-    return article
+    wanted = set(urls)
+    if not wanted:
+        return {}
+    ids = _article_ids(session, wanted)
+    missing = wanted - ids.keys()
+    if missing:
+        now = utcnow()
+        session.execute(
+            _insert_ignoring_duplicates(session, Article),
+            [{"url": url, "first_seen_at": now} for url in sorted(missing)],
+        )
+        ids |= _article_ids(session, missing)
+    return {url: text_file_name(article_id - 1, url) for url, article_id in ids.items()}
+
+
+def _article_ids(session: Session, urls: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    chunk = sorted(urls)
+    for start in range(0, len(chunk), 500):  # stay under every engine's parameter limit
+        query = select(Article.url, Article.id).where(Article.url.in_(chunk[start:start + 500]))
+        found.update((url, article_id) for url, article_id in session.execute(query))
+    return found
+
+
+def _insert_ignoring_duplicates(session: Session, model: type[Base]) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(model).on_conflict_do_nothing()
+    return insert(model)  # other engines: a concurrent duplicate fails loudly instead
 
 
 # ---- documents and failures -------------------------------------------------
@@ -137,7 +175,7 @@ def add_document(
         title=title,
         published_at=published_at,
         text_path=text_path,
-        text_sha1=hashlib.sha1(text.encode("utf-8")).hexdigest(),
+        text_sha1=sha1_hex(text),
         extractor_version=extractor_version,
         extracted_at=utcnow(),
         capture_id=capture.id,
@@ -145,6 +183,38 @@ def add_document(
     session.add(document)
     session.flush()
     return document
+
+
+@dataclass(frozen=True, slots=True)
+class NewDocument:
+    url: str
+    title: str
+    published_at: datetime | None
+    text_path: str
+    text_sha1: str
+    extractor_version: str
+    extracted_at: datetime
+    capture_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewFailure:
+    url: str
+    reason: str
+    detail: str
+    extractor_version: str
+    failed_at: datetime
+    capture_id: int
+
+
+def insert_documents(session: Session, documents: Sequence[NewDocument]) -> None:
+    if documents:
+        session.execute(insert(Document), [asdict(document) for document in documents])
+
+
+def insert_failures(session: Session, failures: Sequence[NewFailure]) -> None:
+    if failures:
+        session.execute(insert(ExtractionFailure), [asdict(failure) for failure in failures])
 
 
 def add_extraction_failure(

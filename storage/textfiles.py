@@ -15,12 +15,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
 TEXT_FILE_PATTERN = re.compile(r"\d{3,}_[0-9a-f]{16}\.txt")
+
+
+def sha1_hex(text: str) -> str:
+    """The `documents.text_sha1` of a text: SHA-1 of its UTF-8 bytes."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def url_hash(canonical_url: str) -> str:
@@ -49,14 +53,18 @@ def write_text_file(directory: Path, name: str, text: str) -> Path:
     """Write atomically (temp file + rename): a reader never sees half a file."""
     if not TEXT_FILE_PATTERN.fullmatch(name):
         raise ValueError(f"not a text file name of the form NNN_<16 hex>.txt: {name!r}")
-    directory.mkdir(parents=True, exist_ok=True)
     target = directory / name
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    # one writer per name and process: the pid keeps processes sharing a folder apart
+    temporary = directory / f".{name}.{os.getpid()}.tmp"
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+        temporary.write_bytes(text.encode("utf-8"))
         os.replace(temporary, target)
+    except FileNotFoundError:
+        if directory.is_dir():
+            raise
+        directory.mkdir(parents=True, exist_ok=True)
+        return write_text_file(directory, name, text)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return target

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import repository
 from storage.db import make_engine, open_catalogue, upgrade
-from storage.models import Capture, Document
+from storage.models import Article, Capture, Document
 from storage.repository import NewCapture
 from storage.textfiles import TEXT_FILE_PATTERN
 
@@ -53,7 +53,7 @@ def test_a_run_its_captures_and_documents_round_trip(catalogue_url: str) -> None
         repository.add_capture(session, new_capture("https://vov.vn/robots.txt", 2, run.id))
         repository.add_capture(session, new_capture("https://vov.vn/a-post1.vov", 3, run.id,
                                                     fetched_at=FETCHED + timedelta(hours=1)))
-        path = repository.article_for_url(session, first.url).text_path
+        path = repository.article_text_paths(session, [first.url])[first.url]
         repository.add_document(session, capture=first, title="Tiêu đề", published_at=FETCHED,
                                 text_path=path, text="Tiêu đề\n\nVOV.VN - x\n",
                                 extractor_version="v1")
@@ -78,12 +78,25 @@ def test_article_file_names_are_stable_and_sequential(catalogue_url: str) -> Non
     sessions = open_catalogue(catalogue_url)
     urls = [f"https://vov.vn/the-gioi/bai-{n}-post{n}.vov" for n in range(3)]
     with sessions.begin() as session:
-        names = [repository.article_for_url(session, url).text_path for url in urls]
-    with sessions.begin() as session:  # asked again, later: the same names
-        again = [repository.article_for_url(session, url).text_path for url in reversed(urls)]
-    assert names == list(reversed(again))
-    assert [name[:4] for name in names] == ["000_", "001_", "002_"]
+        first = repository.article_text_paths(session, urls[:2])
+    with sessions.begin() as session:  # asked again, later, with a new one: the same names
+        again = repository.article_text_paths(session, reversed(urls))
+    assert again.items() >= first.items()
+    names = [again[url] for url in urls]
+    assert sorted(name[:4] for name in names) == ["000_", "001_", "002_"]
+    assert names[2].startswith("002_")  # first seen last, numbered last
     assert all(TEXT_FILE_PATTERN.fullmatch(name) for name in names)
+
+
+def test_an_article_added_meanwhile_by_another_crawler_keeps_its_name(catalogue_url: str) -> None:
+    sessions = open_catalogue(catalogue_url)
+    url = "https://vov.vn/the-gioi/a-post1.vov"
+    with sessions.begin() as other:
+        theirs = repository.article_text_paths(other, [url])
+    with sessions.begin() as session:  # a duplicate insert is ignored, not an error
+        session.execute(repository._insert_ignoring_duplicates(session, Article),
+                        [{"url": url, "first_seen_at": FETCHED}])
+        assert repository.article_text_paths(session, [url]) == theirs
 
 
 def test_record_ids_are_unique(catalogue_url: str) -> None:

@@ -14,6 +14,7 @@ import gzip
 import io
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,6 +24,7 @@ from scrapy import Request, Spider, signals
 from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 
+from crawler.bounded import BoundedDict
 from crawler.dates import parse_date
 from crawler.items import ArticlePage
 
@@ -37,6 +39,7 @@ logger = logging.getLogger(__name__)
 VIETNAM_TIME = timezone(timedelta(hours=7))
 HUB_PRIORITY = 10  # discover first, so article requests are known early
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit
+CANONICAL_CACHE_SIZE = 50_000  # bounded: memory stays flat however long the crawl
 
 
 class NewsSpider(Spider):
@@ -59,6 +62,12 @@ class NewsSpider(Spider):
         super().__init__(*args, **kwargs)
         self.site: SiteProfile = self.profile.at_origin(origin) if origin else self.profile
         self.allowed_domains = [*self.site.hosts, self.site.origin_host]
+        # Menus and sidebars repeat the same links on every page: remember what they become.
+        self.canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self.site.canonical)
+        self.is_article = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self.site.is_article)
+        # Article URLs asked for lately: not handed to the scheduler again just to be dropped
+        # by its dupefilter (which stays the authority on what was fetched).
+        self.requested: BoundedDict[str, None] = BoundedDict(CANONICAL_CACHE_SIZE)
 
     # ---- seeds --------------------------------------------------------------------------
 
@@ -82,13 +91,13 @@ class NewsSpider(Spider):
         if not self.site.discovery.sitemaps_from_robots:
             return
         for url in getattr(getattr(robotparser, "rp", None), "sitemaps", ()):
-            if canonical := self.site.canonical(url):
+            if canonical := self.canonical(url):
                 self.crawler.engine.crawl(self.hub(canonical, self.parse_sitemap))
 
     # ---- requests -----------------------------------------------------------------------
 
     def hub(self, url: str, callback: Any, **meta: Any) -> Request:
-        canonical = self.site.canonical(url) or url
+        canonical = self.canonical(url) or url
         return Request(canonical, callback=callback, priority=HUB_PRIORITY, meta=meta)
 
     def category_page(self, url: str, page: int, previous: frozenset[str] = frozenset()) -> Request:
@@ -99,11 +108,14 @@ class NewsSpider(Spider):
         self, links: Iterable[tuple[str, datetime | None]], source: str
     ) -> Iterator[Request]:
         for link, lastmod in links:
-            url = self.site.canonical(link)
-            if url is None or not self.site.is_article(url):
+            url = self.canonical(link)
+            if url is None or not self.is_article(url):
                 self.crawler.stats.inc_value(f"discovery/ignored/{source}")
                 continue
             self.crawler.stats.inc_value(f"discovery/articles/{source}")
+            if url in self.requested:
+                continue
+            self.requested[url] = None
             yield Request(url, callback=self.parse_article, meta={"lastmod": lastmod})
 
     # ---- callbacks ----------------------------------------------------------------------
@@ -118,7 +130,7 @@ class NewsSpider(Spider):
         entries = [(entry["loc"], parse_date(entry.get("lastmod"))) for entry in sitemap]
         if sitemap.type == "sitemapindex":
             for loc, lastmod in entries:
-                if url := self.site.canonical(loc):
+                if url := self.canonical(loc):
                     yield self.hub(url, self.parse_sitemap, lastmod=lastmod)
         else:
             yield from self.article_requests(entries, "sitemap")
@@ -152,11 +164,12 @@ class NewsSpider(Spider):
             yield from self.article_requests(links, "article")
 
     def article_links(self, response: Response) -> list[str]:
+        """The page's links to articles, canonical, each once, in page order."""
         if not isinstance(response, TextResponse):
             return []
-        links = (response.urljoin(href) for href in response.css("a::attr(href)").getall())
-        return [link for link in links if (url := self.site.canonical(link)) and
-                self.site.is_article(url)]
+        hrefs = dict.fromkeys(response.xpath("//a/@href").getall())
+        links = (self.canonical(response.urljoin(href)) for href in hrefs)
+        return list(dict.fromkeys(url for url in links if url and self.is_article(url)))
 
 
 def with_query_parameter(url: str, name: str, value: int) -> str:

@@ -21,10 +21,8 @@ def upgrade() -> None:
     op.create_table('articles',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('url', sa.Text(), nullable=False),
-    sa.Column('text_path', sa.String(length=255), nullable=False),
     sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('text_path'),
     sa.UniqueConstraint('url')
     )
     op.create_table('crawl_runs',
