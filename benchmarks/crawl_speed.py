@@ -37,7 +37,8 @@ class Measure:
     pages: int
     seconds: float
     peak_rss: int
-    crawler_cpu: float  # CPU seconds of the crawl process and its workers
+    crawl_cpu: float  # CPU seconds of the crawl process (reactor, archive thread)
+    workers_cpu: float  # CPU seconds of its other processes (extraction workers)
     server_cpu: float  # CPU seconds of this process: the sample site's server
 
     @property
@@ -45,15 +46,36 @@ class Measure:
         return self.pages / self.seconds
 
 
-def peak_tree_rss(process: psutil.Process, stop: threading.Event, peak: list[int]) -> None:
-    """Sample the summed RSS of a process and its children until told to stop."""
-    while not stop.is_set():
+class TreeSampler(threading.Thread):
+    """Samples a process tree until stopped: peak summed RSS, and the CPU time of every
+    process in it (extraction workers are the forkserver's children, which the crawl
+    process never reaps, so getrusage would miss them)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.stopped = threading.Event()
+        self.peak_rss = 0
+        self.cpu: dict[int, float] = {}
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            rss = 0
+            for process in self.tree():
+                try:
+                    times = process.cpu_times()
+                    self.cpu[process.pid] = times.user + times.system
+                    rss += process.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak_rss = max(self.peak_rss, rss)
+            self.stopped.wait(0.05)
+
+    def tree(self) -> list[psutil.Process]:
         try:
-            tree = [process, *process.children(recursive=True)]
-            peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree if p.is_running()))
+            return [self.root, *self.root.children(recursive=True)]
         except psutil.Error:
-            pass
-        stop.wait(0.1)
+            return []
 
 
 def run_crawl(name: str, origin: str, data_dir: Path, settings: dict[str, str]) -> Measure:
@@ -61,27 +83,25 @@ def run_crawl(name: str, origin: str, data_dir: Path, settings: dict[str, str]) 
     env = {**os.environ, "DATA_DIR": str(data_dir),
            "DATABASE_URL": f"sqlite:///{data_dir / 'archive.sqlite3'}"}
     command = [sys.executable, "-m", "scrapy", "crawl", "vov", "-a", f"origin={origin}", *options]
-    started, cpu_before = time.perf_counter(), cpu_seconds()
+    started, own_before = time.perf_counter(), own_cpu()
     child = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
-    stop, peak = threading.Event(), [0]
-    sampler = threading.Thread(target=peak_tree_rss, args=(psutil.Process(child.pid), stop, peak))
+    sampler = TreeSampler(child.pid)
     sampler.start()
     _, log = child.communicate()
     seconds = time.perf_counter() - started
-    stop.set()
+    sampler.stopped.set()
     sampler.join()
     if child.returncode != 0:
         raise SystemExit(f"{name} crawl failed:\n{log[-3000:]}")
-    used = [after - before for before, after in zip(cpu_before, cpu_seconds(), strict=True)]
-    return Measure(name, pages_fetched(log), seconds, peak[0], used[0], used[1])
+    crawl_cpu = sampler.cpu.pop(child.pid, 0.0)
+    return Measure(name, pages_fetched(log), seconds, sampler.peak_rss, crawl_cpu,
+                   sum(sampler.cpu.values()), own_cpu() - own_before)
 
 
-def cpu_seconds() -> tuple[float, float]:
-    """(finished child processes and their descendants, this process) user + system CPU."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return children.ru_utime + children.ru_stime, own.ru_utime + own.ru_stime
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pages_fetched(log: str) -> int:
@@ -108,11 +128,12 @@ def main() -> None:
             counts = repository.table_counts(session)
     print(f"sample site: {args.articles} articles, {os.cpu_count()} cores, "
           f"concurrency {args.concurrency}")
-    print(f"{'crawl':<14}{'pages':>8}{'seconds':>10}{'pages/s':>10}{'peak RSS MiB':>14}"
-          f"{'crawler CPU s':>15}{'server CPU s':>14}")
+    print(f"{'crawl':<14}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak RSS MiB':>14}"
+          f"{'CPU s: crawl':>14}{'workers':>9}{'server':>8}{'cores busy':>12}")
     for m in (bare, full):
-        print(f"{m.name:<14}{m.pages:>8}{m.seconds:>10.1f}{m.rate:>10.1f}{m.peak_rss / 2**20:>14.0f}"
-              f"{m.crawler_cpu:>15.1f}{m.server_cpu:>14.1f}")
+        busy = (m.crawl_cpu + m.workers_cpu + m.server_cpu) / m.seconds
+        print(f"{m.name:<14}{m.pages:>7}{m.seconds:>9.1f}{m.rate:>9.1f}{m.peak_rss / 2**20:>14.0f}"
+              f"{m.crawl_cpu:>14.1f}{m.workers_cpu:>9.1f}{m.server_cpu:>8.1f}{busy:>12.2f}")
     print(f"full / bare rate: {full.rate / bare.rate:.0%}; catalogue: {counts}")
 
 
