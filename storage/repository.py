@@ -1,7 +1,7 @@
 """Catalogue queries. Every function takes a Session; callers frame the transaction.
 
     with sessions.begin() as session:
-        capture = repository.add_capture(session, new_capture)
+        run = repository.start_run(session, spider="vov", site="vov", hostname=h, pid=p)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Article, Base, Capture, CrawlRun, Document, ExtractionFailure
-from storage.textfiles import sha1_hex, text_file_name
+from storage.textfiles import text_file_name
 
 
 def utcnow() -> datetime:
@@ -75,13 +75,6 @@ class NewCapture:
     crawl_run_id: int | None = None
 
 
-def add_capture(session: Session, new: NewCapture) -> Capture:
-    capture = Capture(**asdict(new))
-    session.add(capture)
-    session.flush()
-    return capture
-
-
 def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[str, int]:
     """Bulk insert (one statement, no ORM bookkeeping); returns record id -> capture id."""
     if not captures:
@@ -104,6 +97,16 @@ def capture_by_record_id(session: Session, record_id: str) -> Capture | None:
 def captures_of_run(session: Session, run_id: int) -> Sequence[Capture]:
     return session.scalars(
         select(Capture).where(Capture.crawl_run_id == run_id).order_by(Capture.id)
+    ).all()
+
+
+def _made_in_run(session: Session, model: type[Document | ExtractionFailure], run_id: int) -> Any:
+    """Rows of `model` (documents or failures) made from the captures of one run."""
+    return session.scalars(
+        select(model)
+        .join(Capture, model.capture_id == Capture.id)
+        .where(Capture.crawl_run_id == run_id)
+        .order_by(model.id)
     ).all()
 
 
@@ -160,31 +163,6 @@ def _insert_ignoring_duplicates(session: Session, model: type[Base]) -> Insert:
 # ---- documents and failures -------------------------------------------------
 
 
-def add_document(
-    session: Session,
-    *,
-    capture: Capture,
-    title: str,
-    published_at: datetime | None,
-    text_path: str,
-    text: str,
-    extractor_version: str,
-) -> Document:
-    document = Document(
-        url=capture.url,
-        title=title,
-        published_at=published_at,
-        text_path=text_path,
-        text_sha1=sha1_hex(text),
-        extractor_version=extractor_version,
-        extracted_at=utcnow(),
-        capture_id=capture.id,
-    )
-    session.add(document)
-    session.flush()
-    return document
-
-
 @dataclass(frozen=True, slots=True)
 class NewDocument:
     url: str
@@ -217,22 +195,6 @@ def insert_failures(session: Session, failures: Sequence[NewFailure]) -> None:
         session.execute(insert(ExtractionFailure), [asdict(failure) for failure in failures])
 
 
-def add_extraction_failure(
-    session: Session, *, capture: Capture, reason: str, detail: str, extractor_version: str
-) -> ExtractionFailure:
-    failure = ExtractionFailure(
-        url=capture.url,
-        reason=reason,
-        detail=detail,
-        extractor_version=extractor_version,
-        failed_at=utcnow(),
-        capture_id=capture.id,
-    )
-    session.add(failure)
-    session.flush()
-    return failure
-
-
 def latest_documents(session: Session) -> Sequence[Document]:
     """The newest document of every URL."""
     newest = (
@@ -244,21 +206,11 @@ def latest_documents(session: Session) -> Sequence[Document]:
 
 
 def documents_of_run(session: Session, run_id: int) -> Sequence[Document]:
-    return session.scalars(
-        select(Document)
-        .join(Capture, Document.capture_id == Capture.id)
-        .where(Capture.crawl_run_id == run_id)
-        .order_by(Document.id)
-    ).all()
+    return _made_in_run(session, Document, run_id)
 
 
 def failures_of_run(session: Session, run_id: int) -> Sequence[ExtractionFailure]:
-    return session.scalars(
-        select(ExtractionFailure)
-        .join(Capture, ExtractionFailure.capture_id == Capture.id)
-        .where(Capture.crawl_run_id == run_id)
-        .order_by(ExtractionFailure.id)
-    ).all()
+    return _made_in_run(session, ExtractionFailure, run_id)
 
 
 def table_counts(session: Session) -> dict[str, int]:

@@ -34,7 +34,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
@@ -163,7 +163,7 @@ def new_record_id() -> str:
 
 def utc_now() -> datetime:
     """Current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def _warc_date(when: datetime) -> str:
     """WARC-Date with microseconds (WARC/1.1 allows them) in UTC."""
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"datetime must be timezone-aware, got naive {when!r}")
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _reason_phrase(status: int) -> str:
@@ -504,7 +504,7 @@ class WarcWriter:
     # -- files -------------------------------------------------------------
 
     def _default_file_name(self, serial: int) -> str:
-        stamp = self._now().astimezone(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+        stamp = self._now().astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
         host = _safe_hostname(self.hostname)
         return f"{self.prefix}-{stamp}-{serial:05d}-{host}-{os.getpid()}.warc.gz"
 

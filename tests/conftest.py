@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from tests.sample_site import SampleSite, serve
+
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -42,6 +44,19 @@ def fresh_postgres_schema() -> Iterator[str]:
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def site() -> SampleSite:
+    """The VOV-style sample site (30 articles), shared by a test module."""
+    return SampleSite(n_articles=30)
+
+
+@pytest.fixture(scope="module")
+def base_url(site: SampleSite) -> Iterator[str]:
+    """`site` served on loopback for the module's tests."""
+    with serve(site) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from storage import repository
 from storage.db import make_engine, open_catalogue, upgrade
 from storage.models import Article, Capture, Document
-from storage.repository import NewCapture
-from storage.textfiles import TEXT_FILE_PATTERN
+from storage.repository import NewCapture, NewDocument, NewFailure
+from storage.textfiles import TEXT_FILE_PATTERN, sha1_hex
 
 FETCHED = datetime(2024, 5, 14, 1, 30, tzinfo=UTC)
 
@@ -45,18 +45,27 @@ def test_migrations_create_the_documented_tables(catalogue_url: str) -> None:
     engine.dispose()
 
 
+def document_of(capture_id: int, url: str, path: str, text: str) -> NewDocument:
+    return NewDocument(url=url, title=text.split("\n")[0], published_at=FETCHED, text_path=path,
+                       text_sha1=sha1_hex(text), extractor_version="v1", extracted_at=FETCHED,
+                       capture_id=capture_id)
+
+
 def test_a_run_its_captures_and_documents_round_trip(catalogue_url: str) -> None:
     sessions = open_catalogue(catalogue_url)
     with sessions.begin() as session:
         run = repository.start_run(session, spider="vov", site="vov", hostname="h", pid=1)
-        first = repository.add_capture(session, new_capture("https://vov.vn/a-post1.vov", 1, run.id))
-        repository.add_capture(session, new_capture("https://vov.vn/robots.txt", 2, run.id))
-        repository.add_capture(session, new_capture("https://vov.vn/a-post1.vov", 3, run.id,
-                                                    fetched_at=FETCHED + timedelta(hours=1)))
+        first = new_capture("https://vov.vn/a-post1.vov", 1, run.id)
+        ids = repository.insert_captures(session, [
+            first,
+            new_capture("https://vov.vn/robots.txt", 2, run.id),
+            new_capture(first.url, 3, run.id, fetched_at=FETCHED + timedelta(hours=1)),
+        ])
+        assert list(ids) == [first.warc_record_id, new_capture("", 2).warc_record_id,
+                             new_capture("", 3).warc_record_id]  # in the order given
         path = repository.article_text_paths(session, [first.url])[first.url]
-        repository.add_document(session, capture=first, title="Tiêu đề", published_at=FETCHED,
-                                text_path=path, text="Tiêu đề\n\nVOV.VN - x\n",
-                                extractor_version="v1")
+        repository.insert_documents(session, [
+            document_of(ids[first.warc_record_id], first.url, path, "Tiêu đề\n\nVOV.VN - x\n")])
         repository.finish_run(session, run.id, status="finished", stats={"item_scraped_count": 1})
     with sessions() as session:
         assert [c.warc_offset for c in repository.captures_of_run(session, run.id)] == [100, 200, 300]
@@ -65,9 +74,9 @@ def test_a_run_its_captures_and_documents_round_trip(catalogue_url: str) -> None
         found = repository.capture_by_record_id(session, first.warc_record_id)
         assert found is not None and found.fetched_at == FETCHED  # timezone kept
         [document] = repository.latest_documents(session)
-        assert document.capture_id == first.id and document.title == "Tiêu đề"
+        assert document.capture_id == found.id and document.title == "Tiêu đề"
         assert len(document.text_sha1) == 40
-        assert session.scalar(select(Capture).where(Capture.id == first.id)).etag == '"abc"'
+        assert session.scalar(select(Capture).where(Capture.id == found.id)).etag == '"abc"'
         counts = repository.table_counts(session)
         assert counts == {"crawl_runs": 1, "captures": 3, "documents": 1, "extraction_failures": 0}
         run_row = session.get(type(run), run.id)
@@ -102,18 +111,20 @@ def test_an_article_added_meanwhile_by_another_crawler_keeps_its_name(catalogue_
 def test_record_ids_are_unique(catalogue_url: str) -> None:
     sessions = open_catalogue(catalogue_url)
     with sessions.begin() as session:
-        repository.add_capture(session, new_capture("https://vov.vn/a", 1))
+        repository.insert_captures(session, [new_capture("https://vov.vn/a", 1)])
     with pytest.raises(IntegrityError), sessions.begin() as session:
-        repository.add_capture(session, new_capture("https://vov.vn/b", 1))
+        repository.insert_captures(session, [new_capture("https://vov.vn/b", 1)])
 
 
 def test_failures_are_recorded_per_run(catalogue_url: str) -> None:
     sessions = open_catalogue(catalogue_url)
     with sessions.begin() as session:
         run = repository.start_run(session, spider="vov", site="vov", hostname="h", pid=1)
-        capture = repository.add_capture(session, new_capture("https://vov.vn/x-post9.vov", 9, run.id))
-        repository.add_extraction_failure(session, capture=capture, reason="empty",
-                                          detail="the response body is empty", extractor_version="v1")
+        capture = new_capture("https://vov.vn/x-post9.vov", 9, run.id)
+        ids = repository.insert_captures(session, [capture])
+        repository.insert_failures(session, [NewFailure(
+            url=capture.url, reason="empty", detail="the response body is empty",
+            extractor_version="v1", failed_at=FETCHED, capture_id=ids[capture.warc_record_id])])
     with sessions() as session:
         [failure] = repository.failures_of_run(session, run.id)
         assert (failure.reason, failure.url) == ("empty", "https://vov.vn/x-post9.vov")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,26 +22,15 @@ pytestmark = pytest.mark.slow
 RETRY_TIMES = 2
 
 
-@pytest.fixture(scope="module")
-def site() -> SampleSite:
-    return SampleSite(n_articles=30)
-
-
-@pytest.fixture(scope="module")
-def origin(site: SampleSite) -> Iterator[str]:
-    with serve(site) as base_url:
-        yield base_url
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def result(request: pytest.FixtureRequest, origin: str,
+def result(request: pytest.FixtureRequest, base_url: str,
            tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
     data_dir = tmp_path_factory.mktemp(f"crawl-{request.param}")
     database_url = None
     if request.param == "postgresql":
         database_url = request.getfixturevalue("module_postgres_url")
     # small WARC files, so that rotation happens in a real crawl too
-    done = crawl(origin, data_dir, database_url, {"WARC_MAX_SIZE": "150000",
+    done = crawl(base_url, data_dir, database_url, {"WARC_MAX_SIZE": "150000",
                                                   "RETRY_TIMES": str(RETRY_TIMES)})
     assert done.returncode == 0, done.log[-5000:]
     return done
@@ -58,7 +46,7 @@ def path_of(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def test_every_article_text_equals_gold(site: SampleSite, origin: str, result: CrawlResult,
+def test_every_article_text_equals_gold(site: SampleSite, result: CrawlResult,
                                         catalogue) -> None:  # type: ignore[no-untyped-def]
     gold = site.gold_texts()
     with catalogue() as session:

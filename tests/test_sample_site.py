@@ -16,7 +16,6 @@ import sys
 import unicodedata
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import parsedate_to_datetime
@@ -162,15 +161,6 @@ def reference_extract(html_text: str) -> str:
 
 # --------------------------------------------------------------------------- fixtures
 
-@pytest.fixture(scope="module")
-def site() -> SampleSite:
-    return SampleSite(n_articles=30)
-
-
-@pytest.fixture(scope="module")
-def base_url(site: SampleSite) -> Iterator[str]:
-    with serve(site) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

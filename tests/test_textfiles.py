@@ -41,7 +41,7 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
     write_text_file(tmp_path, name, "A\n\nfirst\n")
     write_text_file(tmp_path, name, "A\n\nsecond\n")
     assert [p.name for p in tmp_path.iterdir()] == [name]
-    assert (tmp_path / name).read_bytes() == "A\n\nsecond\n".encode()
+    assert (tmp_path / name).read_bytes() == b"A\n\nsecond\n"
 
 
 def test_bad_names_are_refused(tmp_path: Path) -> None:

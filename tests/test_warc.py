@@ -17,7 +17,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import brotli
@@ -35,8 +35,8 @@ from storage.warc import (
 )
 
 GOLDEN = Path(__file__).parent / "golden" / "exchanges.warc"
-FETCHED_AT = datetime(2025, 3, 14, 1, 59, 26, 535897, tzinfo=timezone.utc)
-NOW = datetime(2025, 3, 14, 1, 59, 0, 123456, tzinfo=timezone.utc)
+FETCHED_AT = datetime(2025, 3, 14, 1, 59, 26, 535897, tzinfo=UTC)
+NOW = datetime(2025, 3, 14, 1, 59, 0, 123456, tzinfo=UTC)
 OPERATOR_INFO = {
     "robots": "obey",
     "http-header-user-agent": "vnarchive/0.1 (+https://example.org/bot)",

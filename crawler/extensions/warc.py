@@ -25,7 +25,6 @@ from crawler.archive import Archive
 from storage.warc import HttpExchange
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
 
     from scrapy import Spider
     from scrapy.crawler import Crawler

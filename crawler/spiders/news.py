@@ -14,8 +14,8 @@ import gzip
 import io
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
