@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from storage.db import open_catalogue
 from storage.models import Capture, CrawlRun
 from storage.textfiles import TEXT_FILE_PATTERN
 from storage.warc import read_record
-from tests.crawl import CrawlResult, crawl
+from tests.crawl import PROJECT, CrawlResult, crawl
 from tests.sample_site import SampleSite, serve
 
 pytestmark = pytest.mark.slow
@@ -140,3 +141,18 @@ def test_no_page_is_fetched_when_it_could_not_be_kept(
     assert done.returncode != 0
     assert message in done.log
     assert site.requests == []
+
+
+def test_summary_reports_what_the_run_produced(site: SampleSite, result: CrawlResult,
+                                               catalogue) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "DATA_DIR": str(result.data_dir), "DATABASE_URL": result.database_url}
+    done = subprocess.run([sys.executable, "-m", "scrapy", "summary"], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, check=True)
+    with catalogue() as session:
+        captures = len(repository.captures_of_run(session, repository.crawl_run(session).id))
+    lines = {line.strip().split("  ")[0]: line for line in done.stdout.splitlines()}
+    assert f" {captures}  " in lines["pages fetched"]
+    assert f" {len(site.gold_texts())}  in {result.data_dir / 'text'}" in lines["text files written"]
+    assert "too_large: 1" in lines["extraction failures"]
+    warc_files = sorted(p.name for p in (result.data_dir / "warc").iterdir())
+    assert all(name in done.stdout for name in warc_files)
