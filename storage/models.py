@@ -83,6 +83,10 @@ class Capture(Base):
     last_modified: Mapped[str | None] = mapped_column(String(64))
     source_lastmod: Mapped[datetime | None]
     crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    # Revisit records only: their WARC-Profile and the record (and capture) holding the payload.
+    revisit_profile: Mapped[str | None] = mapped_column(String(100))
+    refers_to_record_id: Mapped[str | None] = mapped_column(String(64))
+    refers_to_capture_id: Mapped[int | None] = mapped_column(BigId, index=True)
 
 
 class Article(Base):

@@ -73,6 +73,9 @@ class NewCapture:
     last_modified: str | None = None
     source_lastmod: datetime | None = None
     crawl_run_id: int | None = None
+    revisit_profile: str | None = None
+    refers_to_record_id: str | None = None
+    refers_to_capture_id: int | None = None
 
 
 def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Imported WARC/ARC/WACZ files and re-extraction (issue: re-extract and import)
+"""Extraction metadata in documents (issue: extraction quality)
 
 Revision ID: 0003
 Revises: 0002
