@@ -21,7 +21,7 @@ import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -29,11 +29,13 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.bounded import BoundedDict
-from storage import repository
+from crawler.recrawl import how_to_store
+from storage import crawlstate, repository
+from storage.crawlstate import CaptureState, Discovered
 from storage.db import open_catalogue
 from storage.repository import NewCapture, NewDocument, NewFailure, utcnow
 from storage.textfiles import sha1_hex, write_text_file
-from storage.warc import HttpExchange, WarcPointer, WarcWriter
+from storage.warc import HttpExchange, WarcPointer, WarcWriter, sha1_digest
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -63,6 +65,15 @@ class Filed:
 
 
 @dataclass(frozen=True, slots=True)
+class Archived:
+    """Where an exchange went and what it meant: a revisit is not extracted again."""
+
+    pointer: WarcPointer
+    warc_type: str  # response or revisit
+    outcome: str | None  # for articles: new, changed, unchanged, not_modified, gone, failed
+
+
+@dataclass(frozen=True, slots=True)
 class _Extracted:
     """An extraction waiting for the batch's commit, where its rows are built."""
 
@@ -76,10 +87,15 @@ class _Batch:
 
     captures: list[NewCapture] = field(default_factory=list)
     extracted: list[_Extracted] = field(default_factory=list)
+    discovered: list[Discovered] = field(default_factory=list)
+    processed: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    back: list[str] = field(default_factory=list)
     waiting: list[tuple[Future[Any], Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.captures) + len(self.extracted)
+        return len(self.captures) + len(self.extracted) + len(self.discovered) + \
+            len(self.processed)
 
     def has_capture(self, record_id: str) -> bool:
         return any(capture.warc_record_id == record_id for capture in self.captures)
@@ -99,6 +115,9 @@ class Archive:
         # WARC record id -> capture id of the latest captures: an extraction comes back soon
         # after its capture, so the lookup rarely reaches the database.
         self.recent: BoundedDict[str, int] = BoundedDict(RECENT_CAPTURES)
+        # URL -> its latest capture, written by this process lately (maybe not committed yet)
+        self.latest: BoundedDict[str, CaptureState] = BoundedDict(RECENT_CAPTURES)
+        self.site = ""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="archive", daemon=True)
         self._thread.start()
@@ -140,20 +159,33 @@ class Archive:
                 session, spider=spider, site=site, hostname=socket.gethostname(), pid=os.getpid()
             )
             self.run_id = run.id
+        self.site = site
         return run.id
 
-    def finish_run(self, status: str, stats: dict[str, Any]) -> None:
+    def finish_run(self, status: str, stats: dict[str, Any],
+                   counts: dict[str, int] | None = None) -> None:
         if self.run_id is None:
             return
         with self.sessions.begin() as session:
             repository.finish_run(session, self.run_id, status=status, stats=stats)
+            crawlstate.set_run_counts(session, self.run_id, counts or {})
 
     # ---- queued writes: each returns a Future resolved once its row is committed ----------
 
     def archive_exchange(
-        self, exchange: HttpExchange, record_id: str, source_lastmod: datetime | None
-    ) -> Future[WarcPointer]:
-        return self._submit(self._archive_exchange, exchange, record_id, source_lastmod)
+        self, exchange: HttpExchange, record_id: str, source_lastmod: datetime | None,
+        kind: str | None = None,
+    ) -> Future[Archived]:
+        """`kind` is "article" for article pages (their outcome is counted), else a hub."""
+        return self._submit(self._archive_exchange, exchange, record_id, source_lastmod, kind)
+
+    def remember(self, found: list[Discovered]) -> Future[None]:
+        """Put URLs in the frontier: pending until processed, whatever happens to this run."""
+        return self._submit(lambda session, batch: batch.discovered.extend(found))
+
+    def processed(self, url: str) -> Future[None]:
+        """The page of `url` and everything it led to are recorded (queued after them)."""
+        return self._submit(lambda session, batch: batch.processed.append(url))
 
     def file_extraction(self, page: ArticlePage, extraction: Extraction) -> Future[Filed]:
         """Resolves to where the text went (or the failure's reason) once it is committed."""
@@ -193,8 +225,13 @@ class Archive:
 
     def _commit(self, session: Session, batch: _Batch) -> _Batch:
         try:
-            self.recent.update(repository.insert_captures(session, batch.captures))
+            self._insert_captures(session, batch.captures)
+            now = utcnow()
+            crawlstate.remember(session, self.site, batch.discovered, now)
             filed = self._file_extractions(session, batch.extracted)
+            crawlstate.mark_gone(session, batch.gone, now)
+            crawlstate.mark_back(session, batch.back)
+            crawlstate.mark_done(session, self.site, batch.processed, now)
             session.commit()
             session.expunge_all()  # a long crawl must not grow the identity map
         except Exception as error:
@@ -208,6 +245,24 @@ class Archive:
                 future.set_result(filed[id(result)] if isinstance(result, _Extracted) else result)
         return _Batch()
 
+    def _insert_captures(self, session: Session, captures: list[NewCapture]) -> None:
+        """Full records first: a revisit in the same batch needs its original's id."""
+        originals = [c for c in captures if c.refers_to_record_id is None]
+        self.recent.update(repository.insert_captures(session, originals))
+        revisits = [replace(c, refers_to_capture_id=self._capture_id(session, c.refers_to_record_id))
+                    for c in captures if c.refers_to_record_id is not None]
+        self.recent.update(repository.insert_captures(session, revisits))
+
+    def _capture_id(self, session: Session, record_id: str | None) -> int | None:
+        if record_id is None:
+            return None
+        if record_id not in self.recent:
+            found = repository.capture_id_by_record_id(session, record_id)
+            if found is None:
+                return None
+            self.recent[record_id] = found
+        return self.recent[record_id]
+
     def _stop(self, future: Future[None]) -> None:
         try:
             self.writer.close()
@@ -218,13 +273,18 @@ class Archive:
 
     def _archive_exchange(
         self, session: Session, batch: _Batch, exchange: HttpExchange, record_id: str,
-        source_lastmod: datetime | None,
-    ) -> WarcPointer:
-        pointer = self.writer.write_exchange(exchange, response_record_id=record_id)
+        source_lastmod: datetime | None, kind: str | None,
+    ) -> Archived:
+        digest = sha1_digest(exchange.response_body)
+        previous = self._previous(session, exchange.url)
+        stored = how_to_store(kind, exchange.status, digest, previous)
+        pointer = self.writer.write_exchange(exchange, response_record_id=record_id,
+                                             revisit=stored.revisit)
         headers = {name.lower(): value for name, value in exchange.response_headers}
+        revisit = stored.revisit
         batch.captures.append(NewCapture(
             url=exchange.url,
-            warc_type="response",
+            warc_type="revisit" if revisit else "response",
             status=exchange.status,
             fetched_at=exchange.fetched_at,
             content_type=headers.get("content-type"),
@@ -235,12 +295,46 @@ class Archive:
             warc_length=pointer.length,
             warc_record_id=pointer.record_id,
             ip_address=exchange.ip_address,
-            etag=headers.get("etag"),
-            last_modified=headers.get("last-modified"),
+            etag=headers.get("etag") or (previous.etag if revisit and previous else None),
+            last_modified=headers.get("last-modified") or (
+                previous.last_modified if revisit and previous else None),
             source_lastmod=source_lastmod,
             crawl_run_id=self.run_id,
+            revisit_profile=revisit.profile if revisit else None,
+            refers_to_record_id=revisit.refers_to_record_id if revisit else None,
         ))
-        return pointer
+        self._remember_latest(exchange, pointer, revisit, previous, source_lastmod)
+        self._follow_up(batch, exchange, stored.outcome)
+        return Archived(pointer, "revisit" if revisit else "response", stored.outcome)
+
+    def _previous(self, session: Session, url: str) -> CaptureState | None:
+        if url in self.latest:
+            return self.latest[url]
+        return crawlstate.latest_captures(session, self.site, [url]).get(url)
+
+    def _remember_latest(self, exchange: HttpExchange, pointer: WarcPointer, revisit: Any,
+                         previous: CaptureState | None, source_lastmod: datetime | None) -> None:
+        own = revisit is None or previous is None
+        self.latest[exchange.url] = CaptureState(
+            url=exchange.url, record_id=pointer.record_id, fetched_at=exchange.fetched_at,
+            status=exchange.status, payload_digest=pointer.payload_digest, etag=None,
+            last_modified=None, source_lastmod=source_lastmod,
+            payload_record_id=pointer.record_id if own else previous.payload_record_id,
+            payload_capture_id=None if own else previous.payload_capture_id,
+            payload_fetched_at=exchange.fetched_at if own else previous.payload_fetched_at,
+            processed_at=None,
+        )
+
+    @staticmethod
+    def _follow_up(batch: _Batch, exchange: HttpExchange, outcome: str | None) -> None:
+        """Gone and back again; pages with nothing to parse are processed once archived."""
+        if outcome == "gone":
+            batch.gone.append(exchange.url)
+        elif outcome in ("new", "changed", "unchanged", "not_modified"):
+            batch.back.append(exchange.url)
+        status = exchange.status
+        if 300 <= status < 500 and status != 429:  # redirects, 304, 404, 410: nothing to parse
+            batch.processed.append(exchange.url)
 
     def _file_extraction(
         self, session: Session, batch: _Batch, page: ArticlePage, extraction: Extraction

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -17,6 +19,7 @@ class ArticlePage:
     warc_record_id: str | None  # the response record this page was archived as
     fetched_at: datetime
     source_lastmod: datetime | None = None
+    archived: asyncio.Future[Any] | None = None  # resolves to crawler.archive.Archived
 
 
 @dataclass(slots=True)

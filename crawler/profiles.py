@@ -58,6 +58,13 @@ class Discovery:
 
 
 @dataclass(frozen=True)
+class Recrawl:
+    # Fetch an archived article again after this many days even without a sign of change
+    # (None: only when its sitemap or feed date says it changed).
+    revisit_after_days: float | None = None
+
+
+@dataclass(frozen=True)
 class ExtractHints:
     """CSS selectors and patterns that help trafilatura on this site's pages."""
 
@@ -78,6 +85,7 @@ class SiteProfile:
     language: str = "vi"
     politeness: Politeness = field(default_factory=Politeness)
     discovery: Discovery = field(default_factory=Discovery)
+    recrawl: Recrawl = field(default_factory=Recrawl)
     extract: ExtractHints = field(default_factory=ExtractHints)
 
     @classmethod
@@ -90,7 +98,8 @@ class SiteProfile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<profile>") -> Self:
-        sections = {"politeness": Politeness, "discovery": Discovery, "extract": ExtractHints}
+        sections = {"politeness": Politeness, "discovery": Discovery, "recrawl": Recrawl,
+                    "extract": ExtractHints}
         try:
             parts = {key: _build(kind, data.get(key, {}), f"{source} [{key}]")
                      for key, kind in sections.items()}

@@ -63,8 +63,18 @@ WARC_MAX_SIZE = 1024 * 1024 * 1024
 # File name prefix; each process adds its own timestamp, host name and pid.
 WARC_PREFIX = BOT_NAME
 
+# ---- incremental crawls ------------------------------------------------------------------
+# False: fetch everything whole, as a first run does (the archive still stores revisits).
+RECRAWL_ENABLED = True
+# A run's lock is stale when its heartbeat is older than this (seconds), or at once when
+# the run was on this host and its process is gone.
+RUN_LOCK_STALE_AFTER = 600
+RUN_LOCK_HEARTBEAT = 60
+
 # ---- extraction ----------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ExtractPipeline": 300}
+# Listing pages read per category at most (0: the profile's max_category_pages).
+LISTING_MAX_PAGES = 0
 # Worker processes for extraction (0 = one per core).
 EXTRACT_WORKERS = 0
 # Pages larger than this (decoded body, bytes) are archived but not extracted.

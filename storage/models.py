@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -57,6 +67,13 @@ class CrawlRun(Base):
     hostname: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int]
     stats: Mapped[dict[str, Any] | None]
+    # What the run did to articles (NULL until the run ends).
+    new_articles: Mapped[int | None]
+    changed_articles: Mapped[int | None]
+    unchanged_articles: Mapped[int | None]
+    not_modified_articles: Mapped[int | None]
+    gone_articles: Mapped[int | None]
+    failed_articles: Mapped[int | None]
 
 
 class Capture(Base):
@@ -98,6 +115,8 @@ class Article(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)
     first_seen_at: Mapped[datetime]
+    # Set when a revisit found the article gone (404/410); cleared if it comes back.
+    gone_at: Mapped[datetime | None]
 
 
 class Document(Base):
@@ -128,3 +147,39 @@ class ExtractionFailure(Base):
     extractor_version: Mapped[str] = mapped_column(String(64))
     failed_at: Mapped[datetime]
     capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
+
+
+class FrontierEntry(Base):
+    """An article URL a crawl decided to fetch, until its page and links are safely recorded.
+
+    What a run killed halfway had not finished is what is still pending here, so the
+    next run takes it up. `listed_in` is the sitemap that last listed the URL: an article
+    that vanishes from it is checked again (and found gone).
+    """
+
+    __tablename__ = "frontier"
+    __table_args__ = (
+        UniqueConstraint("site", "url"),
+        Index("ix_frontier_site_done_at", "site", "done_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    site: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(Text)
+    listed_in: Mapped[str | None] = mapped_column(Text, index=True)
+    lastmod: Mapped[datetime | None]
+    discovered_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class CrawlLock(Base):
+    """One running crawl per site; a lock whose holder died is detected as stale."""
+
+    __tablename__ = "crawl_locks"
+
+    site: Mapped[str] = mapped_column(String(100), primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigId)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    acquired_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]

@@ -24,6 +24,8 @@ This module must not import Scrapy: the crawler converts its objects into
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import logging
 import os
@@ -141,6 +143,27 @@ class ArchivedResponse:
         return self.warc_headers.get_header("WARC-Block-Digest")
 
 
+REVISIT_PROFILES = {
+    "identical-payload-digest": "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
+    "server-not-modified": "http://netpreserve.org/warc/1.1/revisit/server-not-modified",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Revisit:
+    """Write the response as a revisit record that refers to an earlier capture's payload."""
+
+    profile: str  # a key of REVISIT_PROFILES
+    refers_to_record_id: str
+    refers_to_uri: str
+    refers_to_date: datetime
+    payload_digest: str  # the earlier payload's digest, which this response repeats
+
+    def __post_init__(self) -> None:
+        if self.profile not in REVISIT_PROFILES:
+            raise ValueError(f"unknown revisit profile {self.profile!r}: {sorted(REVISIT_PROFILES)}")
+
+
 class WarcReadError(Exception):
     """The bytes at a pointer are not exactly one intact WARC record."""
 
@@ -154,6 +177,11 @@ class WarcReadError(Exception):
 # --------------------------------------------------------------------------
 # Defaults for the injectable clocks and ids
 # --------------------------------------------------------------------------
+
+
+def sha1_digest(payload: bytes) -> str:
+    """A WARC digest (`sha1:` + base32), as WARC-Payload-Digest and WARC-Block-Digest use."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode("ascii")
 
 
 def new_record_id() -> str:
@@ -394,14 +422,17 @@ class WarcWriter:
         """Final names of the files closed so far, oldest first."""
         return list(self._files_written)
 
-    def write_exchange(self, exchange: HttpExchange, *, response_record_id: str | None = None) -> WarcPointer:
-        """Archive one exchange (response then request) and say where the response is."""
+    def write_exchange(
+        self, exchange: HttpExchange, *, response_record_id: str | None = None,
+        revisit: Revisit | None = None,
+    ) -> WarcPointer:
+        """Archive one exchange (response, or revisit, then request); say where the first is."""
         with self._lock:
             # Open first: the records name the file's warcinfo record.
             file, name = self._ensure_open()
             response_id = _check_record_id(response_record_id or self._new_record_id())
             request_id = _check_record_id(self._new_record_id())
-            response, request = self._build_pair(exchange, response_id, request_id)
+            response, request = self._build_pair(exchange, response_id, request_id, revisit)
             data, spans = _serialize([response, request])
             start = file.tell()
             self._append(file, data, start)
@@ -440,9 +471,10 @@ class WarcWriter:
     # -- records -----------------------------------------------------------
 
     def _build_pair(
-        self, exchange: HttpExchange, response_id: str, request_id: str
+        self, exchange: HttpExchange, response_id: str, request_id: str,
+        revisit: Revisit | None = None,
     ) -> tuple[ArcWarcRecord, ArcWarcRecord]:
-        """Response and request records, each pointing at the other."""
+        """Response (or revisit) and request records, each pointing at the other."""
         protocol, warc_protocol = _http_protocol(exchange.protocol)
         date = _warc_date(exchange.fetched_at)
 
@@ -458,10 +490,23 @@ class WarcWriter:
                 ("WARC-Warcinfo-ID", self._warcinfo_id),
             ])
 
-        response = self._record(
-            exchange.url, "response", common("response", response_id, request_id),
-            _response_http_headers(exchange, protocol), exchange.response_body,
-        )
+        if revisit is None:
+            response = self._record(
+                exchange.url, "response", common("response", response_id, request_id),
+                _response_http_headers(exchange, protocol), exchange.response_body,
+            )
+        else:  # headers only: the payload is the one the earlier record holds
+            headers = common("revisit", response_id, request_id)
+            for name, value in (
+                ("WARC-Profile", REVISIT_PROFILES[revisit.profile]),
+                ("WARC-Refers-To", revisit.refers_to_record_id),
+                ("WARC-Refers-To-Target-URI", revisit.refers_to_uri),
+                ("WARC-Refers-To-Date", _warc_date(revisit.refers_to_date)),
+                ("WARC-Payload-Digest", revisit.payload_digest),
+            ):
+                headers.add_header(name, _clean(value))
+            response = self._record(exchange.url, "revisit", headers,
+                                    _response_http_headers(exchange, protocol), b"")
         request = self._record(
             exchange.url, "request", common("request", request_id, response_id),
             _request_http_headers(exchange, protocol), exchange.request_body,

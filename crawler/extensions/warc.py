@@ -14,14 +14,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.task import LoopingCall
+from twisted.internet.threads import deferToThread
 
-from crawler.archive import Archive
+from crawler.archive import Archive, Archived
+from crawler.runlock import RunLock, SiteLocked
+from storage.crawlstate import COUNTS
 from storage.warc import HttpExchange
 
 if TYPE_CHECKING:
@@ -30,8 +34,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from scrapy.http.headers import Headers
+    from twisted.internet.defer import Deferred
 
-    from storage.warc import WarcPointer
 
 logger = logging.getLogger(__name__)
 
@@ -40,23 +44,43 @@ class WarcExporter:
     def __init__(self, crawler: Crawler, archive: Archive):
         self.crawler = crawler
         self.archive = archive
-        self.pending: set[asyncio.Future[WarcPointer]] = set()
+        self.pending: set[asyncio.Future[Archived]] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("WARC_ENABLED", True):
             raise NotConfigured("WARC archiving is off: set WARC_ENABLED=True to archive")
         exporter = cls(crawler, Archive.of(crawler))
+        exporter.start_run()  # before any request: a locked site must not be fetched at all
         crawler.signals.connect(exporter.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(exporter.response_downloaded, signal=signals.response_downloaded)
         crawler.signals.connect(exporter.spider_closed, signal=signals.spider_closed)
         return exporter
 
+    def start_run(self) -> None:
+        """The run's catalogue row and the site's lock (a site is its profile's name)."""
+        spider_name = self.crawler.spidercls.name
+        run_id = self.archive.start_run(spider_name, spider_name)
+        settings = self.crawler.settings
+        self.lock = RunLock(self.archive.sessions, spider_name, run_id,
+                            timedelta(seconds=settings.getfloat("RUN_LOCK_STALE_AFTER")))
+        try:
+            self.lock.acquire()
+        except SiteLocked:
+            self.archive.finish_run("locked", {})
+            raise
+        self.heartbeat = LoopingCall(self._beat)
+
     def spider_opened(self, spider: Spider) -> None:
-        site = getattr(getattr(spider, "site", None), "name", spider.name)
-        run_id = self.archive.start_run(spider.name, site)
+        run_id = self.archive.run_id
         self.crawler.stats.set_value("catalogue/crawl_run_id", run_id)
+        if self.lock.taken_over is not None:
+            self.crawler.stats.set_value("runlock/taken_over_from_run", self.lock.taken_over.run_id)
+        self.heartbeat.start(self.crawler.settings.getfloat("RUN_LOCK_HEARTBEAT"), now=False)
         logger.info("Crawl run %d: archiving to %s", run_id, self.archive.writer.directory)
+
+    def _beat(self) -> Deferred[None]:
+        return deferToThread(self.lock.beat)
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         record_id = f"<urn:uuid:{uuid.uuid4()}>"
@@ -65,20 +89,26 @@ class WarcExporter:
         request.meta["warc_record_id"] = record_id
         request.meta["fetched_at"] = fetched_at
         exchange = exchange_of(request, response, fetched_at)
-        future = self.archive.archive_exchange(exchange, record_id, request.meta.get("lastmod"))
-        self._track(asyncio.wrap_future(future), exchange)
+        future = asyncio.wrap_future(self.archive.archive_exchange(
+            exchange, record_id, request.meta.get("lastmod"), request.meta.get("kind")))
+        request.meta["archived"] = future  # the pipeline does not extract a revisit again
+        self._track(future, exchange)
 
-    def _track(self, future: asyncio.Future[WarcPointer], exchange: HttpExchange) -> None:
+    def _track(self, future: asyncio.Future[Archived], exchange: HttpExchange) -> None:
         self.pending.add(future)
         future.add_done_callback(lambda done: self._written(done, exchange))
 
-    def _written(self, future: asyncio.Future[WarcPointer], exchange: HttpExchange) -> None:
+    def _written(self, future: asyncio.Future[Archived], exchange: HttpExchange) -> None:
         self.pending.discard(future)
         stats = self.crawler.stats
         if future.exception() is None:
-            stats.inc_value("warc/records_written", 2)  # response + request
+            archived = future.result()
+            stats.inc_value("warc/records_written", 2)  # response (or revisit) + request
+            stats.inc_value(f"warc/{archived.warc_type}_records")
             stats.inc_value("warc/bytes_payload", len(exchange.response_body))
             stats.inc_value("catalogue/captures")
+            if archived.outcome:
+                stats.inc_value(f"recrawl/articles/{archived.outcome}")
             return
         # The archive is the point of the crawl: stop rather than fetch what cannot be kept.
         stats.inc_value("warc/write_errors")
@@ -91,7 +121,13 @@ class WarcExporter:
         if self.pending:
             await asyncio.gather(*self.pending, return_exceptions=True)
         await asyncio.wrap_future(self.archive.close())
-        self.archive.finish_run(reason, json_stats(self.crawler.stats.get_stats()))
+        stats = self.crawler.stats.get_stats()
+        counts = {name: stats.get(f"recrawl/articles/{name}", 0) for name in COUNTS}
+        counts["failed"] += sum(n for key, n in stats.items() if key.startswith("extract/failed/"))
+        self.archive.finish_run(reason, json_stats(stats), counts)
+        if self.heartbeat.running:
+            self.heartbeat.stop()
+        self.lock.release()
         logger.info("Crawl run %s closed: %s", self.archive.run_id, reason)
 
 

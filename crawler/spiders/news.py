@@ -1,4 +1,5 @@
-"""NewsSpider: finds every article of a VOV-style site, following only the site's own rules.
+"""NewsSpider: finds every article of a VOV-style site, following only the site's own rules,
+and fetches only what is new or changed since the catalogue last saw it.
 
 Discovery paths, all from the site profile: robots.txt `Sitemap:` lines, the sitemap
 index and its monthly sitemaps (plus the current month's, which the index lists only
@@ -6,6 +7,11 @@ once the month ends), RSS/Atom feeds, and category pages with `?page=N` paginati
 Only URLs matching the profile's article pattern are parsed as articles; everything
 else a page links to is ignored, so calendars, search and print pages never trap it.
 Every request is made for a canonical URL, so each page is fetched once.
+
+What to fetch again is decided from the catalogue (crawler.recrawl): hubs every run,
+conditionally; articles when a sign says they changed. Every URL the run decides to
+fetch is put in the frontier first and marked processed only after its page and links
+are recorded, so what a killed run left unfinished is taken up by the next one.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -22,11 +29,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from lxml import etree
 from scrapy import Request, Spider, signals
 from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.sitemap import Sitemap
 
+from crawler.archive import Archive
 from crawler.bounded import BoundedDict
 from crawler.dates import parse_date
 from crawler.items import ArticlePage
+from crawler.recrawl import CatalogueReader, RecrawlPolicy
+from storage.crawlstate import Discovered
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -42,6 +53,15 @@ MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit
 CANONICAL_CACHE_SIZE = 50_000  # bounded: memory stays flat however long the crawl
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link found on a hub or article, with what the source said of it."""
+
+    url: str
+    lastmod: datetime | None = None
+    listed_in: str | None = None  # the sitemap that lists it
+
+
 class NewsSpider(Spider):
     name = "news"
     profile: ClassVar[SiteProfile]  # set by crawler.profiles.ProfileSpiderLoader
@@ -55,7 +75,16 @@ class NewsSpider(Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.archive = Archive.of(crawler)
+        spider.reader = CatalogueReader(spider.archive.sessions, spider.name)
+        spider.policy = RecrawlPolicy(
+            revisit_interval=_days(spider.site.recrawl.revisit_after_days),
+            enabled=crawler.settings.getbool("RECRAWL_ENABLED", True),
+        )
+        spider.max_listing_pages = (crawler.settings.getint("LISTING_MAX_PAGES")
+                                    or spider.site.discovery.max_category_pages)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider.reader.close, signal=signals.spider_closed)
         return spider
 
     def __init__(self, *args: Any, origin: str | None = None, **kwargs: Any):
@@ -65,22 +94,30 @@ class NewsSpider(Spider):
         # Menus and sidebars repeat the same links on every page: remember what they become.
         self.canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self.site.canonical)
         self.is_article = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self.site.is_article)
-        # Article URLs asked for lately: not handed to the scheduler again just to be dropped
-        # by its dupefilter (which stays the authority on what was fetched).
+        # URLs asked for lately: not handed to the scheduler again just to be dropped by
+        # its dupefilter (which stays the authority on what was fetched).
         self.requested: BoundedDict[str, None] = BoundedDict(CANONICAL_CACHE_SIZE)
 
     # ---- seeds --------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
         discovery = self.site.discovery
-        for path in discovery.sitemaps:
-            yield self.hub(self.site.absolute(path), self.parse_sitemap)
+        sitemaps = [*discovery.sitemaps]
         if discovery.monthly_sitemap:
-            yield self.hub(self.site.absolute(self.current_month_sitemap()), self.parse_sitemap)
-        for path in discovery.feeds:
-            yield self.hub(self.site.absolute(path), self.parse_feed)
-        for path in discovery.categories:
-            yield self.category_page(self.site.absolute(path), 0)
+            sitemaps.append(self.current_month_sitemap())
+        hubs = [(path, self.parse_sitemap) for path in sitemaps]
+        hubs += [(path, self.parse_feed) for path in discovery.feeds]
+        hubs += [(path, self.parse_category) for path in discovery.categories]
+        for request in await self.hub_requests(
+                [(self.site.absolute(path), callback) for path, callback in hubs]):
+            yield request
+        left_over = [d for d in await self.reader.pending() if self.is_article(d.url)]
+        if left_over:
+            logger.info("Taking up %d article URLs an earlier run did not finish", len(left_over))
+            self.crawler.stats.set_value("recrawl/left_over", len(left_over))
+        for request in await self.article_requests(
+                [Link(d.url, d.lastmod, d.listed_in) for d in left_over], "left_over"):
+            yield request
 
     def current_month_sitemap(self) -> str:
         now = datetime.now(VIETNAM_TIME)
@@ -88,67 +125,123 @@ class NewsSpider(Spider):
 
     def robots_parsed(self, robotparser: Any, request: Request) -> None:
         """robots.txt is fetched once, by Scrapy's middleware: take its Sitemap lines from there."""
-        if not self.site.discovery.sitemaps_from_robots:
-            return
-        for url in getattr(getattr(robotparser, "rp", None), "sitemaps", ()):
-            if canonical := self.canonical(url):
-                self.crawler.engine.crawl(self.hub(canonical, self.parse_sitemap))
+        if self.site.discovery.sitemaps_from_robots:
+            urls = getattr(getattr(robotparser, "rp", None), "sitemaps", ())
+            deferred_from_coro(self._crawl_hubs([(url, self.parse_sitemap) for url in urls]))
+
+    async def _crawl_hubs(self, hubs: list[tuple[str, Any]]) -> None:
+        for request in await self.hub_requests(hubs):
+            self.crawler.engine.crawl(request)
 
     # ---- requests -----------------------------------------------------------------------
 
-    def hub(self, url: str, callback: Any, **meta: Any) -> Request:
-        canonical = self.canonical(url) or url
-        return Request(canonical, callback=callback, priority=HUB_PRIORITY, meta=meta)
+    async def hub_requests(self, hubs: list[tuple[str, Any]], **meta: Any) -> list[Request]:
+        """Hubs are fetched every run, with their last capture's validators."""
+        wanted = [(url, callback) for link, callback in hubs
+                  if (url := self.canonical(link)) and url not in self.requested]
+        latest = await self.reader.latest(url for url, _ in wanted)
+        requests = []
+        for url, callback in wanted:
+            self.requested[url] = None
+            requests.append(Request(url, callback=callback, priority=HUB_PRIORITY,
+                                    headers=self.policy.hub(latest.get(url)),
+                                    meta={"kind": "hub", **meta}))
+        self.archive.remember([Discovered(r.url) for r in requests])
+        return requests
 
-    def category_page(self, url: str, page: int, previous: frozenset[str] = frozenset()) -> Request:
-        return self.hub(with_query_parameter(url, self.site.discovery.pagination_parameter, page),
-                        self.parse_category, category=url, page=page, previous=previous)
+    async def category_page(self, url: str, page: int, previous: frozenset[str]) -> list[Request]:
+        page_url = with_query_parameter(url, self.site.discovery.pagination_parameter, page)
+        return await self.hub_requests([(page_url, self.parse_category)],
+                                       category=url, page=page, previous=previous)
 
-    def article_requests(
-        self, links: Iterable[tuple[str, datetime | None]], source: str
-    ) -> Iterator[Request]:
-        for link, lastmod in links:
-            url = self.canonical(link)
+    async def article_requests(self, links: Iterable[Link], source: str) -> list[Request]:
+        """Requests for the links that are articles the catalogue says to fetch."""
+        candidates: dict[str, Link] = {}
+        for link in links:
+            url = self.canonical(link.url)
             if url is None or not self.is_article(url):
                 self.crawler.stats.inc_value(f"discovery/ignored/{source}")
                 continue
             self.crawler.stats.inc_value(f"discovery/articles/{source}")
-            if url in self.requested:
+            if url not in self.requested and url not in candidates:
+                candidates[url] = Link(url, link.lastmod, link.listed_in)
+        latest = await self.reader.latest(candidates)
+        now, requests, found = datetime.now(UTC), [], []
+        for url, link in candidates.items():
+            decision = self.policy.article(latest.get(url), link.lastmod, now)
+            self.crawler.stats.inc_value(f"recrawl/decision/{decision.reason}")
+            if not decision.fetch:
                 continue
             self.requested[url] = None
-            yield Request(url, callback=self.parse_article, meta={"lastmod": lastmod})
+            found.append(Discovered(url, link.listed_in, link.lastmod))
+            requests.append(Request(url, callback=self.parse_article, headers=decision.headers,
+                                    meta={"kind": "article", "lastmod": link.lastmod}))
+        self.archive.remember(found)
+        return requests
+
+    def processed(self, response: Response) -> None:
+        """Queued after everything the page led to: only then is it done for the frontier."""
+        self.archive.processed(response.request.url if response.request else response.url)
 
     # ---- callbacks ----------------------------------------------------------------------
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[Request]:
         body = sitemap_body(response)
         if body is None:
             logger.warning("Not a sitemap (or over %d bytes): %s", MAX_SITEMAP_BYTES, response.url)
             self.crawler.stats.inc_value("discovery/bad_sitemap")
+            self.processed(response)
             return
         sitemap = Sitemap(body)
         entries = [(entry["loc"], parse_date(entry.get("lastmod"))) for entry in sitemap]
         if sitemap.type == "sitemapindex":
-            for loc, lastmod in entries:
-                if url := self.canonical(loc):
-                    yield self.hub(url, self.parse_sitemap, lastmod=lastmod)
+            requests = await self.hub_requests([(loc, self.parse_sitemap) for loc, _ in entries])
         else:
-            yield from self.article_requests(entries, "sitemap")
+            links = [Link(loc, lastmod, response.url) for loc, lastmod in entries]
+            requests = await self.article_requests(links, "sitemap")
+            requests += await self.vanished_requests(response.url, links)
+        for request in requests:
+            yield request
+        self.processed(response)
 
-    def parse_feed(self, response: Response) -> Iterator[Request]:
-        yield from self.article_requests(feed_links(response.body), "feed")
+    async def vanished_requests(self, sitemap_url: str, links: list[Link]) -> list[Request]:
+        """Articles this sitemap listed before and lists no more: ask whether they are gone."""
+        listed = {url for link in links if (url := self.canonical(link.url))}
+        vanished = sorted(await self.reader.listed_in(sitemap_url) - listed - set(self.requested))
+        latest = await self.reader.latest(vanished)
+        self.crawler.stats.inc_value("recrawl/vanished_from_sitemap", len(vanished))
+        requests = []
+        for url in vanished:
+            self.requested[url] = None
+            headers = self.policy.hub(latest.get(url))
+            requests.append(Request(url, callback=self.parse_article, headers=headers,
+                                    meta={"kind": "article"}))
+        return requests
 
-    def parse_category(self, response: Response) -> Iterator[Request]:
-        """A listing page; the next page is asked for only while pages list new articles
-        (a site that ignores `?page=N` would otherwise be read max_category_pages times)."""
+    async def parse_feed(self, response: Response) -> AsyncIterator[Request]:
+        links = [Link(url, date) for url, date in feed_links(response.body)]
+        for request in await self.article_requests(links, "feed"):
+            yield request
+        self.processed(response)
+
+    async def parse_category(self, response: Response) -> AsyncIterator[Request]:
+        """A listing page. The next page is read only while this one lists an article the
+        catalogue does not know (a daily run reads a page or two, not hundreds), and never
+        when it repeats the page before (a site that ignores `?page=N`)."""
         links = self.article_links(response)
-        yield from self.article_requests(((link, None) for link in links), "category")
-        page, listed = response.meta["page"], frozenset(links)
-        if listed and listed != response.meta.get("previous") and \
-                page < self.site.discovery.max_category_pages:
-            yield self.category_page(response.meta["category"], page + 1, listed)
+        known = await self.reader.latest(links)
+        for request in await self.article_requests([Link(url) for url in links], "category"):
+            yield request
+        page, listed = response.meta.get("page", 0), frozenset(links)
+        unknown = [url for url in links if url not in known]
+        self.crawler.stats.inc_value("discovery/listing_pages")
+        if unknown and listed != response.meta.get("previous") and page < self.max_listing_pages:
+            category = response.meta.get("category", response.url)
+            for request in await self.category_page(category, page + 1, listed):
+                yield request
+        self.processed(response)
 
-    def parse_article(self, response: Response) -> Iterator[ArticlePage | Request]:
+    async def parse_article(self, response: Response) -> AsyncIterator[ArticlePage | Request]:
         yield ArticlePage(
             url=response.url,
             status=response.status,
@@ -158,10 +251,13 @@ class NewsSpider(Spider):
             warc_record_id=response.meta.get("warc_record_id"),
             fetched_at=response.meta.get("fetched_at") or datetime.now(UTC),
             source_lastmod=response.meta.get("lastmod"),
+            archived=response.meta.get("archived"),
         )
         if self.site.discovery.follow_links_in_articles:
-            links = ((link, None) for link in self.article_links(response))
-            yield from self.article_requests(links, "article")
+            links = [Link(url) for url in self.article_links(response)]
+            for request in await self.article_requests(links, "article"):
+                yield request
+        self.processed(response)
 
     def article_links(self, response: Response) -> list[str]:
         """The page's links to articles, canonical, each once, in page order."""
@@ -170,6 +266,10 @@ class NewsSpider(Spider):
         hrefs = dict.fromkeys(response.xpath("//a/@href").getall())
         links = (self.canonical(response.urljoin(href)) for href in hrefs)
         return list(dict.fromkeys(url for url in links if url and self.is_article(url)))
+
+
+def _days(days: float | None) -> timedelta | None:
+    return timedelta(days=days) if days else None
 
 
 def with_query_parameter(url: str, name: str, value: int) -> str:

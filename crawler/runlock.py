@@ -1,0 +1,83 @@
+"""One run per site at a time, on one machine or many sharing a catalogue.
+
+The lock is a catalogue row with a heartbeat. A holder is stale when it ran on this host
+and its process is gone, or when its heartbeat stopped (another host, or a hung run);
+a stale lock is reported and taken over, so a crashed run never blocks the site forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import crawlstate
+from storage.crawlstate import LockHolder
+
+logger = logging.getLogger(__name__)
+
+
+class SiteLocked(RuntimeError):
+    """Another run of the same site is in progress."""
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+class RunLock:
+    def __init__(self, sessions: sessionmaker[Session], site: str, run_id: int,
+                 stale_after: timedelta):
+        self.sessions = sessions
+        self.site = site
+        self.run_id = run_id
+        self.stale_after = stale_after
+        self.hostname = socket.gethostname()
+        self.taken_over: LockHolder | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise SiteLocked saying who holds it."""
+        now = datetime.now(UTC)
+        with self.sessions.begin() as session:
+            if crawlstate.take_lock(session, self.site, self.run_id, self.hostname, os.getpid(), now):
+                return
+            holder = crawlstate.lock_holder(session, self.site)
+            if holder is None:  # released between the two statements: try once more
+                if crawlstate.take_lock(session, self.site, self.run_id, self.hostname,
+                                        os.getpid(), now):
+                    return
+                raise SiteLocked(f"could not take the lock of site {self.site!r}; try again")
+            alive = holder.hostname != self.hostname or pid_alive(holder.pid)
+            if not crawlstate.is_stale(holder, self.hostname, alive, now, self.stale_after):
+                since = f"{holder.acquired_at:%Y-%m-%d %H:%M:%S}"
+                raise SiteLocked(
+                    f"site {self.site!r} is being crawled by run {holder.run_id} "
+                    f"(host {holder.hostname}, pid {holder.pid}, since {since} UTC, last "
+                    f"heartbeat {holder.heartbeat_at:%H:%M:%S} UTC); two runs of one site "
+                    f"never overlap"
+                )
+            if not crawlstate.take_lock(session, self.site, self.run_id, self.hostname,
+                                        os.getpid(), now, replace=holder):
+                raise SiteLocked(f"another run took the stale lock of site {self.site!r} first")
+        self.taken_over = holder
+        logger.warning(
+            "Took over the stale lock of site %r from run %d (host %s, pid %d, last heartbeat "
+            "%s UTC): that run died without releasing it", self.site, holder.run_id,
+            holder.hostname, holder.pid, f"{holder.heartbeat_at:%Y-%m-%d %H:%M:%S}")
+
+    def beat(self) -> None:
+        with self.sessions.begin() as session:
+            crawlstate.beat(session, self.site, self.run_id, datetime.now(UTC))
+
+    def release(self) -> None:
+        with self.sessions.begin() as session:
+            crawlstate.release_lock(session, self.site, self.run_id)

@@ -1,0 +1,228 @@
+"""What incremental crawls ask the catalogue: the latest capture of URLs, the frontier of
+URLs still to process, articles gone, and the one-run-per-site lock.
+
+Every recrawl decision comes from here, never from one process's memory, so it holds
+when several crawlers on several machines share one catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Insert, and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Article, Base, Capture, CrawlLock, CrawlRun, FrontierEntry
+
+CHUNK = 500  # URLs per IN (...) list: under every engine's parameter limit
+COUNTS = ("new", "changed", "unchanged", "not_modified", "gone", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureState:
+    """The latest capture of a URL, as far as the next request for it is concerned."""
+
+    url: str
+    record_id: str
+    fetched_at: datetime
+    status: int
+    payload_digest: str
+    etag: str | None
+    last_modified: str | None
+    source_lastmod: datetime | None
+    # the record that holds the payload (itself, or what a revisit refers to)
+    payload_record_id: str
+    payload_capture_id: int | None  # None while the capture waits for its batch's commit
+    payload_fetched_at: datetime
+    processed_at: datetime | None  # frontier done_at: when its page and links were recorded
+
+    @property
+    def processed(self) -> bool:
+        """Its page was fully processed: parsed, links recorded (else fetch it whole again)."""
+        return self.processed_at is not None and self.processed_at >= self.fetched_at
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start:start + CHUNK]
+
+
+def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[str, CaptureState]:
+    """The latest capture of each URL that has one (one query per chunk of URLs)."""
+    states: dict[str, CaptureState] = {}
+    for chunk in _chunks(urls):
+        ranked = (
+            select(Capture, func.row_number().over(
+                partition_by=Capture.url, order_by=(Capture.fetched_at.desc(), Capture.id.desc())
+            ).label("rank"))
+            .where(Capture.url.in_(chunk))
+            .subquery()
+        )
+        latest = select(ranked).where(ranked.c.rank == 1).subquery()
+        original = Capture.__table__.alias("original")
+        query = (
+            select(latest, original.c.fetched_at.label("original_fetched_at"),
+                   FrontierEntry.done_at)
+            .join(original, original.c.id == func.coalesce(latest.c.refers_to_capture_id,
+                                                           latest.c.id))
+            .outerjoin(FrontierEntry, and_(FrontierEntry.url == latest.c.url,
+                                           FrontierEntry.site == site))
+        )
+        for row in session.execute(query).mappings():
+            revisit = row["refers_to_capture_id"] is not None
+            states[row["url"]] = CaptureState(
+                url=row["url"], record_id=row["warc_record_id"], fetched_at=row["fetched_at"],
+                status=row["status"], payload_digest=row["payload_digest"], etag=row["etag"],
+                last_modified=row["last_modified"], source_lastmod=row["source_lastmod"],
+                payload_record_id=row["refers_to_record_id"] if revisit else row["warc_record_id"],
+                payload_capture_id=row["refers_to_capture_id"] if revisit else row["id"],
+                payload_fetched_at=row["original_fetched_at"], processed_at=row["done_at"],
+            )
+    return states
+
+
+# ---- the frontier -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    url: str
+    listed_in: str | None = None  # the sitemap that lists it
+    lastmod: datetime | None = None
+
+
+def remember(session: Session, site: str, found: Sequence[Discovered], now: datetime) -> None:
+    """Put URLs in the frontier as pending (to fetch and process), keeping the newest facts."""
+    if not found:
+        return
+    rows = [{"site": site, "url": d.url, "listed_in": d.listed_in, "lastmod": d.lastmod,
+             "discovered_at": now, "done_at": None} for d in {d.url: d for d in found}.values()]
+    statement = _upsert(session, FrontierEntry)
+    excluded = statement.excluded
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["site", "url"],
+        set_={"done_at": None,
+              "listed_in": func.coalesce(excluded.listed_in, FrontierEntry.listed_in),
+              "lastmod": func.coalesce(excluded.lastmod, FrontierEntry.lastmod)},
+    ), rows)
+
+
+def mark_done(session: Session, site: str, urls: Iterable[str], now: datetime) -> None:
+    for chunk in _chunks(urls):
+        session.execute(update(FrontierEntry)
+                        .where(FrontierEntry.site == site, FrontierEntry.url.in_(chunk))
+                        .values(done_at=now))
+
+
+def pending(session: Session, site: str) -> list[Discovered]:
+    """What earlier runs decided to fetch and did not finish."""
+    rows = session.execute(
+        select(FrontierEntry.url, FrontierEntry.listed_in, FrontierEntry.lastmod)
+        .where(FrontierEntry.site == site, FrontierEntry.done_at.is_(None))
+        .order_by(FrontierEntry.id)
+    )
+    return [Discovered(url, listed_in, lastmod) for url, listed_in, lastmod in rows]
+
+
+def listed_in(session: Session, site: str, sitemap_url: str) -> set[str]:
+    """The URLs this sitemap listed when it was last read (and that are not known gone)."""
+    rows = session.scalars(
+        select(FrontierEntry.url)
+        .outerjoin(Article, Article.url == FrontierEntry.url)
+        .where(FrontierEntry.site == site, FrontierEntry.listed_in == sitemap_url,
+               Article.gone_at.is_(None))
+    )
+    return set(rows)
+
+
+def _upsert(session: Session, model: type[Base]) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"incremental crawls need PostgreSQL or SQLite, not {dialect}")
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(model)
+
+
+# ---- articles gone ---------------------------------------------------------------------------
+
+
+def mark_gone(session: Session, urls: Iterable[str], now: datetime) -> None:
+    for chunk in _chunks(urls):
+        session.execute(update(Article).where(Article.url.in_(chunk), Article.gone_at.is_(None))
+                        .values(gone_at=now))
+
+
+def mark_back(session: Session, urls: Iterable[str]) -> None:
+    for chunk in _chunks(urls):
+        session.execute(update(Article).where(Article.url.in_(chunk), Article.gone_at.isnot(None))
+                        .values(gone_at=None))
+
+
+# ---- runs: counts and the lock ---------------------------------------------------------------
+
+
+def set_run_counts(session: Session, run_id: int, counts: dict[str, int]) -> None:
+    unknown = set(counts) - set(COUNTS)
+    if unknown:
+        raise ValueError(f"unknown run counts {sorted(unknown)}; known: {COUNTS}")
+    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+        **{f"{name}_articles": counts.get(name, 0) for name in COUNTS}))
+
+
+@dataclass(frozen=True, slots=True)
+class LockHolder:
+    run_id: int
+    hostname: str
+    pid: int
+    acquired_at: datetime
+    heartbeat_at: datetime
+
+
+def lock_holder(session: Session, site: str) -> LockHolder | None:
+    lock = session.get(CrawlLock, site)
+    if lock is None:
+        return None
+    return LockHolder(lock.run_id, lock.hostname, lock.pid, lock.acquired_at, lock.heartbeat_at)
+
+
+def take_lock(session: Session, site: str, run_id: int, hostname: str, pid: int,
+              now: datetime, replace: LockHolder | None = None) -> bool:
+    """Take the site's lock; `replace` names a stale holder to take it over from.
+
+    Atomic on a shared catalogue: of two crawlers racing, one gets it.
+    """
+    values = {"site": site, "run_id": run_id, "hostname": hostname, "pid": pid,
+              "acquired_at": now, "heartbeat_at": now}
+    if replace is None:
+        session.execute(_upsert(session, CrawlLock).on_conflict_do_nothing().values(values))
+    else:
+        session.execute(update(CrawlLock).where(
+            CrawlLock.site == site, CrawlLock.run_id == replace.run_id,
+            CrawlLock.heartbeat_at == replace.heartbeat_at,
+        ).values(values))
+    # Read back rather than trust rowcount, which not every driver reports for these.
+    holder = session.scalar(select(CrawlLock.run_id).where(CrawlLock.site == site))
+    return holder == run_id
+
+
+def beat(session: Session, site: str, run_id: int, now: datetime) -> None:
+    session.execute(update(CrawlLock).where(CrawlLock.site == site, CrawlLock.run_id == run_id)
+                    .values(heartbeat_at=now))
+
+
+def release_lock(session: Session, site: str, run_id: int) -> None:
+    session.execute(delete(CrawlLock).where(CrawlLock.site == site, CrawlLock.run_id == run_id))
+
+
+def is_stale(holder: LockHolder, hostname: str, pid_alive: bool, now: datetime,
+             stale_after: timedelta) -> bool:
+    """A holder on this host whose process is gone, or anywhere whose heartbeat stopped."""
+    if holder.hostname == hostname and not pid_alive:
+        return True
+    return now - holder.heartbeat_at > stale_after
+
+
