@@ -30,9 +30,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.bounded import BoundedDict
 from crawler.recrawl import how_to_store
+from crawler.runlock import pid_alive
 from storage import crawlstate, repository
-from storage.crawlstate import CaptureState, Discovered
+from storage.crawlstate import CaptureState, Discovered, LockHolder
 from storage.db import open_catalogue
+from storage.repair import Repaired, abandoned, repair, uncatalogued
 from storage.repository import NewCapture, NewDocument, NewFailure, utcnow
 from storage.textfiles import sha1_hex, write_text_file
 from storage.warc import HttpExchange, WarcPointer, WarcWriter, sha1_digest
@@ -162,6 +164,28 @@ class Archive:
         self.site = site
         return run.id
 
+    def recover(self, dead: LockHolder | None) -> list[Repaired]:
+        """Repair the WARC files dead crawlers of this host left open, catalogue the records
+        they hold that never reached the catalogue, and mark the dead run as killed."""
+        hostname = socket.gethostname()
+        dead_run_id = dead.run_id if dead is not None and dead.hostname == hostname else None
+        repaired = []
+        for path in abandoned(self.writer.directory, hostname, pid_alive):
+            fixed = repair(path)
+            with self.sessions.begin() as session:
+                missing = uncatalogued(
+                    fixed.path, fixed.path.name,
+                    lambda ids: repository.known_record_ids(session, ids), dead_run_id)
+                self._insert_captures(session, missing)
+            logger.warning("Repaired %s left open by a dead crawler: %d records kept, %d bytes "
+                           "of a cut record removed, %d records catalogued now", fixed.path.name,
+                           fixed.records, fixed.cut_bytes, len(missing))
+            repaired.append(fixed)
+        if dead is not None:
+            with self.sessions.begin() as session:
+                repository.mark_run_killed(session, dead.run_id)
+        return repaired
+
     def finish_run(self, status: str, stats: dict[str, Any],
                    counts: dict[str, int] | None = None) -> None:
         if self.run_id is None:
@@ -182,6 +206,11 @@ class Archive:
     def remember(self, found: list[Discovered]) -> Future[None]:
         """Put URLs in the frontier: pending until processed, whatever happens to this run."""
         return self._submit(lambda session, batch: batch.discovered.extend(found))
+
+    def relist(self, urls: list[str], sitemap_url: str) -> Future[None]:
+        """These URLs are listed in this sitemap now (the sitemap changed and was read)."""
+        return self._submit(lambda session, batch: crawlstate.relist(
+            session, self.site, urls, sitemap_url))
 
     def processed(self, url: str) -> Future[None]:
         """The page of `url` and everything it led to are recorded (queued after them)."""
@@ -355,6 +384,7 @@ class Archive:
         """Text files first, then their `documents` rows; failures as `extraction_failures`."""
         articles = [e for e in extracted if e.extraction.article is not None]
         paths = repository.article_text_paths(session, (e.page.url for e in articles))
+        filed_before = repository.latest_text_sha1(session, (e.page.url for e in articles))
         documents, failures, filed = [], [], {}
         for item in extracted:
             page, extraction = item.page, item.extraction
@@ -371,13 +401,16 @@ class Archive:
             assert article is not None
             text = article.text
             write_text_file(self.text_dir, path, text)
+            filed[id(item)] = Filed(path, None)
+            if filed_before.get(page.url) == sha1_hex(text):
+                continue  # the same text again: the catalogue has it
+            filed_before[page.url] = sha1_hex(text)
             documents.append(NewDocument(
                 url=page.url, title=article.title,
                 published_at=article.published_before(page.fetched_at), text_path=path,
                 text_sha1=sha1_hex(text), extractor_version=extraction.version,
                 extracted_at=utcnow(), capture_id=capture_id,
             ))
-            filed[id(item)] = Filed(path, None)
         repository.insert_documents(session, documents)
         repository.insert_failures(session, failures)
         return filed

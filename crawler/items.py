@@ -20,6 +20,7 @@ class ArticlePage:
     fetched_at: datetime
     source_lastmod: datetime | None = None
     archived: asyncio.Future[Any] | None = None  # resolves to crawler.archive.Archived
+    extract_unchanged: bool = False
 
 
 @dataclass(slots=True)

@@ -78,7 +78,8 @@ class ExtractPipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
             return item
-        if item.archived is not None and (await item.archived).warc_type == "revisit":
+        if item.archived is not None and not item.extract_unchanged and \
+                (await item.archived).warc_type == "revisit":
             self.crawler.stats.inc_value("extract/skipped/unchanged")  # its text is filed already
             return ExtractedArticle(item.url, None, None, None)
         extraction = await self._extract(item)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Insert, and_, delete, func, select, update
+from sqlalchemy import Insert, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -109,6 +109,16 @@ def remember(session: Session, site: str, found: Sequence[Discovered], now: date
               "listed_in": func.coalesce(excluded.listed_in, FrontierEntry.listed_in),
               "lastmod": func.coalesce(excluded.lastmod, FrontierEntry.lastmod)},
     ), rows)
+
+
+def relist(session: Session, site: str, urls: Iterable[str], sitemap_url: str) -> None:
+    """Record that this sitemap lists these URLs now (so their vanishing is noticed)."""
+    for chunk in _chunks(urls):
+        session.execute(update(FrontierEntry)
+                        .where(FrontierEntry.site == site, FrontierEntry.url.in_(chunk),
+                               or_(FrontierEntry.listed_in.is_(None),
+                                   FrontierEntry.listed_in != sitemap_url))
+                        .values(listed_in=sitemap_url))
 
 
 def mark_done(session: Session, site: str, urls: Iterable[str], now: datetime) -> None:

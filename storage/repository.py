@@ -50,6 +50,13 @@ def crawl_run(session: Session, run_id: int | None = None) -> CrawlRun | None:
     return session.scalar(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1))
 
 
+def mark_run_killed(session: Session, run_id: int) -> None:
+    """A run that died without closing (its lock was found stale)."""
+    run = session.get(CrawlRun, run_id)
+    if run is not None and run.status == "running":
+        run.status = "killed"
+
+
 # ---- captures ---------------------------------------------------------------
 
 
@@ -87,6 +94,15 @@ def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[st
         [asdict(capture) for capture in captures],
     )
     return {record_id: capture_id for record_id, capture_id in rows}
+
+
+def known_record_ids(session: Session, record_ids: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    ordered = sorted(set(record_ids))
+    for start in range(0, len(ordered), 500):
+        found.update(session.scalars(select(Capture.warc_record_id)
+                                     .where(Capture.warc_record_id.in_(ordered[start:start + 500]))))
+    return found
 
 
 def capture_id_by_record_id(session: Session, record_id: str) -> int | None:
@@ -186,6 +202,20 @@ class NewFailure:
     extractor_version: str
     failed_at: datetime
     capture_id: int
+
+
+def latest_text_sha1(session: Session, urls: Iterable[str]) -> dict[str, str]:
+    """The text_sha1 of each URL's newest document: an unchanged text gets no new row."""
+    found: dict[str, str] = {}
+    ordered = sorted(set(urls))
+    for start in range(0, len(ordered), 500):
+        newest = (select(func.max(Document.id))
+                  .where(Document.url.in_(ordered[start:start + 500]))
+                  .group_by(Document.url))
+        rows = session.execute(select(Document.url, Document.text_sha1)
+                               .where(Document.id.in_(newest)))
+        found.update((url, sha1) for url, sha1 in rows)
+    return found
 
 
 def insert_documents(session: Session, documents: Sequence[NewDocument]) -> None:

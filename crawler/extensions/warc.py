@@ -69,6 +69,7 @@ class WarcExporter:
         except SiteLocked:
             self.archive.finish_run("locked", {})
             raise
+        self.archive.recover(self.lock.taken_over)
         self.heartbeat = LoopingCall(self._beat)
 
     def spider_opened(self, spider: Spider) -> None:

@@ -175,7 +175,8 @@ class NewsSpider(Spider):
             self.requested[url] = None
             found.append(Discovered(url, link.listed_in, link.lastmod))
             requests.append(Request(url, callback=self.parse_article, headers=decision.headers,
-                                    meta={"kind": "article", "lastmod": link.lastmod}))
+                                    meta={"kind": "article", "lastmod": link.lastmod,
+                                          "reason": decision.reason}))
         self.archive.remember(found)
         return requests
 
@@ -199,6 +200,8 @@ class NewsSpider(Spider):
         else:
             links = [Link(loc, lastmod, response.url) for loc, lastmod in entries]
             requests = await self.article_requests(links, "sitemap")
+            listed = [url for link in links if (url := self.canonical(link.url))]
+            self.archive.relist(listed, response.url)
             requests += await self.vanished_requests(response.url, links)
         for request in requests:
             yield request
@@ -252,6 +255,8 @@ class NewsSpider(Spider):
             fetched_at=response.meta.get("fetched_at") or datetime.now(UTC),
             source_lastmod=response.meta.get("lastmod"),
             archived=response.meta.get("archived"),
+            # a page a dead run fetched but never finished is extracted even if unchanged
+            extract_unchanged=response.meta.get("reason") == "unfinished",
         )
         if self.site.discovery.follow_links_in_articles:
             links = [Link(url) for url in self.article_links(response)]
