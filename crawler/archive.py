@@ -207,10 +207,10 @@ class Archive:
         """Put URLs in the frontier: pending until processed, whatever happens to this run."""
         return self._submit(lambda session, batch: batch.discovered.extend(found))
 
-    def relist(self, urls: list[str], sitemap_url: str) -> Future[None]:
-        """These URLs are listed in this sitemap now (the sitemap changed and was read)."""
+    def relist(self, listed: list[tuple[str, datetime | None]], sitemap_url: str) -> Future[None]:
+        """This sitemap lists these (URL, lastmod) now: it changed and was read."""
         return self._submit(lambda session, batch: crawlstate.relist(
-            session, self.site, urls, sitemap_url))
+            session, self.site, listed, sitemap_url))
 
     def processed(self, url: str) -> Future[None]:
         """The page of `url` and everything it led to are recorded (queued after them)."""
@@ -351,7 +351,7 @@ class Archive:
             payload_record_id=pointer.record_id if own else previous.payload_record_id,
             payload_capture_id=None if own else previous.payload_capture_id,
             payload_fetched_at=exchange.fetched_at if own else previous.payload_fetched_at,
-            processed_at=None,
+            processed_at=None, listed_lastmod=None,
         )
 
     @staticmethod

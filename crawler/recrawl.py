@@ -36,7 +36,7 @@ class RecrawlPolicy:
     enabled: bool = True  # False: every URL is fetched whole, as in a first run
 
     def article(self, latest: CaptureState | None, lastmod: datetime | None,
-                now: datetime) -> Decision:
+                now: datetime, from_sitemap: bool = False) -> Decision:
         if not self.enabled or latest is None:
             return Decision(True, "new" if latest is None else "forced", {})
         if not latest.processed:
@@ -44,7 +44,7 @@ class RecrawlPolicy:
         headers = validators(latest)
         if latest.status >= 500 or latest.status == 429:
             return Decision(True, "retry", headers)
-        if lastmod is not None and is_newer(lastmod, latest):
+        if lastmod is not None and is_newer(lastmod, latest, from_sitemap):
             return Decision(True, "lastmod", headers)
         if self.revisit_interval is not None and now - latest.fetched_at >= self.revisit_interval:
             return Decision(True, "interval", headers)
@@ -57,10 +57,12 @@ class RecrawlPolicy:
         return validators(latest)
 
 
-def is_newer(lastmod: datetime, latest: CaptureState) -> bool:
-    """The source says the page changed since the last capture saw it."""
-    if latest.source_lastmod is not None:
-        return lastmod > latest.source_lastmod
+def is_newer(lastmod: datetime, latest: CaptureState, from_sitemap: bool) -> bool:
+    """The source says the page changed since the last capture saw it. A sitemap's lastmod
+    is compared with the lastmod that sitemap gave before (the site's clock, not ours); a
+    feed's date, or a sitemap's first word on a page, with the time of the last capture."""
+    if from_sitemap and latest.listed_lastmod is not None:
+        return lastmod > latest.listed_lastmod
     return lastmod > latest.fetched_at
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Insert, and_, delete, func, or_, select, update
+from sqlalchemy import Insert, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ class CaptureState:
     payload_capture_id: int | None  # None while the capture waits for its batch's commit
     payload_fetched_at: datetime
     processed_at: datetime | None  # frontier done_at: when its page and links were recorded
+    listed_lastmod: datetime | None  # the lastmod its sitemap gave when last read
 
     @property
     def processed(self) -> bool:
@@ -66,7 +67,7 @@ def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[st
         original = Capture.__table__.alias("original")
         query = (
             select(latest, original.c.fetched_at.label("original_fetched_at"),
-                   FrontierEntry.done_at)
+                   FrontierEntry.done_at, FrontierEntry.lastmod.label("listed_lastmod"))
             .join(original, original.c.id == func.coalesce(latest.c.refers_to_capture_id,
                                                            latest.c.id))
             .outerjoin(FrontierEntry, and_(FrontierEntry.url == latest.c.url,
@@ -81,6 +82,7 @@ def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[st
                 payload_record_id=row["refers_to_record_id"] if revisit else row["warc_record_id"],
                 payload_capture_id=row["refers_to_capture_id"] if revisit else row["id"],
                 payload_fetched_at=row["original_fetched_at"], processed_at=row["done_at"],
+                listed_lastmod=row["listed_lastmod"],
             )
     return states
 
@@ -111,14 +113,18 @@ def remember(session: Session, site: str, found: Sequence[Discovered], now: date
     ), rows)
 
 
-def relist(session: Session, site: str, urls: Iterable[str], sitemap_url: str) -> None:
-    """Record that this sitemap lists these URLs now (so their vanishing is noticed)."""
-    for chunk in _chunks(urls):
-        session.execute(update(FrontierEntry)
-                        .where(FrontierEntry.site == site, FrontierEntry.url.in_(chunk),
-                               or_(FrontierEntry.listed_in.is_(None),
-                                   FrontierEntry.listed_in != sitemap_url))
-                        .values(listed_in=sitemap_url))
+def relist(session: Session, site: str, listed: Sequence[tuple[str, datetime | None]],
+           sitemap_url: str) -> None:
+    """Record what this sitemap says now: it lists these URLs (so their vanishing is
+    noticed) with these lastmods (so the next change is compared with this one)."""
+    rows = [{"u": url, "m": lastmod} for url, lastmod in dict(listed).items()]
+    if rows:
+        session.connection().execute(
+            update(FrontierEntry)
+            .where(FrontierEntry.site == site, FrontierEntry.url == bindparam("u"))
+            .values(listed_in=sitemap_url, lastmod=func.coalesce(bindparam("m"),
+                                                                 FrontierEntry.lastmod)),
+            rows)
 
 
 def mark_done(session: Session, site: str, urls: Iterable[str], now: datetime) -> None:

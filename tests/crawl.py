@@ -37,3 +37,28 @@ def crawl(origin: str, data_dir: Path, database_url: str | None = None,
     done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True,
                           timeout=600, check=False)
     return CrawlResult(data_dir, database_url, done.returncode, done.stdout + done.stderr)
+
+
+def check_archive(data_dir: Path, database_url: str) -> int:
+    """Every WARC file passes `warcio check`, none is left `.open`, and every catalogue
+    pointer reads back the record it names. Returns the number of captures checked."""
+    from sqlalchemy import select
+
+    from storage.db import open_catalogue
+    from storage.models import Capture
+    from storage.warc import read_record
+
+    files = sorted((data_dir / "warc").iterdir())
+    assert not [f.name for f in files if f.name.endswith(".open")], "a file was left .open"
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *map(str, files)],
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    with open_catalogue(database_url)() as session:
+        captures = session.scalars(select(Capture)).all()
+    for capture in captures:
+        record = read_record(data_dir / "warc", capture.warc_file, capture.warc_offset,
+                             capture.warc_length)
+        assert (record.record_type, record.target_uri, record.record_id) == (
+            capture.warc_type, capture.url, capture.warc_record_id)
+        assert record.status == capture.status
+    return len(captures)

@@ -168,7 +168,8 @@ class NewsSpider(Spider):
         latest = await self.reader.latest(candidates)
         now, requests, found = datetime.now(UTC), [], []
         for url, link in candidates.items():
-            decision = self.policy.article(latest.get(url), link.lastmod, now)
+            decision = self.policy.article(latest.get(url), link.lastmod, now,
+                                           from_sitemap=link.listed_in is not None)
             self.crawler.stats.inc_value(f"recrawl/decision/{decision.reason}")
             if not decision.fetch:
                 continue
@@ -200,7 +201,7 @@ class NewsSpider(Spider):
         else:
             links = [Link(loc, lastmod, response.url) for loc, lastmod in entries]
             requests = await self.article_requests(links, "sitemap")
-            listed = [url for link in links if (url := self.canonical(link.url))]
+            listed = [(url, link.lastmod) for link in links if (url := self.canonical(link.url))]
             self.archive.relist(listed, response.url)
             requests += await self.vanished_requests(response.url, links)
         for request in requests:
