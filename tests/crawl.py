@@ -29,14 +29,28 @@ class CrawlResult:
 
 def crawl(origin: str, data_dir: Path, database_url: str | None = None,
           settings: dict[str, str] | None = None, spider: str = "vov") -> CrawlResult:
+    command, env = crawl_command(origin, data_dir, database_url, settings, spider)
+    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    return CrawlResult(data_dir, env["DATABASE_URL"], done.returncode, done.stdout + done.stderr)
+
+
+def start_crawl(origin: str, data_dir: Path, **options: object) -> subprocess.Popen[str]:
+    """The crawl as a process of its own group (workers included), for tests that kill it."""
+    command, env = crawl_command(origin, data_dir, **options)  # type: ignore[arg-type]
+    return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+
+
+def crawl_command(origin: str, data_dir: Path, database_url: str | None = None,
+                  settings: dict[str, str] | None = None,
+                  spider: str = "vov") -> tuple[list[str], dict[str, str]]:
     database_url = database_url or f"sqlite:///{data_dir / 'archive.sqlite3'}"
     env = {**os.environ, "DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
     options = [arg for name, value in {**FAST, **(settings or {})}.items()
                for arg in ("-s", f"{name}={value}")]
     command = [sys.executable, "-m", "scrapy", "crawl", spider, "-a", f"origin={origin}", *options]
-    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
-    return CrawlResult(data_dir, database_url, done.returncode, done.stdout + done.stderr)
+    return command, env
 
 
 def check_archive(data_dir: Path, database_url: str) -> int:
