@@ -1,0 +1,154 @@
+"""Recrawl decisions, revisit decisions, the run lock and the repair of abandoned files."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crawler.recrawl import RecrawlPolicy, how_to_store
+from crawler.runlock import RunLock, SiteLocked
+from storage import crawlstate
+from storage.crawlstate import CaptureState
+from storage.db import open_catalogue
+from storage.repair import abandoned, repair, uncatalogued
+from storage.warc import HttpExchange, WarcWriter
+
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+FETCHED = NOW - timedelta(days=2)
+
+
+def state(**changes: object) -> CaptureState:
+    values: dict[str, object] = dict(
+        url="https://vov.vn/a-post1.vov", record_id="<urn:uuid:2>", fetched_at=FETCHED, status=200,
+        payload_digest="sha1:AAAA", etag='"v1"', last_modified="Sun, 22 Nov 2026 12:00:00 GMT",
+        source_lastmod=None, payload_record_id="<urn:uuid:1>", payload_capture_id=1,
+        payload_fetched_at=FETCHED - timedelta(days=5), processed_at=FETCHED, listed_lastmod=None)
+    values.update(changes)
+    return CaptureState(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("latest", "lastmod", "sitemap", "fetch", "reason"), [
+    (None, None, False, True, "new"),
+    (state(), None, False, False, "unchanged"),
+    (state(), FETCHED - timedelta(hours=1), False, False, "unchanged"),
+    (state(), FETCHED + timedelta(hours=1), False, True, "lastmod"),
+    # a sitemap's lastmod is compared with what that sitemap said before, not with our clock
+    (state(listed_lastmod=FETCHED - timedelta(days=9)), FETCHED - timedelta(days=9), True,
+     False, "unchanged"),
+    (state(listed_lastmod=FETCHED - timedelta(days=9)), FETCHED - timedelta(days=8), True,
+     True, "lastmod"),
+    (state(status=500), None, False, True, "retry"),
+    (state(processed_at=None), None, False, True, "unfinished"),
+    (state(processed_at=FETCHED - timedelta(seconds=1)), None, False, True, "unfinished"),
+])
+def test_articles_are_fetched_again_only_on_a_sign(latest: CaptureState | None,
+                                                   lastmod: datetime | None, sitemap: bool,
+                                                   fetch: bool, reason: str) -> None:
+    decision = RecrawlPolicy().article(latest, lastmod, NOW, from_sitemap=sitemap)
+    assert (decision.fetch, decision.reason) == (fetch, reason)
+
+
+def test_revisit_interval_and_validators() -> None:
+    policy = RecrawlPolicy(revisit_interval=timedelta(days=1))
+    decision = policy.article(state(), None, NOW)
+    assert (decision.fetch, decision.reason) == (True, "interval")
+    assert decision.headers == {"If-None-Match": '"v1"',
+                                "If-Modified-Since": "Sun, 22 Nov 2026 12:00:00 GMT"}
+    assert policy.hub(state()) == decision.headers
+    assert policy.hub(state(processed_at=None)) == {}  # never parsed: fetch it whole
+    assert RecrawlPolicy(enabled=False).article(state(), None, NOW).fetch
+
+
+@pytest.mark.parametrize(("kind", "status", "digest", "previous", "revisit", "outcome"), [
+    ("article", 200, "sha1:AAAA", None, None, "new"),
+    ("article", 200, "sha1:BBBB", state(), None, "changed"),
+    ("article", 200, "sha1:AAAA", state(), "identical-payload-digest", "unchanged"),
+    ("article", 304, "sha1:3I42", state(), "server-not-modified", "not_modified"),
+    ("article", 404, "sha1:3I42", state(), None, "gone"),
+    ("article", 404, "sha1:3I42", None, None, "failed"),
+    ("article", 503, "sha1:3I42", state(), None, "failed"),
+    ("article", 301, "sha1:3I42", None, None, None),
+    ("hub", 304, "sha1:3I42", state(), "server-not-modified", None),
+    ("hub", 200, "sha1:AAAA", state(status=404), "identical-payload-digest", None),
+])
+def test_how_an_exchange_is_stored(kind: str, status: int, digest: str,
+                                   previous: CaptureState | None, revisit: str | None,
+                                   outcome: str | None) -> None:
+    stored = how_to_store(kind, status, digest, previous)
+    assert (stored.revisit.profile if stored.revisit else None, stored.outcome) == (revisit, outcome)
+    if stored.revisit:  # it refers to the record that holds the payload, not to another revisit
+        assert stored.revisit.refers_to_record_id == "<urn:uuid:1>"
+        assert stored.revisit.payload_digest == "sha1:AAAA"
+
+
+def test_one_run_per_site_and_stale_locks_are_taken_over(catalogue_url: str) -> None:
+    sessions = open_catalogue(catalogue_url)
+    first = RunLock(sessions, "vov", 1, timedelta(minutes=10))
+    first.acquire()
+    with pytest.raises(SiteLocked, match="being crawled by run 1"):
+        RunLock(sessions, "vov", 2, timedelta(minutes=10)).acquire()
+    RunLock(sessions, "other", 3, timedelta(minutes=10)).acquire()  # other sites are free
+    first.release()
+    second = RunLock(sessions, "vov", 4, timedelta(minutes=10))
+    second.acquire()
+    assert second.taken_over is None
+
+    # a holder on this host whose process is gone is stale at once
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    with sessions.begin() as session:
+        crawlstate.release_lock(session, "vov", 4)
+        crawlstate.take_lock(session, "vov", 5, socket.gethostname(), int(dead.stdout), NOW)
+    third = RunLock(sessions, "vov", 6, timedelta(minutes=10))
+    third.acquire()
+    assert third.taken_over is not None and third.taken_over.run_id == 5
+
+    # elsewhere, a holder is stale once its heartbeat stops
+    with sessions.begin() as session:
+        crawlstate.release_lock(session, "vov", 6)
+        crawlstate.take_lock(session, "vov", 7, "elsewhere", 1, NOW - timedelta(hours=1))
+    fourth = RunLock(sessions, "vov", 8, timedelta(minutes=10))
+    fourth.acquire()
+    assert fourth.taken_over is not None and fourth.taken_over.run_id == 7
+
+
+def exchange(n: int) -> HttpExchange:
+    body = f"<html><body><p>trang {n}</p></body></html>".encode() * 50
+    return HttpExchange(f"https://vov.vn/a-post{n}.vov", "GET", [("User-Agent", "t")], b"",
+                        "HTTP/1.1", 200, [("Content-Type", "text/html")], body, NOW)
+
+
+def test_an_abandoned_file_is_cut_after_its_last_whole_record_and_catalogued(
+        tmp_path: Path) -> None:
+    dead_pid = 999_999_99
+    name = f"vnarchive-20261124120000000000-00000-{socket.gethostname()}-{dead_pid}.warc.gz"
+    writer = WarcWriter(tmp_path, file_name=lambda serial: name)
+    pointers = [writer.write_exchange(exchange(n)) for n in range(3)]
+    writer._file.close()  # the process dies: no close(), no rename  # noqa: SLF001
+    path = tmp_path / (name + ".open")
+    whole = path.stat().st_size
+    with open(path, "r+b") as stream:  # and it died in the middle of a record
+        stream.truncate(pointers[2].offset + pointers[2].length // 2)
+
+    assert abandoned(tmp_path, socket.gethostname(), lambda pid: pid != dead_pid) == [path]
+    assert abandoned(tmp_path, socket.gethostname(), lambda pid: True) == []
+    fixed = repair(path)
+    assert fixed.path == tmp_path / name and not path.exists()
+    assert fixed.records == 1 + 2 * 2  # warcinfo and two whole exchanges
+    assert fixed.cut_bytes == pointers[2].offset + pointers[2].length // 2 - pointers[2].offset
+    assert fixed.path.stat().st_size == pointers[2].offset < whole
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(fixed.path)],
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout
+
+    known = {pointers[0].record_id}
+    missing = uncatalogued(fixed.path, name, lambda ids: known & set(ids), crawl_run_id=9)
+    assert [(c.warc_record_id, c.warc_offset, c.warc_length) for c in missing] == [
+        (pointers[1].record_id, pointers[1].offset, pointers[1].length)]
+    assert missing[0].payload_digest == pointers[1].payload_digest
+    assert (missing[0].status, missing[0].crawl_run_id) == (200, 9)
