@@ -70,6 +70,8 @@ RECRAWL_ENABLED = True
 # the run was on this host and its process is gone.
 RUN_LOCK_STALE_AFTER = 600
 RUN_LOCK_HEARTBEAT = 60
+# `scrapy schedule`: site -> cron expression (UTC), or {"cron": ..., "args": {...}, "settings": {...}}
+SCHEDULES = {"vov": "17 * * * *"}
 
 # ---- extraction ----------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ExtractPipeline": 300}

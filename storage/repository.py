@@ -228,6 +228,13 @@ def insert_failures(session: Session, failures: Sequence[NewFailure]) -> None:
         session.execute(insert(ExtractionFailure), [asdict(failure) for failure in failures])
 
 
+def document_versions(session: Session, url: str) -> list[tuple[Document, Capture]]:
+    """Every document of a URL with the capture it came from, oldest first."""
+    rows = session.execute(select(Document, Capture).join(Capture, Document.capture_id == Capture.id)
+                           .where(Document.url == url).order_by(Document.id))
+    return [(document, capture) for document, capture in rows.tuples()]
+
+
 def latest_documents(session: Session) -> Sequence[Document]:
     """The newest document of every URL."""
     newest = (

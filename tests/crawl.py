@@ -76,3 +76,12 @@ def check_archive(data_dir: Path, database_url: str) -> int:
             capture.warc_type, capture.url, capture.warc_record_id)
         assert record.status == capture.status
     return len(captures)
+
+
+def scrapy(*args: str, data_dir: Path, database_url: str | None = None,
+           timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run a `scrapy` project command on the archive in `data_dir`."""
+    env = {**os.environ, "DATA_DIR": str(data_dir),
+           "DATABASE_URL": database_url or f"sqlite:///{data_dir / 'archive.sqlite3'}"}
+    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from storage.db import open_catalogue
 from storage.models import Capture, CrawlRun
 from storage.textfiles import TEXT_FILE_PATTERN
 from storage.warc import read_record
-from tests.crawl import PROJECT, CrawlResult, crawl
+from tests.crawl import CrawlResult, crawl, scrapy
 from tests.sample_site import SampleSite, serve
 
 pytestmark = pytest.mark.slow
@@ -145,9 +144,8 @@ def test_no_page_is_fetched_when_it_could_not_be_kept(
 
 def test_summary_reports_what_the_run_produced(site: SampleSite, result: CrawlResult,
                                                catalogue) -> None:  # type: ignore[no-untyped-def]
-    env = {**os.environ, "DATA_DIR": str(result.data_dir), "DATABASE_URL": result.database_url}
-    done = subprocess.run([sys.executable, "-m", "scrapy", "summary"], cwd=PROJECT, env=env,
-                          capture_output=True, text=True, check=True)
+    done = scrapy("summary", data_dir=result.data_dir, database_url=result.database_url)
+    assert done.returncode == 0, done.stderr
     with catalogue() as session:
         captures = len(repository.captures_of_run(session, repository.crawl_run(session).id))
     lines = {line.strip().split("  ")[0]: line for line in done.stdout.splitlines()}

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from storage import repository
 from storage.db import open_catalogue
 from storage.models import Article, Capture, CrawlRun, Document
-from tests.crawl import CrawlResult, check_archive, crawl
+from tests.crawl import CrawlResult, check_archive, crawl, scrapy
 from tests.sample_site import SampleSite, serve
 from tests.sample_site.site import RequestRecord
 
@@ -150,3 +150,19 @@ def test_no_article_is_stored_twice_unless_it_changed(history: History) -> None:
     changed = {history.origin + path for path in history.changed}
     assert {url for url, n in full.items() if n > 1} == changed
     assert check_archive(history.data_dir, history.database_url) == len(rows)
+
+
+def test_versions_lists_both_versions_and_diffs_them(history: History) -> None:
+    path = history.changed[0]
+    done = scrapy("versions", history.origin + path, "--diff", data_dir=history.data_dir)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len([line for line in lines if re.match(r"^\s+\d+\s+fetched ", line)]) == 2
+    added = [line[1:] for line in lines if line.startswith("+") and not line.startswith("+++")]
+    removed = [line for line in lines if line.startswith("-") and not line.startswith("---")]
+    def paragraphs(text: str) -> set[str]:
+        return {paragraph.strip() for paragraph in text.split("\n\n")}
+
+    new = paragraphs(history.runs[3].gold[path]) - paragraphs(history.runs[1].gold[path])
+    assert new and {line.strip() for line in added if line.strip()} == new
+    assert not removed

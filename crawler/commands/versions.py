@@ -1,0 +1,70 @@
+"""`scrapy versions URL`: every extracted version of an article, with dates, and a diff.
+
+The text file holds the newest version only; older texts are derived again from their
+WARC records (the archive is the truth), with the current extractor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from pathlib import Path
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from crawler.extract import extract_article
+from crawler.profiles import load_profiles
+from storage import repository
+from storage.db import open_catalogue
+from storage.models import Capture
+from storage.warc import read_record
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    default_settings = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return "[options] URL"
+
+    def short_desc(self) -> str:
+        return "List the versions of an article (dates, digests) and diff the last two"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--diff", action="store_true",
+                            help="show the differences between the last two versions")
+        parser.add_argument("--site", default="vov", help="site profile for extraction hints")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            raise UsageError("give exactly one URL")
+        sessions = open_catalogue(self.settings["DATABASE_URL"])
+        with sessions() as session:
+            versions = repository.document_versions(session, args[0])
+        if not versions:
+            print(f"No extracted version of {args[0]} in the catalogue.")
+            self.exitcode = 1
+            return
+        for number, (document, capture) in enumerate(versions, 1):
+            print(f"{number:>3}  fetched {capture.fetched_at:%Y-%m-%d %H:%M:%S} UTC  "
+                  f"extracted {document.extracted_at:%Y-%m-%d %H:%M:%S} UTC  "
+                  f"text sha1 {document.text_sha1[:12]}  {document.extractor_version}  "
+                  f"{document.title}")
+        if opts.diff and len(versions) > 1:
+            hints = load_profiles(Path(self.settings["SITE_PROFILES_DIR"]))[opts.site].extract
+            old, new = (self.text_of(capture, hints) for _, capture in versions[-2:])
+            print("".join(difflib.unified_diff(
+                old.splitlines(keepends=True), new.splitlines(keepends=True),
+                fromfile=f"version {len(versions) - 1}", tofile=f"version {len(versions)}")))
+
+    def text_of(self, capture: Capture, hints) -> str:  # type: ignore[no-untyped-def]
+        record = read_record(Path(self.settings["WARC_DIR"]), capture.warc_file,
+                             capture.warc_offset, capture.warc_length)
+        extraction = extract_article(
+            record.decoded_payload, content_type=capture.content_type, hints=hints,
+            max_bytes=self.settings.getint("EXTRACT_MAX_BYTES"))
+        if extraction.article is None:
+            return f"(extraction failed: {extraction.failure})\n"
+        return extraction.article.text
