@@ -101,6 +101,7 @@ class NewsSpider(Spider):
     # ---- seeds --------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        self.started_at = datetime.now(UTC)
         discovery = self.site.discovery
         sitemaps = [*discovery.sitemaps]
         if discovery.monthly_sitemap:
@@ -111,13 +112,34 @@ class NewsSpider(Spider):
         for request in await self.hub_requests(
                 [(self.site.absolute(path), callback) for path, callback in hubs]):
             yield request
-        left_over = [d for d in await self.reader.pending() if self.is_article(d.url)]
-        if left_over:
-            logger.info("Taking up %d article URLs an earlier run did not finish", len(left_over))
-            self.crawler.stats.set_value("recrawl/left_over", len(left_over))
-        for request in await self.article_requests(
-                [Link(d.url, d.lastmod, d.listed_in) for d in left_over], "left_over"):
+        for request in await self.left_over_requests():
             yield request
+
+    async def left_over_requests(self) -> list[Request]:
+        """What earlier runs decided to fetch and never finished: articles, and hubs (a
+        listing page never read hides the articles only it links to)."""
+        left_over = await self.reader.pending()
+        if left_over:
+            logger.info("Taking up %d URLs an earlier run did not finish", len(left_over))
+            self.crawler.stats.set_value("recrawl/left_over", len(left_over))
+        articles = [Link(d.url, d.lastmod, d.listed_in) for d in left_over if self.is_article(d.url)]
+        requests = await self.article_requests(articles, "left_over")
+        for hub in (d.url for d in left_over if not self.is_article(d.url)):
+            requests += await self.left_over_hub(hub)
+        return requests
+
+    async def left_over_hub(self, url: str) -> list[Request]:
+        """A hub's callback, told by the profile: a feed, a category page, else a sitemap."""
+        discovery, parts = self.site.discovery, urlsplit(url)
+        if parts.path in discovery.feeds:
+            return await self.hub_requests([(url, self.parse_feed)])
+        if parts.path in discovery.categories:
+            query = dict(parse_qsl(parts.query))
+            page = query.get(discovery.pagination_parameter, "0")
+            category = with_query_parameter(url, discovery.pagination_parameter, 0)
+            return await self.category_page(category, int(page) if page.isdigit() else 0,
+                                            frozenset(), resume=True)
+        return await self.hub_requests([(url, self.parse_sitemap)])
 
     def current_month_sitemap(self) -> str:
         now = datetime.now(VIETNAM_TIME)
@@ -149,10 +171,11 @@ class NewsSpider(Spider):
         self.archive.remember([Discovered(r.url) for r in requests])
         return requests
 
-    async def category_page(self, url: str, page: int, previous: frozenset[str]) -> list[Request]:
+    async def category_page(self, url: str, page: int, previous: frozenset[str],
+                            resume: bool = False) -> list[Request]:
         page_url = with_query_parameter(url, self.site.discovery.pagination_parameter, page)
         return await self.hub_requests([(page_url, self.parse_category)],
-                                       category=url, page=page, previous=previous)
+                                       category=url, page=page, previous=previous, resume=resume)
 
     async def article_requests(self, links: Iterable[Link], source: str) -> list[Request]:
         """Requests for the links that are articles the catalogue says to fetch."""
@@ -230,16 +253,19 @@ class NewsSpider(Spider):
 
     async def parse_category(self, response: Response) -> AsyncIterator[Request]:
         """A listing page. The next page is read only while this one lists an article the
-        catalogue does not know (a daily run reads a page or two, not hundreds), and never
-        when it repeats the page before (a site that ignores `?page=N`)."""
+        catalogue did not know before this run (a daily run reads a page or two, not
+        hundreds), or when this page was left unread by a dead run (its next page never
+        was read either); never when it repeats the page before (a site ignoring ?page=N)."""
         links = self.article_links(response)
         known = await self.reader.latest(links)
         for request in await self.article_requests([Link(url) for url in links], "category"):
             yield request
         page, listed = response.meta.get("page", 0), frozenset(links)
-        unknown = [url for url in links if url not in known]
+        new = [url for url in links if url not in known or known[url].fetched_at >= self.started_at]
         self.crawler.stats.inc_value("discovery/listing_pages")
-        if unknown and listed != response.meta.get("previous") and page < self.max_listing_pages:
+        go_on = new or response.meta.get("resume")
+        if go_on and listed and listed != response.meta.get("previous") and \
+                page < self.max_listing_pages:
             category = response.meta.get("category", response.url)
             for request in await self.category_page(category, page + 1, listed):
                 yield request
