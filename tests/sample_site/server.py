@@ -90,8 +90,7 @@ class SampleHandler(BaseHTTPRequestHandler):
         except Exception:  # a bug in the sample site: show it, answer 500
             traceback.print_exc()
             response = Response(500, b"internal error\n", "text/plain; charset=utf-8", cacheable=False)
-        status = self._send(response, head)
-        self.server.site.record(self.command, self.path, status)
+        self._send(response, head)
 
     def _send(self, response: Response, head: bool) -> int:
         headers: list[tuple[str, str]] = [("Content-Type", response.content_type)]
@@ -125,6 +124,8 @@ class SampleHandler(BaseHTTPRequestHandler):
         return 304
 
     def _start(self, status: int, headers: list[tuple[str, str]]) -> None:
+        # logged before a byte is sent: a client that has its answer finds it in the log
+        self.server.site.record(self.command, self.path, status)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
