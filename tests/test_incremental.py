@@ -41,6 +41,7 @@ class History:
     site: SampleSite
     origin: str
     data_dir: Path
+    database_url: str
     runs: dict[int, Run] = field(default_factory=dict)
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
@@ -48,20 +49,21 @@ class History:
 
     def crawl(self, number: int) -> None:
         self.site.clear_requests()
-        result = crawl(self.origin, self.data_dir)
+        result = crawl(self.origin, self.data_dir, self.database_url)
         assert result.returncode == 0, result.log[-4000:]
         self.runs[number] = Run(result, list(self.site.requests), self.site.gold_texts())
 
-    @property
-    def database_url(self) -> str:
-        return self.runs[1].result.database_url
 
 
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> History:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> History:
+    data_dir = tmp_path_factory.mktemp(f"incremental-{request.param}")
+    database_url = f"sqlite:///{data_dir / 'archive.sqlite3'}"
+    if request.param == "postgresql":
+        database_url = request.getfixturevalue("module_postgres_url")
     site = SampleSite(n_articles=30)
     with serve(site) as origin:
-        history = History(site, origin, tmp_path_factory.mktemp("incremental"))
+        history = History(site, origin, data_dir, database_url)
         history.crawl(1)
         history.crawl(2)
         special = {*site.special.values(), site.redirect_target}
@@ -154,7 +156,8 @@ def test_no_article_is_stored_twice_unless_it_changed(history: History) -> None:
 
 def test_versions_lists_both_versions_and_diffs_them(history: History) -> None:
     path = history.changed[0]
-    done = scrapy("versions", history.origin + path, "--diff", data_dir=history.data_dir)
+    done = scrapy("versions", history.origin + path, "--diff", data_dir=history.data_dir,
+                  database_url=history.database_url)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len([line for line in lines if re.match(r"^\s+\d+\s+fetched ", line)]) == 2
