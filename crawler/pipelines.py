@@ -81,14 +81,16 @@ class ExtractPipeline:
         if item.archived is not None and not item.extract_unchanged and \
                 (await item.archived).warc_type == "revisit":
             self.crawler.stats.inc_value("extract/skipped/unchanged")  # its text is filed already
+            self.archive.processed(item.url)
             return ExtractedArticle(item.url, None, None, None)
         extraction = await self._extract(item)
         try:
             filed = await asyncio.wrap_future(self.archive.file_extraction(item, extraction))
-        except Exception:  # the page is safe in the WARC: re-extraction can make its text later
-            self.crawler.stats.inc_value("extract/file_errors")
+        except Exception:  # the page is safe in the WARC, and left unprocessed: the next run
+            self.crawler.stats.inc_value("extract/file_errors")  # extracts it again
             logger.error("Could not file the text of %s", item.url, exc_info=True)
             return ExtractedArticle(item.url, None, None, "file_error")
+        self.archive.processed(item.url)
         stats = self.crawler.stats
         if filed.failure:
             stats.inc_value(f"extract/failed/{filed.failure}")

@@ -128,10 +128,13 @@ def relist(session: Session, site: str, listed: Sequence[tuple[str, datetime | N
 
 
 def mark_done(session: Session, site: str, urls: Iterable[str], now: datetime) -> None:
-    for chunk in _chunks(urls):
-        session.execute(update(FrontierEntry)
-                        .where(FrontierEntry.site == site, FrontierEntry.url.in_(chunk))
-                        .values(done_at=now))
+    """These URLs' pages (and what they led to) are recorded; a URL new to the frontier
+    (a redirect's target, say) is added as done."""
+    rows = [{"site": site, "url": url, "discovered_at": now, "done_at": now} for url in set(urls)]
+    if rows:
+        statement = _upsert(session, FrontierEntry)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["site", "url"], set_={"done_at": statement.excluded.done_at}), rows)
 
 
 def pending(session: Session, site: str) -> list[Discovered]:

@@ -21,10 +21,9 @@ from tests.sample_site import SampleSite, serve
 
 pytestmark = pytest.mark.slow
 ARTICLE = re.compile(r"^/[a-z0-9-]+/[a-z0-9-]+-post\d+\.vov$")
-KILL_AFTER_ARTICLES = 12
 
 
-def kill_after_articles(site: SampleSite, count: int) -> threading.Event:
+def after_articles(site: SampleSite, count: int) -> threading.Event:
     """An event set once the site has answered `count` article requests."""
     reached, served, respond = threading.Event(), [0], site.respond
 
@@ -46,15 +45,16 @@ def texts_by_path(data_dir: Path, origin: str) -> dict[str, str]:
                 for d in repository.latest_documents(session)}
 
 
+@pytest.mark.parametrize("kill_after_articles", [3, 12, 30])
 def test_a_killed_crawl_run_again_ends_as_an_uninterrupted_one(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+        kill_after_articles: int, tmp_path_factory: pytest.TempPathFactory) -> None:
     site = SampleSite(n_articles=40)
     uninterrupted, killed = tmp_path_factory.mktemp("whole"), tmp_path_factory.mktemp("killed")
     with serve(site) as origin:
         reference = crawl(origin, uninterrupted)
         assert reference.returncode == 0, reference.log[-3000:]
 
-        reached = kill_after_articles(site, KILL_AFTER_ARTICLES)
+        reached = after_articles(site, kill_after_articles)
         process = start_crawl(origin, killed)
         assert reached.wait(timeout=120), "the crawl never got going"
         os.killpg(process.pid, signal.SIGKILL)

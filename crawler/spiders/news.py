@@ -83,6 +83,10 @@ class NewsSpider(Spider):
         )
         spider.max_listing_pages = (crawler.settings.getint("LISTING_MAX_PAGES")
                                     or spider.site.discovery.max_category_pages)
+        # With the extraction pipeline on, it marks article pages processed (after filing).
+        spider.extracting = any(path.endswith("ExtractPipeline") for path, order in
+                                crawler.settings.getwithbase("ITEM_PIPELINES").items()
+                                if order is not None)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider.reader.close, signal=signals.spider_closed)
         return spider
@@ -272,6 +276,12 @@ class NewsSpider(Spider):
         self.processed(response)
 
     async def parse_article(self, response: Response) -> AsyncIterator[ArticlePage | Request]:
+        """Links first, then the page: the pipeline marks the page processed once its text
+        is filed, and by then the links must be in the frontier already."""
+        if self.site.discovery.follow_links_in_articles:
+            links = [Link(url) for url in self.article_links(response)]
+            for request in await self.article_requests(links, "article"):
+                yield request
         yield ArticlePage(
             url=response.url,
             status=response.status,
@@ -285,11 +295,8 @@ class NewsSpider(Spider):
             # a page a dead run fetched but never finished is extracted even if unchanged
             extract_unchanged=response.meta.get("reason") == "unfinished",
         )
-        if self.site.discovery.follow_links_in_articles:
-            links = [Link(url) for url in self.article_links(response)]
-            for request in await self.article_requests(links, "article"):
-                yield request
-        self.processed(response)
+        if not self.extracting:
+            self.processed(response)
 
     def article_links(self, response: Response) -> list[str]:
         """The page's links to articles, canonical, each once, in page order."""
