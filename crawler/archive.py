@@ -90,6 +90,8 @@ class _Batch:
     captures: list[NewCapture] = field(default_factory=list)
     extracted: list[_Extracted] = field(default_factory=list)
     discovered: list[Discovered] = field(default_factory=list)
+    # what sitemaps list now: applied after `discovered`, whose rows it may update
+    relisted: list[tuple[list[tuple[str, datetime | None]], str]] = field(default_factory=list)
     processed: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
     back: list[str] = field(default_factory=list)
@@ -209,8 +211,7 @@ class Archive:
 
     def relist(self, listed: list[tuple[str, datetime | None]], sitemap_url: str) -> Future[None]:
         """This sitemap lists these (URL, lastmod) now: it changed and was read."""
-        return self._submit(lambda session, batch: crawlstate.relist(
-            session, self.site, listed, sitemap_url))
+        return self._submit(lambda session, batch: batch.relisted.append((listed, sitemap_url)))
 
     def processed(self, url: str) -> Future[None]:
         """The page of `url` and everything it led to are recorded (queued after them)."""
@@ -257,6 +258,8 @@ class Archive:
             self._insert_captures(session, batch.captures)
             now = utcnow()
             crawlstate.remember(session, self.site, batch.discovered, now)
+            for listed, sitemap_url in batch.relisted:
+                crawlstate.relist(session, self.site, listed, sitemap_url)
             filed = self._file_extractions(session, batch.extracted)
             crawlstate.mark_gone(session, batch.gone, now)
             crawlstate.mark_back(session, batch.back)

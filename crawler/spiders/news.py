@@ -195,13 +195,19 @@ class NewsSpider(Spider):
         latest = await self.reader.latest(candidates)
         now, requests, found = datetime.now(UTC), [], []
         for url, link in candidates.items():
+            if url in self.requested:  # asked for by another callback while we waited
+                continue
             decision = self.policy.article(latest.get(url), link.lastmod, now,
                                            from_sitemap=link.listed_in is not None)
             self.crawler.stats.inc_value(f"recrawl/decision/{decision.reason}")
+            logger.debug("Recrawl decision for %s (%s, lastmod %s): %s", url, source,
+                         link.lastmod, decision.reason)
             if not decision.fetch:
                 continue
             self.requested[url] = None
-            found.append(Discovered(url, link.listed_in, link.lastmod))
+            # the frontier keeps what a sitemap said (a feed's date is a publication date)
+            found.append(Discovered(url, link.listed_in,
+                                    link.lastmod if link.listed_in else None))
             requests.append(Request(url, callback=self.parse_article, headers=decision.headers,
                                     meta={"kind": "article", "lastmod": link.lastmod,
                                           "reason": decision.reason}))
