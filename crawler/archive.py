@@ -409,10 +409,10 @@ class Archive:
                 continue  # the same text again: the catalogue has it
             filed_before[page.url] = sha1_hex(text)
             documents.append(NewDocument(
-                url=page.url, title=article.title,
-                published_at=article.published_before(page.fetched_at), text_path=path,
+                url=page.url, title=article.title, text_path=path,
                 text_sha1=sha1_hex(text), extractor_version=extraction.version,
                 extracted_at=utcnow(), capture_id=capture_id,
+                **article.document_fields(page.fetched_at),  # published_at and page metadata
             ))
         repository.insert_documents(session, documents)
         repository.insert_failures(session, failures)

@@ -74,6 +74,23 @@ class ExtractHints:
     published: tuple[str, ...] = ()
     drop: tuple[str, ...] = ()
     drop_paragraphs: tuple[str, ...] = ()
+    # Metadata the page's <meta> tags and JSON-LD do not give (those are read anyway, after these).
+    modified: tuple[str, ...] = ()
+    author: tuple[str, ...] = ()
+    section: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # every match of the first selector that matches is a tag
+    images: tuple[str, ...] = ()  # the article's own images (counted), e.g. "div.body figure img"
+    # Zone of dates written without one: a UTC offset ("+07:00") or an IANA name; empty: such
+    # dates are refused (recorded with the reason), never assumed to be UTC.
+    timezone: str = ""
+
+    def __post_init__(self) -> None:
+        from crawler.metadata import page_zone  # crawler.metadata reads hints: imported late
+
+        try:
+            page_zone(self.timezone)
+        except ValueError as error:
+            raise ProfileError(f"[extract] {error}") from None
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,17 @@ class Document(Base):
     extractor_version: Mapped[str] = mapped_column(String(64))
     extracted_at: Mapped[datetime]
     capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
+    # Metadata as the page states it (crawler.metadata); None where it states none. Dates are
+    # never after the capture; a value the page gave but that was refused is None, with the
+    # reason in metadata_problems ({field: reason}).
+    modified_at: Mapped[datetime | None]
+    author: Mapped[str | None] = mapped_column(Text)
+    section: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))  # None: SQL NULL
+    language: Mapped[str | None] = mapped_column(String(64))
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    image_count: Mapped[int | None]
+    metadata_problems: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class ExtractionFailure(Base):

@@ -192,6 +192,15 @@ class NewDocument:
     extractor_version: str
     extracted_at: datetime
     capture_id: int
+    # Page metadata (Article.document_fields gives them all); None where the page states none.
+    modified_at: datetime | None = None
+    author: str | None = None
+    section: str | None = None
+    tags: list[str] | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    image_count: int | None = None
+    metadata_problems: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

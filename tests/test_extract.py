@@ -127,3 +127,85 @@ def test_a_broken_page_still_extracts_what_it_can() -> None:
     result = extract(truncated)
     assert result.article is not None
     assert result.article.paragraphs[0] == "VOV.VN - Hai bên nhất trí tiếp tục đàm phán."
+
+
+# ---- text rules: lists, headings, quotes, tables, line breaks, duplicates ----------------
+
+LIST_BODY = """<p>Bộ Y tế đưa ra ba khuyến cáo cho người dân trong đợt nắng nóng kéo dài này.</p>
+<h2>Các khuyến cáo chính</h2>
+<ul><li>Uống đủ nước, kể cả khi không khát.</li>
+<li>Hạn chế ra ngoài từ 11 giờ đến 15 giờ.</li>
+<li>Theo dõi sức khỏe người cao tuổi và trẻ nhỏ.</li></ul>
+<blockquote>“Không được chủ quan với say nắng”, đại diện Bộ Y tế nhấn mạnh.</blockquote>
+<p>Các bệnh viện đã chuẩn bị phương án tiếp nhận bệnh nhân trong những ngày tới.</p>"""
+
+LIST_PARAGRAPHS = [
+    "Bộ Y tế đưa ra ba khuyến cáo cho người dân trong đợt nắng nóng kéo dài này.",
+    "Các khuyến cáo chính",
+    "Uống đủ nước, kể cả khi không khát.",
+    "Hạn chế ra ngoài từ 11 giờ đến 15 giờ.",
+    "Theo dõi sức khỏe người cao tuổi và trẻ nhỏ.",
+    "“Không được chủ quan với say nắng”, đại diện Bộ Y tế nhấn mạnh.",
+    "Các bệnh viện đã chuẩn bị phương án tiếp nhận bệnh nhân trong những ngày tới.",
+]
+
+
+def vov_page(body_html: str) -> bytes:
+    return (f'<html lang="vi"><head><title>Nắng nóng</title></head><body>'
+            f'<div class="article-title"><h1>Khuyến cáo phòng say nắng</h1></div>'
+            f'<div class="article-summary">VOV.VN - Bộ Y tế khuyến cáo người dân.</div>'
+            f'<div class="article-content"><div class="text-long">{body_html}</div></div>'
+            f"<aside><h3>Đọc nhiều</h3></aside></body></html>").encode()
+
+
+def generic_page(body_html: str) -> bytes:
+    """No VOV markup at all: the generic path (trafilatura's precision mode) handles it."""
+    nav = "".join(f'<li><a href="/s{i}">Chuyên mục {i}</a></li>' for i in range(12))
+    return (f'<html lang="vi"><head><title>Nắng nóng</title></head><body><nav><ul>{nav}</ul></nav>'
+            f"<main><article><h1>Khuyến cáo phòng say nắng</h1>{body_html}</article></main>"
+            f"<footer><p>© Báo điện tử mẫu. Mọi quyền được bảo lưu.</p></footer></body></html>").encode()
+
+
+def test_a_list_in_the_body_keeps_every_item_as_a_paragraph() -> None:
+    result = extract(vov_page(LIST_BODY))
+    assert result.article is not None
+    assert list(result.article.paragraphs) == ["VOV.VN - Bộ Y tế khuyến cáo người dân.", *LIST_PARAGRAPHS]
+
+
+def test_a_list_survives_the_generic_path_too() -> None:
+    result = extract_article(generic_page(LIST_BODY), content_type="text/html", hints=ExtractHints(),
+                             max_bytes=10**6)
+    assert result.article is not None
+    assert result.article.title == "Khuyến cáo phòng say nắng"
+    assert list(result.article.paragraphs) == LIST_PARAGRAPHS
+
+
+def test_invisible_characters_nbsp_and_decomposed_marks_are_cleaned() -> None:
+    decomposed = unicodedata.normalize("NFD", "Hà Nội")
+    body = (f"<p>Trời\u00a0nắng\u200b ở {decomposed}&nbsp;hôm\ufeff nay, nhiệt độ lên tới 40 độ C.</p>"
+            "<p>Người dân được khuyến cáo ở trong nhà vào buổi trưa.</p>")
+    article = extract(vov_page(body)).article
+    assert article is not None
+    assert article.paragraphs[1] == "Trời nắng ở Hà Nội hôm nay, nhiệt độ lên tới 40 độ C."
+    assert all(unicodedata.is_normalized("NFC", p) for p in article.paragraphs)
+
+
+def test_line_breaks_and_table_rows_make_paragraphs() -> None:
+    body = ("<p>Lịch thi đấu của đội tuyển trong tháng tới như sau, theo thông báo của liên đoàn.</p>"
+            "<p>Ngày 5/6: gặp Lào<br>Ngày 10/6: gặp Thái Lan</p>"
+            "<table><tr><td>Đội</td><td>Điểm</td></tr><tr><td>Việt Nam</td><td>9</td></tr></table>")
+    article = extract(vov_page(body)).article
+    assert article is not None
+    assert article.paragraphs[2:] == ("Ngày 5/6: gặp Lào", "Ngày 10/6: gặp Thái Lan", "Đội | Điểm",
+                                      "Việt Nam | 9")
+
+
+def test_duplicates_made_by_the_page_go_but_repeats_by_the_author_stay() -> None:
+    repeated = "Uống đủ nước, kể cả khi không khát."
+    body = (f"<p>VOV.VN - Bộ Y tế khuyến cáo người dân.</p><p>Khuyến cáo phòng say nắng</p>"
+            f"<p>{repeated}</p><p>{repeated}</p><p>Buổi trưa nên ở trong nhà, tránh ánh nắng trực tiếp.</p>"
+            f"<p>{repeated}</p>")
+    article = extract(vov_page(body)).article
+    assert article is not None
+    assert article.paragraphs == ("VOV.VN - Bộ Y tế khuyến cáo người dân.", repeated,
+                                  "Buổi trưa nên ở trong nhà, tránh ánh nắng trực tiếp.", repeated)
