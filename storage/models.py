@@ -194,3 +194,28 @@ class CrawlLock(Base):
     pid: Mapped[int]
     acquired_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
+
+
+class ImportedFile(Base):
+    """A WARC, ARC or WACZ file of another tool catalogued by `scrapy warcimport`.
+
+    Keyed by where it lies, its size and its content: importing the same file again is
+    recognised and changes nothing. `stored_as` names the copy the records are read from
+    (relative to the WARC directory) when they could not be read in place (whole-file gzip,
+    a WACZ whose WARCs are compressed inside the zip); None when read where it lies.
+    """
+
+    __tablename__ = "imported_files"
+    __table_args__ = (UniqueConstraint("path", "size", "sha256"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(16))
+    stored_as: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[datetime]
+    records: Mapped[int]
+    captures: Mapped[int]
+    duplicates: Mapped[int]
+    problems: Mapped[int]

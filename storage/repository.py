@@ -11,11 +11,19 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, func, insert, select
+from sqlalchemy import Insert, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Article, Base, Capture, CrawlRun, Document, ExtractionFailure
+from storage.models import (
+    Article,
+    Base,
+    Capture,
+    CrawlRun,
+    Document,
+    ExtractionFailure,
+    ImportedFile,
+)
 from storage.textfiles import text_file_name
 
 
@@ -268,3 +276,99 @@ def table_counts(session: Session) -> dict[str, int]:
     models["extraction_failures"] = ExtractionFailure
     return {name: session.scalar(select(func.count()).select_from(model)) or 0
             for name, model in models.items()}
+
+
+# ---- imported files (scrapy warcimport) ---------------------------------------------
+
+
+def imported_file(session: Session, path: str, size: int, sha256: str) -> ImportedFile | None:
+    """The earlier import of exactly this file (same place, size and content), if any."""
+    return session.scalar(select(ImportedFile).where(
+        ImportedFile.path == path, ImportedFile.size == size, ImportedFile.sha256 == sha256))
+
+
+def add_imported_file(session: Session, **fields: Any) -> ImportedFile:
+    row = ImportedFile(imported_at=utcnow(), **fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def delete_captures(session: Session, capture_ids: Iterable[int]) -> None:
+    """Only for rows this transaction inserted (an import that has to start over)."""
+    ordered = sorted(set(capture_ids))
+    for start in range(0, len(ordered), 500):
+        session.execute(delete(Capture).where(Capture.id.in_(ordered[start:start + 500])))
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRef:
+    """What revisit resolution needs to know of a capture."""
+
+    id: int
+    url: str
+    fetched_at: datetime
+    status: int
+    payload_digest: str
+    refers_to_record_id: str | None = None
+
+
+def unresolved_revisits(session: Session, capture_ids: Iterable[int]) -> list[CaptureRef]:
+    """Those of these captures that are revisits without a known original."""
+    found: list[CaptureRef] = []
+    ordered = sorted(set(capture_ids))
+    for start in range(0, len(ordered), 500):
+        rows = session.execute(select(
+            Capture.id, Capture.url, Capture.fetched_at, Capture.status, Capture.payload_digest,
+            Capture.refers_to_record_id,
+        ).where(Capture.id.in_(ordered[start:start + 500]), Capture.warc_type == "revisit",
+                Capture.refers_to_capture_id.is_(None)))
+        found.extend(CaptureRef(*row) for row in rows)
+    return found
+
+
+def responses_by_record_id(session: Session, record_ids: Iterable[str]) -> dict[str, CaptureRef]:
+    found: dict[str, CaptureRef] = {}
+    ordered = sorted(set(record_ids))
+    for start in range(0, len(ordered), 500):
+        rows = session.execute(select(
+            Capture.warc_record_id, Capture.id, Capture.url, Capture.fetched_at, Capture.status,
+            Capture.payload_digest,
+        ).where(Capture.warc_record_id.in_(ordered[start:start + 500]), Capture.warc_type == "response"))
+        found.update((record_id, CaptureRef(*rest)) for record_id, *rest in rows)
+    return found
+
+
+def responses_by_digest(session: Session, digests: Iterable[str]) -> dict[str, list[CaptureRef]]:
+    found: dict[str, list[CaptureRef]] = {}
+    ordered = sorted(set(digests) - {""})
+    for start in range(0, len(ordered), 500):
+        rows = session.execute(select(
+            Capture.id, Capture.url, Capture.fetched_at, Capture.status, Capture.payload_digest,
+        ).where(Capture.payload_digest.in_(ordered[start:start + 500]), Capture.warc_type == "response"))
+        for row in rows:
+            found.setdefault(row.payload_digest, []).append(CaptureRef(*row))
+    return found
+
+
+def set_revisit_originals(session: Session, originals: dict[int, CaptureRef]) -> None:
+    """Link revisits (capture id -> original); a revisit stored without an HTTP status
+    (status 0) takes its original's."""
+    for revisit_id, original in originals.items():
+        status = case((Capture.status == 0, original.status), else_=Capture.status)
+        session.execute(update(Capture).where(Capture.id == revisit_id)
+                        .values(refers_to_capture_id=original.id, status=status))
+
+
+
+def failure_keys(session: Session, capture_ids: Iterable[int]) -> set[tuple[int, str, str]]:
+    """(capture id, reason, extractor version) of the failures already recorded for these
+    captures: re-extraction records the same failure only once."""
+    found: set[tuple[int, str, str]] = set()
+    ordered = sorted(set(capture_ids))
+    for start in range(0, len(ordered), 500):
+        rows = session.execute(select(
+            ExtractionFailure.capture_id, ExtractionFailure.reason, ExtractionFailure.extractor_version,
+        ).where(ExtractionFailure.capture_id.in_(ordered[start:start + 500])))
+        found.update((capture_id, reason, version) for capture_id, reason, version in rows)
+    return found

@@ -1,0 +1,303 @@
+"""`scrapy warcimport`'s engine: catalogue other tools' WARC, ARC and WACZ files in place.
+
+Why in place: archives are large and often live on their own storage; copying them would
+double the space and the catalogue would then describe our copy, not the archive the user
+keeps. So `captures.warc_file` holds the file's absolute path and the record's offset in
+it (for a WACZ, the offset inside the .wacz: its WARCs are stored uncompressed). Copies are
+made only where a record cannot be read by offset where it lies: whole-file gzip (rewritten
+with one gzip member per record) and WACZ files that compressed their WARCs (taken out of
+the zip); both go to `imported/` under the WARC directory.
+
+Each file is imported in one transaction, together with its `imported_files` row (path,
+size, SHA-256): importing it again is recognised and changes nothing, and a file whose
+import failed half-way left nothing behind. Records already catalogued (same WARC-Record-ID,
+from another file or earlier in the same one) are counted as duplicates and skipped. Rows
+that existed before are never changed; revisits are linked to their originals once all
+the files of the command are in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import repository
+from storage.catalogue_rows import RecordPlace, capture_row
+from storage.formats import Sniffed, sniff
+from storage.reader import IMPORTED_DIR
+from storage.recompress import recompress
+from storage.repository import NewCapture
+from storage.revisits import resolve_revisits
+from storage.scanner import ScannedRecord, ScanProblem, SharedMembers, scan
+from storage.wacz import WaczError, extract_member, warc_members
+
+__all__ = ["FileReport", "Importer"]
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+PATH_MAX = 255  # captures.warc_file
+
+
+@dataclass
+class FileReport:
+    """What happened to one file: the command prints it, the tests check it."""
+
+    path: str
+    format: str = ""
+    outcome: str = "imported"
+    """imported, already imported, skipped (not an archive, found in a folder) or failed."""
+    records: int = 0
+    responses: int = 0
+    revisits: int = 0
+    resolved: int = 0
+    duplicates: int = 0
+    problems: list[ScanProblem] = field(default_factory=list)
+    stored_as: str | None = None
+    note: str = ""
+    revisit_ids: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "failed" or bool(self.problems)
+
+    @property
+    def captures(self) -> int:
+        return self.responses + self.revisits
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One stretch of WARC/ARC bytes to scan: a file, or a WARC stored inside a WACZ."""
+
+    path: Path
+    place: RecordPlace
+    sniffed: Sniffed
+    start: int = 0
+    end: int | None = None
+
+
+@dataclass
+class _Counts:
+    records: int = 0
+    responses: int = 0
+    revisits: int = 0
+    duplicates: int = 0
+    problems: list[ScanProblem] = field(default_factory=list)
+    capture_ids: list[int] = field(default_factory=list)
+    revisit_ids: list[int] = field(default_factory=list)
+
+
+class Importer:
+    def __init__(self, sessions: sessionmaker[Session], warc_dir: Path) -> None:
+        self.sessions = sessions
+        self.warc_dir = warc_dir
+
+    def run(self, paths: Sequence[Path]) -> list[FileReport]:
+        """Import every file named, and every file in the folders named (sorted)."""
+        reports = [self.import_file(path, named) for path, named in _expand(paths)]
+        self._resolve_across(reports)
+        return reports
+
+    # ---- one file ---------------------------------------------------------------------
+
+    def import_file(self, path: Path, named: bool = True) -> FileReport:
+        path = Path(os.path.abspath(path))
+        report = FileReport(str(path))
+        try:
+            sniffed = sniff(path)
+        except OSError as error:
+            return _failed(report, f"cannot read the file: {error.strerror}")
+        report.format = _format_name(sniffed)
+        if sniffed.kind is None:
+            report.outcome = "failed" if named else "skipped"
+            report.note = "not a WARC, ARC or WACZ file (its first bytes say so)"
+            return report
+        if len(str(path)) > PATH_MAX:
+            return _failed(report, f"its path is longer than {PATH_MAX} characters: import it "
+                                   "through a shorter path (move it, or link to it)")
+        try:
+            size, sha256 = _size_and_sha256(path)
+            with self.sessions.begin() as session:
+                self._import(session, path, sniffed, size, sha256, report)
+        except (OSError, SQLAlchemyError, WaczError) as error:
+            logger.debug("import of %s failed", path, exc_info=True)
+            report.responses = report.revisits = report.duplicates = 0
+            report.revisit_ids = []
+            return _failed(report, f"nothing imported: {error}")
+        return report
+
+    def _import(self, session: Session, path: Path, sniffed: Sniffed, size: int, sha256: str,
+                report: FileReport) -> None:
+        earlier = repository.imported_file(session, str(path), size, sha256)
+        if earlier is not None:
+            report.outcome = "already imported"
+            report.note = (f"on {earlier.imported_at:%Y-%m-%d %H:%M} UTC ({earlier.captures} captures, "
+                           f"{earlier.problems} bad records then): nothing changed")
+            return
+        for unit in self._units(path, sniffed, sha256, report):
+            self._add(report, self._import_unit(session, unit, report))
+        report.resolved = resolve_revisits(session, report.revisit_ids)
+        repository.add_imported_file(
+            session, path=str(path), size=size, sha256=sha256, format=report.format,
+            stored_as=report.stored_as, records=report.records, captures=report.captures,
+            duplicates=report.duplicates, problems=len(report.problems),
+        )
+
+    def _units(self, path: Path, sniffed: Sniffed, sha256: str, report: FileReport) -> list[_Unit]:
+        if sniffed.kind != "wacz":
+            return [_Unit(path, RecordPlace(str(path), sha256), sniffed)]
+        units = []
+        for member in warc_members(path):
+            if member.data_offset is not None:  # stored: read in place, inside the .wacz
+                inner = sniff(path, member.data_offset)
+                unit = _Unit(path, RecordPlace(str(path), sha256), inner,
+                             member.data_offset, member.data_offset + member.size)
+            else:
+                name = f"{IMPORTED_DIR}/{path.name}-{sha256[:12]}/{Path(member.name).name}"
+                extracted = extract_member(path, member, self.warc_dir / name)
+                report.stored_as = f"{IMPORTED_DIR}/{path.name}-{sha256[:12]}"
+                report.note = f"its WARCs are compressed inside the zip: extracted into {report.stored_as}"
+                unit = _Unit(extracted, RecordPlace(name, sha256), sniff(extracted))
+            if unit.sniffed.kind in ("warc", "arc"):
+                units.append(unit)
+            else:
+                report.problems.append(ScanProblem(member.data_offset or 0,
+                                                   f"{member.name} is not a WARC file: skipped"))
+        return units
+
+    def _import_unit(self, session: Session, unit: _Unit, report: FileReport) -> _Counts:
+        counts = _Counts()
+        try:
+            self._catalogue(session, unit, counts)
+            return counts
+        except SharedMembers as shared:
+            repository.delete_captures(session, counts.capture_ids)
+            logger.info("%s: %s; recompressing", unit.path, shared)
+        fixed, problems = self._recompress(unit)
+        report.stored_as = fixed.place.warc_file
+        report.note = (f"whole-file gzip (records cannot be read by offset): rewritten with one gzip "
+                       f"member per record into {fixed.place.warc_file} and imported from there")
+        counts = _Counts(problems=problems)
+        self._catalogue(session, fixed, counts)
+        return counts
+
+    def _recompress(self, unit: _Unit) -> tuple[_Unit, list[ScanProblem]]:
+        suffix = ".arc.gz" if unit.sniffed.kind == "arc" else ".warc.gz"
+        inside = f"-{unit.start}" if unit.start else ""  # a WARC inside a WACZ: where it starts
+        name = f"{IMPORTED_DIR}/{unit.path.name}-{unit.place.file_sha256[:12]}{inside}{suffix}"
+        target = self.warc_dir / name
+        with open(unit.path, "rb") as handle:
+            problems = recompress(handle, unit.sniffed, target, start=unit.start, end=unit.end)
+        return _Unit(target, RecordPlace(name, unit.place.file_sha256), sniff(target)), problems
+
+    def _catalogue(self, session: Session, unit: _Unit, counts: _Counts) -> None:
+        seen: set[str] = set()
+        with open(unit.path, "rb") as handle:
+            items = scan(handle, unit.sniffed, start=unit.start, end=unit.end)
+            for batch in _batches(self._rows(items, unit.place, counts)):
+                self._insert(session, batch, seen, counts)
+
+    @staticmethod
+    def _rows(items: Iterable[ScannedRecord | ScanProblem], place: RecordPlace,
+              counts: _Counts) -> Iterator[NewCapture]:
+        for item in items:
+            counts.records += 1
+            if isinstance(item, ScanProblem):
+                counts.problems.append(item)
+                continue
+            row = capture_row(item, place)
+            if isinstance(row, ScanProblem):
+                counts.problems.append(row)
+            elif row is not None:
+                yield row
+
+    @staticmethod
+    def _insert(session: Session, batch: list[NewCapture], seen: set[str], counts: _Counts) -> None:
+        known = repository.known_record_ids(session, (row.warc_record_id for row in batch)) | seen
+        fresh = []
+        for row in batch:
+            if row.warc_record_id in known:
+                counts.duplicates += 1
+                continue
+            known.add(row.warc_record_id)
+            fresh.append(row)
+        seen.update(row.warc_record_id for row in fresh)
+        ids = repository.insert_captures(session, fresh)
+        for row in fresh:
+            capture_id = ids[row.warc_record_id]
+            counts.capture_ids.append(capture_id)
+            if row.warc_type == "revisit":
+                counts.revisits += 1
+                counts.revisit_ids.append(capture_id)
+            else:
+                counts.responses += 1
+
+    @staticmethod
+    def _add(report: FileReport, counts: _Counts) -> None:
+        report.records += counts.records
+        report.responses += counts.responses
+        report.revisits += counts.revisits
+        report.duplicates += counts.duplicates
+        report.problems.extend(counts.problems)
+        report.revisit_ids.extend(counts.revisit_ids)
+
+    # ---- across files -------------------------------------------------------------------
+
+    def _resolve_across(self, reports: list[FileReport]) -> None:
+        """Revisits whose original came in a later file of the same command."""
+        pending = [r for r in reports if r.outcome == "imported" and r.resolved < r.revisits]
+        if not pending:
+            return
+        with self.sessions.begin() as session:
+            for report in pending:
+                report.resolved += resolve_revisits(session, report.revisit_ids)
+
+
+def _expand(paths: Sequence[Path]) -> Iterator[tuple[Path, bool]]:
+    for path in paths:
+        if path.is_dir():
+            for found in sorted(p for p in path.rglob("*") if p.is_file()):
+                yield found, False
+        else:
+            yield path, True
+
+
+def _batches(rows: Iterable[NewCapture]) -> Iterator[list[NewCapture]]:
+    batch: list[NewCapture] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _size_and_sha256(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _format_name(sniffed: Sniffed) -> str:
+    if sniffed.kind is None:
+        return "unknown"
+    return sniffed.kind + (".gz" if sniffed.gzip else "")
+
+
+def _failed(report: FileReport, note: str) -> FileReport:
+    report.outcome = "failed"
+    report.note = note
+    return report
