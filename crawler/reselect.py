@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from crawler.extract import HTML_TYPES
 from crawler.profiles import SiteProfile
+from storage.batching import in_chunks
 from storage.models import Capture, CrawlRun, Document
 
 __all__ = ["Selection", "Selected", "WorkItem", "select_work"]
@@ -188,11 +189,10 @@ def _drop_superseded_elsewhere(session: Session, selected: Selected) -> None:
 
 def _newest_fetch(session: Session, urls: Sequence[str]) -> dict[str, datetime]:
     found: dict[str, datetime] = {}
-    ordered = sorted(set(urls))
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(urls):
         rows = session.execute(
             select(Capture.url, func.max(Capture.fetched_at))
-            .where(Capture.url.in_(ordered[start:start + 500]),
+            .where(Capture.url.in_(chunk),
                    Capture.warc_type.in_(("response", "revisit")),
                    (Capture.warc_type == "revisit") | Capture.status.between(200, 299))
             .group_by(Capture.url))

@@ -15,9 +15,9 @@ from sqlalchemy import Insert, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.batching import in_chunks
 from storage.models import Article, Base, Capture, CrawlLock, CrawlRun, FrontierEntry
 
-CHUNK = 500  # URLs per IN (...) list: under every engine's parameter limit
 COUNTS = ("new", "changed", "unchanged", "not_modified", "gone", "failed")
 
 
@@ -46,16 +46,10 @@ class CaptureState:
         return self.processed_at is not None and self.processed_at >= self.fetched_at
 
 
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(set(values))
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start:start + CHUNK]
-
-
 def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[str, CaptureState]:
     """The latest capture of each URL that has one (one query per chunk of URLs)."""
     states: dict[str, CaptureState] = {}
-    for chunk in _chunks(urls):
+    for chunk in in_chunks(urls):
         ranked = (
             select(Capture, func.row_number().over(
                 partition_by=Capture.url, order_by=(Capture.fetched_at.desc(), Capture.id.desc())
@@ -170,13 +164,13 @@ def _upsert(session: Session, model: type[Base]) -> Insert:
 
 
 def mark_gone(session: Session, urls: Iterable[str], now: datetime) -> None:
-    for chunk in _chunks(urls):
+    for chunk in in_chunks(urls):
         session.execute(update(Article).where(Article.url.in_(chunk), Article.gone_at.is_(None))
                         .values(gone_at=now))
 
 
 def mark_back(session: Session, urls: Iterable[str]) -> None:
-    for chunk in _chunks(urls):
+    for chunk in in_chunks(urls):
         session.execute(update(Article).where(Article.url.in_(chunk), Article.gone_at.isnot(None))
                         .values(gone_at=None))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 import uuid
 import zlib
@@ -20,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.timeutils import iso_date_to_datetime, timestamp_to_datetime
+
+from storage.warc import sha1_digest as warc_sha1_digest
 
 __all__ = [
     "GZIP_MAGIC",
@@ -128,9 +129,8 @@ def _digest_bytes(algorithm: str, encoded: str) -> bytes | None:
     return None
 
 
-def sha1_digest(payload: bytes) -> str:
-    """Our own payload digest, for records that carry none (ARC, some wget versions)."""
-    return "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode("ascii")
+# Our own payload digest, for records that carry none (ARC, some wget versions).
+sha1_digest = warc_sha1_digest
 
 
 # ---- record ids ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy import Insert, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.batching import in_chunks
 from storage.models import (
     Article,
     Base,
@@ -106,10 +107,9 @@ def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[st
 
 def known_record_ids(session: Session, record_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
-    ordered = sorted(set(record_ids))
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(record_ids):
         found.update(session.scalars(select(Capture.warc_record_id)
-                                     .where(Capture.warc_record_id.in_(ordered[start:start + 500]))))
+                                     .where(Capture.warc_record_id.in_(chunk))))
     return found
 
 
@@ -171,9 +171,8 @@ def article_text_paths(session: Session, urls: Iterable[str]) -> dict[str, str]:
 
 def _article_ids(session: Session, urls: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    chunk = sorted(urls)
-    for start in range(0, len(chunk), 500):  # stay under every engine's parameter limit
-        query = select(Article.url, Article.id).where(Article.url.in_(chunk[start:start + 500]))
+    for chunk in in_chunks(urls):
+        query = select(Article.url, Article.id).where(Article.url.in_(chunk))
         found.update((url, article_id) for url, article_id in session.execute(query))
     return found
 
@@ -224,10 +223,9 @@ class NewFailure:
 def latest_text_sha1(session: Session, urls: Iterable[str]) -> dict[str, str]:
     """The text_sha1 of each URL's newest document: an unchanged text gets no new row."""
     found: dict[str, str] = {}
-    ordered = sorted(set(urls))
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(urls):
         newest = (select(func.max(Document.id))
-                  .where(Document.url.in_(ordered[start:start + 500]))
+                  .where(Document.url.in_(chunk))
                   .group_by(Document.url))
         rows = session.execute(select(Document.url, Document.text_sha1)
                                .where(Document.id.in_(newest)))
@@ -296,9 +294,8 @@ def add_imported_file(session: Session, **fields: Any) -> ImportedFile:
 
 def delete_captures(session: Session, capture_ids: Iterable[int]) -> None:
     """Only for rows this transaction inserted (an import that has to start over)."""
-    ordered = sorted(set(capture_ids))
-    for start in range(0, len(ordered), 500):
-        session.execute(delete(Capture).where(Capture.id.in_(ordered[start:start + 500])))
+    for chunk in in_chunks(capture_ids):
+        session.execute(delete(Capture).where(Capture.id.in_(chunk)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,12 +313,11 @@ class CaptureRef:
 def unresolved_revisits(session: Session, capture_ids: Iterable[int]) -> list[CaptureRef]:
     """Those of these captures that are revisits without a known original."""
     found: list[CaptureRef] = []
-    ordered = sorted(set(capture_ids))
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(capture_ids):
         rows = session.execute(select(
             Capture.id, Capture.url, Capture.fetched_at, Capture.status, Capture.payload_digest,
             Capture.refers_to_record_id,
-        ).where(Capture.id.in_(ordered[start:start + 500]), Capture.warc_type == "revisit",
+        ).where(Capture.id.in_(chunk), Capture.warc_type == "revisit",
                 Capture.refers_to_capture_id.is_(None)))
         found.extend(CaptureRef(*row) for row in rows)
     return found
@@ -329,23 +325,21 @@ def unresolved_revisits(session: Session, capture_ids: Iterable[int]) -> list[Ca
 
 def responses_by_record_id(session: Session, record_ids: Iterable[str]) -> dict[str, CaptureRef]:
     found: dict[str, CaptureRef] = {}
-    ordered = sorted(set(record_ids))
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(record_ids):
         rows = session.execute(select(
             Capture.warc_record_id, Capture.id, Capture.url, Capture.fetched_at, Capture.status,
             Capture.payload_digest,
-        ).where(Capture.warc_record_id.in_(ordered[start:start + 500]), Capture.warc_type == "response"))
+        ).where(Capture.warc_record_id.in_(chunk), Capture.warc_type == "response"))
         found.update((record_id, CaptureRef(*rest)) for record_id, *rest in rows)
     return found
 
 
 def responses_by_digest(session: Session, digests: Iterable[str]) -> dict[str, list[CaptureRef]]:
     found: dict[str, list[CaptureRef]] = {}
-    ordered = sorted(set(digests) - {""})
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(set(digests) - {""}):
         rows = session.execute(select(
             Capture.id, Capture.url, Capture.fetched_at, Capture.status, Capture.payload_digest,
-        ).where(Capture.payload_digest.in_(ordered[start:start + 500]), Capture.warc_type == "response"))
+        ).where(Capture.payload_digest.in_(chunk), Capture.warc_type == "response"))
         for row in rows:
             found.setdefault(row.payload_digest, []).append(CaptureRef(*row))
     return found
@@ -365,10 +359,9 @@ def failure_keys(session: Session, capture_ids: Iterable[int]) -> set[tuple[int,
     """(capture id, reason, extractor version) of the failures already recorded for these
     captures: re-extraction records the same failure only once."""
     found: set[tuple[int, str, str]] = set()
-    ordered = sorted(set(capture_ids))
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(capture_ids):
         rows = session.execute(select(
             ExtractionFailure.capture_id, ExtractionFailure.reason, ExtractionFailure.extractor_version,
-        ).where(ExtractionFailure.capture_id.in_(ordered[start:start + 500])))
+        ).where(ExtractionFailure.capture_id.in_(chunk)))
         found.update((capture_id, reason, version) for capture_id, reason, version in rows)
     return found

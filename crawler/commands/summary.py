@@ -41,7 +41,8 @@ class Command(ScrapyCommand):
         statuses = Counter(capture.status for capture in captures)
         reasons = Counter(failure.reason for failure in failures)
         lines = [
-            f"Crawl run {run.id} ({run.spider}, {run.status}), started {run.started_at:%Y-%m-%d %H:%M:%S} UTC",
+            f"Crawl run {run.id} ({run.spider}, {run.status}), "
+            f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC",
             f"  pages fetched        {len(captures)}  (HTTP status: "
             + ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items())) + ")",
             f"  WARC files           {len(warc_files)}, {warc_bytes:,} bytes  in {warc_dir}",

@@ -1,7 +1,7 @@
 """initial catalogue
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24 11:19:21.280107
 """
 
