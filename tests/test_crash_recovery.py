@@ -23,15 +23,16 @@ pytestmark = pytest.mark.slow
 ARTICLE = re.compile(r"^/[a-z0-9-]+/[a-z0-9-]+-post\d+\.vov$")
 
 
-def after_articles(site: SampleSite, count: int) -> threading.Event:
-    """An event set once the site has answered `count` article requests."""
+def after_articles(site: SampleSite, count: int | str) -> threading.Event:
+    """An event set once the site has answered `count` article requests, or the request
+    for the path `count` (then the crawl dies before it could file what it got)."""
     reached, served, respond = threading.Event(), [0], site.respond
 
     def counting(target: str, base: str):  # type: ignore[no-untyped-def]
         response = respond(target, base)
         if ARTICLE.match(target):
             served[0] += 1
-            if served[0] >= count:
+            if served[0] == count if isinstance(count, int) else target == count:
                 reached.set()
         return response
 
@@ -45,16 +46,17 @@ def texts_by_path(data_dir: Path, origin: str) -> dict[str, str]:
                 for d in repository.latest_documents(session)}
 
 
-@pytest.mark.parametrize("kill_after_articles", [3, 12, 30])
+@pytest.mark.parametrize("kill_after", [3, 12, 30, "redirect target"])
 def test_a_killed_crawl_run_again_ends_as_an_uninterrupted_one(
-        kill_after_articles: int, tmp_path_factory: pytest.TempPathFactory) -> None:
+        kill_after: int | str, tmp_path_factory: pytest.TempPathFactory) -> None:
     site = SampleSite(n_articles=40)
     uninterrupted, killed = tmp_path_factory.mktemp("whole"), tmp_path_factory.mktemp("killed")
     with serve(site) as origin:
         reference = crawl(origin, uninterrupted)
         assert reference.returncode == 0, reference.log[-3000:]
 
-        reached = after_articles(site, kill_after_articles)
+        reached = after_articles(site, site.redirect_target if kill_after == "redirect target"
+                                 else kill_after)
         process = start_crawl(origin, killed)
         assert reached.wait(timeout=120), "the crawl never got going"
         os.killpg(process.pid, signal.SIGKILL)

@@ -25,7 +25,7 @@ from twisted.internet.threads import deferToThread
 
 from crawler.archive import Archive, Archived
 from crawler.runlock import RunLock, SiteLocked
-from storage.crawlstate import COUNTS
+from storage.crawlstate import COUNTS, Discovered
 from storage.warc import HttpExchange
 
 if TYPE_CHECKING:
@@ -90,6 +90,10 @@ class WarcExporter:
         request.meta["warc_record_id"] = record_id
         request.meta["fetched_at"] = fetched_at
         exchange = exchange_of(request, response, fetched_at)
+        if request.meta.get("redirect_urls") and request.meta.get("kind") == "article":
+            # a redirect's target was never put in the frontier by the spider: do it now, so
+            # a run dying before its text is filed leaves it pending for the next run
+            self.archive.remember([Discovered(request.url)])
         future = asyncio.wrap_future(self.archive.archive_exchange(
             exchange, record_id, request.meta.get("lastmod"), request.meta.get("kind")))
         request.meta["archived"] = future  # the pipeline does not extract a revisit again
