@@ -449,6 +449,21 @@ class WarcWriter:
                 self._close_current()
             return pointer
 
+    def sync(self) -> None:
+        """Make the records written so far durable (before the catalogue commits to them)."""
+        with self._lock:
+            if self._file is not None:
+                os.fdatasync(self._file.fileno())
+
+    def abandon(self) -> None:
+        """Stop writing the current file but leave it `.open`: its records could not all be
+        catalogued, and a later run's repair catalogues what the catalogue lacks."""
+        with self._lock:
+            if self._file is not None:
+                os.fsync(self._file.fileno())
+                self._file.close()
+                self._file = self._name = self._warcinfo_id = None
+
     def close(self) -> None:
         """Fsync, close and rename the current file; safe to call repeatedly.
 
@@ -588,6 +603,7 @@ class WarcWriter:
         except BaseException:
             try:
                 os.ftruncate(file.fileno(), start)
+                file.seek(start)  # tell() gives the next record's offset: it must not lie
             except OSError:
                 log.exception("could not truncate %s after a failed write; abandoning it", self.current_path)
                 file.close()

@@ -474,3 +474,28 @@ def test_naive_fetch_time_is_rejected(tmp_path: Path) -> None:
                             "fetched_at": datetime(2025, 3, 14)})
     with make_writer(tmp_path) as writer, pytest.raises(ValueError, match="timezone-aware"):
         writer.write_exchange(naive)
+
+
+def test_after_a_failed_write_the_next_pointer_is_still_right(tmp_path: Path) -> None:
+    """A write that fails halfway (disk full) is cut back; the next record's offset must
+    be where it really lands, not after the bytes that were cut."""
+    from unittest import mock
+
+    import storage.warc as warc_module
+
+    def exchange_of_size(n: int) -> HttpExchange:
+        return HttpExchange(f"https://vov.vn/a-post{n}.vov", "GET", [], b"", "HTTP/1.1", 200,
+                            [("Content-Type", "text/html")], b"x" * 5000 * n, FETCHED_AT)
+
+    def fails_halfway(file, data):  # type: ignore[no-untyped-def]
+        file.write(data[:100])
+        raise OSError(28, "No space left on device")
+
+    writer = WarcWriter(tmp_path)
+    writer.write_exchange(exchange_of_size(1))
+    with mock.patch.object(warc_module, "_write_all", fails_halfway), pytest.raises(OSError):
+        writer.write_exchange(exchange_of_size(2))
+    pointer = writer.write_exchange(exchange_of_size(3))
+    writer.close()
+    record = read_record(tmp_path, pointer.warc_file, pointer.offset, pointer.length)
+    assert record.target_uri == "https://vov.vn/a-post3.vov"
