@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -34,7 +35,7 @@ from crawler.runlock import pid_alive
 from storage import crawlstate, repository
 from storage.crawlstate import CaptureState, Discovered, LockHolder
 from storage.db import open_catalogue
-from storage.repair import Repaired, abandoned, repair, uncatalogued
+from storage.repair import Repaired, abandoned, repair, uncatalogued, writer_pid
 from storage.repository import NewCapture, NewDocument, NewFailure, utcnow
 from storage.textfiles import sha1_hex, write_text_file
 from storage.warc import HttpExchange, WarcPointer, WarcWriter, sha1_digest
@@ -170,23 +171,32 @@ class Archive:
         """Repair the WARC files dead crawlers of this host left open, catalogue the records
         they hold that never reached the catalogue, and mark the dead run as killed."""
         hostname = socket.gethostname()
-        dead_run_id = dead.run_id if dead is not None and dead.hostname == hostname else None
         repaired = []
         for path in abandoned(self.writer.directory, hostname, pid_alive):
-            fixed = repair(path)
-            with self.sessions.begin() as session:
-                missing = uncatalogued(
-                    fixed.path, fixed.path.name,
-                    lambda ids: repository.known_record_ids(session, ids), dead_run_id)
-                self._insert_captures(session, missing)
+            # its records belong to the dead run only if that run's process wrote the file
+            run_id = dead.run_id if dead is not None and dead.hostname == hostname and \
+                dead.pid == writer_pid(path) else None
+            fixed = repair(path, partial(self._catalogue_repaired, run_id=run_id))
+            if fixed is None:
+                continue  # another crawler is repairing it
             logger.warning("Repaired %s left open by a dead crawler: %d records kept, %d bytes "
-                           "of a cut record removed, %d records catalogued now", fixed.path.name,
-                           fixed.records, fixed.cut_bytes, len(missing))
+                           "of a cut record removed", fixed.path.name, fixed.records, fixed.cut_bytes)
             repaired.append(fixed)
         if dead is not None:
             with self.sessions.begin() as session:
                 repository.mark_run_killed(session, dead.run_id)
         return repaired
+
+    def _catalogue_repaired(self, open_path: Path, name: str, run_id: int | None) -> None:
+        """Catalogue the records of a repaired file the catalogue lacks (written, then the
+        crawler died before their batch committed), before the file takes its final name."""
+        with self.sessions.begin() as session:
+            missing = uncatalogued(open_path, name,
+                                   lambda ids: repository.known_record_ids(session, ids), run_id)
+            self._insert_captures(session, missing)
+        if missing:
+            logger.warning("Catalogued %d records of %s that the dead crawler had not", len(missing),
+                           name)
 
     def finish_run(self, status: str, stats: dict[str, Any],
                    counts: dict[str, int] | None = None) -> None:
@@ -264,18 +274,34 @@ class Archive:
             crawlstate.mark_gone(session, batch.gone, now)
             crawlstate.mark_back(session, batch.back)
             crawlstate.mark_done(session, self.site, batch.processed, now)
+            if batch.captures:
+                self.writer.sync()  # the records are durable before rows point at them
             session.commit()
             session.expunge_all()  # a long crawl must not grow the identity map
         except Exception as error:
             session.rollback()
             session.expunge_all()
-            logger.error("Catalogue batch of %d rows failed", len(batch), exc_info=True)
+            self._forget(batch)
+            logger.error("Catalogue batch of %d rows failed; its WARC file is left .open for the "
+                         "next run to repair and catalogue", len(batch), exc_info=True)
             for future, _ in batch.waiting:
                 future.set_exception(error)
         else:
             for future, result in batch.waiting:
                 future.set_result(filed[id(result)] if isinstance(result, _Extracted) else result)
         return _Batch()
+
+    def _forget(self, batch: _Batch) -> None:
+        """Undo what a failed batch taught the caches, and leave its WARC file `.open`: its
+        records are in the file but not in the catalogue, which a later repair mends."""
+        for capture in batch.captures:
+            self.recent.pop(capture.warc_record_id, None)
+            self.latest.pop(capture.url, None)
+        if batch.captures:
+            try:
+                self.writer.abandon()
+            except OSError:
+                logger.error("Could not set the WARC file aside", exc_info=True)
 
     def _insert_captures(self, session: Session, captures: list[NewCapture]) -> None:
         """Full records first: a revisit in the same batch needs its original's id."""

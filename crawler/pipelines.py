@@ -90,7 +90,8 @@ class ExtractPipeline:
             self.crawler.stats.inc_value("extract/file_errors")  # extracts it again
             logger.error("Could not file the text of %s", item.url, exc_info=True)
             return ExtractedArticle(item.url, None, None, "file_error")
-        self.archive.processed(item.url)
+        if filed.failure != "worker_crashed":  # else left unprocessed: the next run extracts it
+            self.archive.processed(item.url)
         stats = self.crawler.stats
         if filed.failure:
             stats.inc_value(f"extract/failed/{filed.failure}")
@@ -105,13 +106,15 @@ class ExtractPipeline:
     async def _extract(self, page: ArticlePage) -> Extraction:
         if self.pool is None:
             self.pool = self._start_pool()
+        pool = self.pool
         try:
-            future = self.pool.submit(_extract_in_worker, page.body, page.content_type)
-            return await asyncio.wrap_future(future)
+            return await asyncio.wrap_future(pool.submit(_extract_in_worker, page.body,
+                                                          page.content_type))
         except BrokenProcessPool as error:  # a worker died (out of memory, a crash in lxml)
-            self.crawler.stats.inc_value("extract/worker_restarts")
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
+            if self.pool is pool:  # the first to notice replaces it; the others just report
+                self.crawler.stats.inc_value("extract/worker_restarts")
+                pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = None
             return Extraction(EXTRACTOR_VERSION, failure=Failure("worker_crashed", repr(error)))
 
     def close_spider(self) -> None:

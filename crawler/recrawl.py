@@ -117,7 +117,10 @@ def how_to_store(kind: str | None, status: int, payload_digest: str,
     """A 304 or a payload identical to the URL's last one becomes a revisit record that
     refers to the record holding the payload; everything else is a full response record."""
     revisit = None
-    if previous is not None and (status == 304 or (
+    # only a capture with a payload (2xx, or a 304 standing for one) can be referred to:
+    # never an error page that a retry or a conditional request followed
+    referable = previous is not None and (200 <= previous.status < 300 or previous.status == 304)
+    if referable and (status == 304 or (
             200 <= status < 300 and payload_digest == previous.payload_digest)):
         revisit = Revisit(
             profile="server-not-modified" if status == 304 else "identical-payload-digest",

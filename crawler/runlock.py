@@ -74,9 +74,10 @@ class RunLock:
             "%s UTC): that run died without releasing it", self.site, holder.run_id,
             holder.hostname, holder.pid, f"{holder.heartbeat_at:%Y-%m-%d %H:%M:%S}")
 
-    def beat(self) -> None:
+    def beat(self) -> bool:
+        """Renew the lock; False if another run took it over (this one must stop)."""
         with self.sessions.begin() as session:
-            crawlstate.beat(session, self.site, self.run_id, datetime.now(UTC))
+            return crawlstate.beat(session, self.site, self.run_id, datetime.now(UTC))
 
     def release(self) -> None:
         with self.sessions.begin() as session:

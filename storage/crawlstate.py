@@ -222,9 +222,11 @@ def take_lock(session: Session, site: str, run_id: int, hostname: str, pid: int,
     return holder == run_id
 
 
-def beat(session: Session, site: str, run_id: int, now: datetime) -> None:
+def beat(session: Session, site: str, run_id: int, now: datetime) -> bool:
+    """Renew the lock; False if this run no longer holds it (it was taken over)."""
     session.execute(update(CrawlLock).where(CrawlLock.site == site, CrawlLock.run_id == run_id)
                     .values(heartbeat_at=now))
+    return session.scalar(select(CrawlLock.run_id).where(CrawlLock.site == site)) == run_id
 
 
 def release_lock(session: Session, site: str, run_id: int) -> None:

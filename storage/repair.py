@@ -9,6 +9,7 @@ the records for the catalogue. Files of live processes and of other hosts are le
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import mmap
 import os
@@ -49,24 +50,42 @@ def abandoned(directory: Path, hostname: str, alive: Callable[[int], bool]) -> l
     return found
 
 
+def writer_pid(path: Path) -> int | None:
+    """The pid of the process that wrote an `.open` file, from its name."""
+    match = OPEN_NAME.match(path.name)
+    return int(match["pid"]) if match else None
+
+
 def _safe(hostname: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "-", hostname).strip("-.") or "localhost"
 
 
-def repair(path: Path) -> Repaired:
-    """Cut the file after its last complete record, fsync it, and give it its final name."""
-    final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
+def final_name(path: Path) -> Path:
+    return path.with_name(path.name.removesuffix(OPEN_SUFFIX))
+
+
+def repair(path: Path, catalogue: Callable[[Path, str], None] | None = None) -> Repaired | None:
+    """Cut the file after its last complete record and fsync it; let `catalogue(path, name)`
+    record what it holds; only then give it its final name (a crash before that leaves it
+    `.open`, to be repaired again). None if another process is repairing it right now."""
+    final = final_name(path)
     if final.exists():
         raise FileExistsError(f"cannot repair {path}: {final} exists already")
-    records, good_end = 0, 0
-    for _, end in complete_members(path):
-        records, good_end = records + 1, end
-    size = path.stat().st_size
     with open(path, "r+b") as stream:
+        try:
+            fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        records, good_end = 0, 0
+        for _, end in complete_members(path):
+            records, good_end = records + 1, end
+        size = os.fstat(stream.fileno()).st_size
         stream.truncate(good_end)
         stream.flush()
         os.fsync(stream.fileno())
-    os.replace(path, final)
+        if catalogue is not None:
+            catalogue(path, final.name)
+        os.replace(path, final)
     return Repaired(final, records, size - good_end)
 
 

@@ -74,7 +74,7 @@ def test_revisit_interval_and_validators() -> None:
     ("article", 503, "sha1:3I42", state(), None, "failed"),
     ("article", 301, "sha1:3I42", None, None, None),
     ("hub", 304, "sha1:3I42", state(), "server-not-modified", None),
-    ("hub", 200, "sha1:AAAA", state(status=404), "identical-payload-digest", None),
+    ("hub", 200, "sha1:AAAA", state(status=404), None, None),  # never refer to an error page
 ])
 def test_how_an_exchange_is_stored(kind: str, status: int, digest: str,
                                    previous: CaptureState | None, revisit: str | None,
@@ -115,6 +115,7 @@ def test_one_run_per_site_and_stale_locks_are_taken_over(catalogue_url: str) -> 
     fourth = RunLock(sessions, "vov", 8, timedelta(minutes=10))
     fourth.acquire()
     assert fourth.taken_over is not None and fourth.taken_over.run_id == 7
+    assert fourth.beat() and not third.beat()  # the run whose lock was taken over learns it
 
 
 def exchange(n: int) -> HttpExchange:
@@ -152,3 +153,8 @@ def test_an_abandoned_file_is_cut_after_its_last_whole_record_and_catalogued(
         (pointers[1].record_id, pointers[1].offset, pointers[1].length)]
     assert missing[0].payload_digest == pointers[1].payload_digest
     assert (missing[0].status, missing[0].crawl_run_id) == (200, 9)
+
+
+def test_a_304_after_an_error_is_not_a_revisit_of_the_error() -> None:
+    stored = how_to_store("article", 304, "sha1:3I42", state(status=503))
+    assert stored.revisit is None

@@ -81,7 +81,22 @@ class WarcExporter:
         logger.info("Crawl run %d: archiving to %s", run_id, self.archive.writer.directory)
 
     def _beat(self) -> Deferred[None]:
-        return deferToThread(self.lock.beat)
+        """Renew the lock off the reactor; a failed beat is retried at the next tick (a
+        LoopingCall stops for good on an error), a lost lock stops the crawl."""
+        return deferToThread(self.lock.beat).addCallbacks(self._beaten, self._beat_failed)
+
+    def _beaten(self, held: bool) -> None:
+        if held:
+            return
+        logger.error("Run %s lost the lock of its site to another run: stopping",
+                     self.archive.run_id)
+        self.crawler.stats.set_value("runlock/lost", True)
+        if self.crawler.engine is not None and self.crawler.engine.running:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="lock_lost"))
+
+    def _beat_failed(self, failure: Any) -> None:
+        self.crawler.stats.inc_value("runlock/heartbeat_errors")
+        logger.warning("Could not renew the run lock (will try again): %s", failure.value)
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         record_id = f"<urn:uuid:{uuid.uuid4()}>"

@@ -253,6 +253,7 @@ class NewsSpider(Spider):
             headers = self.policy.hub(latest.get(url))
             requests.append(Request(url, callback=self.parse_article, headers=headers,
                                     meta={"kind": "article"}))
+        self.archive.remember([Discovered(url) for url in vanished])
         return requests
 
     async def parse_feed(self, response: Response) -> AsyncIterator[Request]:
