@@ -107,6 +107,7 @@ class _Batch:
 
 
 _STOP = object()
+UNKNOWN: Any = object()  # "the caller did not look the URL's last capture up"
 
 
 class Archive:
@@ -210,10 +211,12 @@ class Archive:
 
     def archive_exchange(
         self, exchange: HttpExchange, record_id: str, source_lastmod: datetime | None,
-        kind: str | None = None,
+        kind: str | None = None, previous: CaptureState | None = UNKNOWN,
     ) -> Future[Archived]:
-        """`kind` is "article" for article pages (their outcome is counted), else a hub."""
-        return self._submit(self._archive_exchange, exchange, record_id, source_lastmod, kind)
+        """`kind` is "article" for article pages (their outcome is counted), else a hub;
+        `previous` is the URL's last capture if the caller looked it up (None: it has none)."""
+        return self._submit(self._archive_exchange, exchange, record_id, source_lastmod, kind,
+                            previous)
 
     def remember(self, found: list[Discovered]) -> Future[None]:
         """Put URLs in the frontier: pending until processed, whatever happens to this run."""
@@ -331,10 +334,10 @@ class Archive:
 
     def _archive_exchange(
         self, session: Session, batch: _Batch, exchange: HttpExchange, record_id: str,
-        source_lastmod: datetime | None, kind: str | None,
+        source_lastmod: datetime | None, kind: str | None, looked_up: CaptureState | None,
     ) -> Archived:
         digest = sha1_digest(exchange.response_body)
-        previous = self._previous(session, exchange.url)
+        previous = self._previous(session, exchange.url, looked_up)
         stored = how_to_store(kind, exchange.status, digest, previous)
         pointer = self.writer.write_exchange(exchange, response_record_id=record_id,
                                              revisit=stored.revisit)
@@ -365,9 +368,14 @@ class Archive:
         self._follow_up(batch, exchange, stored.outcome)
         return Archived(pointer, "revisit" if revisit else "response", stored.outcome)
 
-    def _previous(self, session: Session, url: str) -> CaptureState | None:
+    def _previous(self, session: Session, url: str,
+                  looked_up: CaptureState | None) -> CaptureState | None:
+        """The URL's last capture: one written by this process lately, else what the spider
+        looked up for its decision, else (robots.txt, a redirect's target) the catalogue's."""
         if url in self.latest:
             return self.latest[url]
+        if looked_up is not UNKNOWN:
+            return looked_up
         return crawlstate.latest_captures(session, self.site, [url]).get(url)
 
     def _remember_latest(self, exchange: HttpExchange, pointer: WarcPointer, revisit: Any,

@@ -88,8 +88,8 @@ class CatalogueReader:
     async def latest(self, urls: Iterable[str]) -> dict[str, CaptureState]:
         return await self._run(crawlstate.latest_captures, self.site, list(urls))
 
-    async def pending(self) -> list[Discovered]:
-        return await self._run(crawlstate.pending, self.site)
+    async def pending(self, before: datetime) -> list[Discovered]:
+        return await self._run(crawlstate.pending, self.site, before)
 
     async def listed_in(self, sitemap_url: str) -> set[str]:
         return await self._run(crawlstate.listed_in, self.site, sitemap_url)

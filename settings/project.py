@@ -47,6 +47,8 @@ DOWNLOAD_TIMEOUT = 60
 # Hard cap on one download; pages over EXTRACT_MAX_BYTES are archived but not extracted.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 TELNETCONSOLE_ENABLED = False
+# No listening port on an unattended crawler (Scrapy 2.19 starts a code-executing one by default).
+REMOTE_CONTROL_ENABLED = False
 # Only encodings every WARC reader decodes: warcio (and so pywb) cannot read brotli
 # bodies with the maintained Brotli package, so `br` is never asked for.
 DEFAULT_REQUEST_HEADERS = {

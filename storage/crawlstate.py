@@ -131,11 +131,12 @@ def mark_done(session: Session, site: str, urls: Iterable[str], now: datetime) -
             index_elements=["site", "url"], set_={"done_at": statement.excluded.done_at}), rows)
 
 
-def pending(session: Session, site: str) -> list[Discovered]:
-    """What earlier runs decided to fetch and did not finish."""
+def pending(session: Session, site: str, before: datetime) -> list[Discovered]:
+    """What runs before `before` decided to fetch and did not finish."""
     rows = session.execute(
         select(FrontierEntry.url, FrontierEntry.listed_in, FrontierEntry.lastmod)
-        .where(FrontierEntry.site == site, FrontierEntry.done_at.is_(None))
+        .where(FrontierEntry.site == site, FrontierEntry.done_at.is_(None),
+               FrontierEntry.discovered_at < before)
         .order_by(FrontierEntry.id)
     )
     return [Discovered(url, listed_in, lastmod) for url, listed_in, lastmod in rows]

@@ -23,7 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThread
 
-from crawler.archive import Archive, Archived
+from crawler.archive import UNKNOWN, Archive, Archived
 from crawler.runlock import RunLock, SiteLocked
 from storage.crawlstate import COUNTS, Discovered
 from storage.warc import HttpExchange
@@ -109,8 +109,11 @@ class WarcExporter:
             # a redirect's target was never put in the frontier by the spider: do it now, so
             # a run dying before its text is filed leaves it pending for the next run
             self.archive.remember([Discovered(request.url)])
+        # the URL's last capture as the spider looked it up (not for a redirect's target)
+        previous = UNKNOWN if request.meta.get("redirect_urls") or \
+            "last_capture" not in request.meta else request.meta["last_capture"]
         future = asyncio.wrap_future(self.archive.archive_exchange(
-            exchange, record_id, request.meta.get("lastmod"), request.meta.get("kind")))
+            exchange, record_id, request.meta.get("lastmod"), request.meta.get("kind"), previous))
         request.meta["archived"] = future  # the pipeline does not extract a revisit again
         self._track(future, exchange)
 

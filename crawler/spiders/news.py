@@ -122,7 +122,7 @@ class NewsSpider(Spider):
     async def left_over_requests(self) -> list[Request]:
         """What earlier runs decided to fetch and never finished: articles, and hubs (a
         listing page never read hides the articles only it links to)."""
-        left_over = await self.reader.pending()
+        left_over = await self.reader.pending(before=self.started_at)
         if left_over:
             logger.info("Taking up %d URLs an earlier run did not finish", len(left_over))
             self.crawler.stats.set_value("recrawl/left_over", len(left_over))
@@ -171,7 +171,7 @@ class NewsSpider(Spider):
             self.requested[url] = None
             requests.append(Request(url, callback=callback, priority=HUB_PRIORITY,
                                     headers=self.policy.hub(latest.get(url)),
-                                    meta={"kind": "hub", **meta}))
+                                    meta={"kind": "hub", "last_capture": latest.get(url), **meta}))
         self.archive.remember([Discovered(r.url) for r in requests])
         return requests
 
@@ -210,7 +210,7 @@ class NewsSpider(Spider):
                                     link.lastmod if link.listed_in else None))
             requests.append(Request(url, callback=self.parse_article, headers=decision.headers,
                                     meta={"kind": "article", "lastmod": link.lastmod,
-                                          "reason": decision.reason}))
+                                          "reason": decision.reason, "last_capture": latest.get(url)}))
         self.archive.remember(found)
         return requests
 
@@ -252,7 +252,7 @@ class NewsSpider(Spider):
             self.requested[url] = None
             headers = self.policy.hub(latest.get(url))
             requests.append(Request(url, callback=self.parse_article, headers=headers,
-                                    meta={"kind": "article"}))
+                                    meta={"kind": "article", "last_capture": latest.get(url)}))
         self.archive.remember([Discovered(url) for url in vanished])
         return requests
 
