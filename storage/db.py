@@ -18,10 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL mode, foreign keys and a busy timeout."""
     parsed = make_url(url)

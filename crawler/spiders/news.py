@@ -37,7 +37,7 @@ from crawler.bounded import BoundedDict
 from crawler.dates import parse_date
 from crawler.items import ArticlePage
 from crawler.recrawl import CatalogueReader, RecrawlPolicy
-from storage.crawlstate import Discovered
+from storage.crawlstate import CaptureState, Discovered
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -181,8 +181,10 @@ class NewsSpider(Spider):
         return await self.hub_requests([(page_url, self.parse_category)],
                                        category=url, page=page, previous=previous, resume=resume)
 
-    async def article_requests(self, links: Iterable[Link], source: str) -> list[Request]:
-        """Requests for the links that are articles the catalogue says to fetch."""
+    async def article_requests(self, links: Iterable[Link], source: str,
+                               known: dict[str, CaptureState] | None = None) -> list[Request]:
+        """Requests for the links that are articles the catalogue says to fetch (`known`:
+        their last captures, when the caller has looked them up already)."""
         candidates: dict[str, Link] = {}
         for link in links:
             url = self.canonical(link.url)
@@ -192,7 +194,7 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value(f"discovery/articles/{source}")
             if url not in self.requested and url not in candidates:
                 candidates[url] = Link(url, link.lastmod, link.listed_in)
-        latest = await self.reader.latest(candidates)
+        latest = known if known is not None else await self.reader.latest(candidates)
         now, requests, found = datetime.now(UTC), [], []
         for url, link in candidates.items():
             if url in self.requested:  # asked for by another callback while we waited
@@ -269,7 +271,7 @@ class NewsSpider(Spider):
         was read either); never when it repeats the page before (a site ignoring ?page=N)."""
         links = self.article_links(response)
         known = await self.reader.latest(links)
-        for request in await self.article_requests([Link(url) for url in links], "category"):
+        for request in await self.article_requests([Link(url) for url in links], "category", known):
             yield request
         page, listed = response.meta.get("page", 0), frozenset(links)
         new = [url for url in links if url not in known or known[url].fetched_at >= self.started_at]
