@@ -104,6 +104,13 @@ class Capture(Base):
     revisit_profile: Mapped[str | None] = mapped_column(String(100))
     refers_to_record_id: Mapped[str | None] = mapped_column(String(64))
     refers_to_capture_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    # Values the server or the file gave that the catalogue could not hold as they were
+    # (an impossible status, an out-of-range date, an over-long header): {field: why}. The
+    # WARC record keeps them as sent.
+    problems: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # Why this response is not the page it names (a bot challenge, with the marker seen):
+    # archived, but never extracted nor taken as the URL's capture by recrawl decisions.
+    blocked: Mapped[str | None] = mapped_column(String(255))
 
 
 class Article(Base):
@@ -181,6 +188,12 @@ class FrontierEntry(Base):
     lastmod: Mapped[datetime | None]
     discovered_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    # Failed attempts since the last success, why the last one failed, when the next one
+    # may be made (backing off), and when the URL was given up (done, with its reason).
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    retry_at: Mapped[datetime | None]
+    gave_up_at: Mapped[datetime | None]
 
 
 class CrawlLock(Base):

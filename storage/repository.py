@@ -92,6 +92,8 @@ class NewCapture:
     revisit_profile: str | None = None
     refers_to_record_id: str | None = None
     refers_to_capture_id: int | None = None
+    problems: dict[str, str] | None = None
+    blocked: str | None = None
 
 
 def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[str, int]:
