@@ -1,0 +1,65 @@
+"""Exit statuses of every command, and one clear line for the conditions a user can fix.
+
+Why: cron, systemd and `scrapy schedule` only see the exit status, so it must tell the
+truth; and a condition the user expects and can fix (the site is locked by another run,
+the database does not answer, the data folder is read-only) deserves one line saying
+what to do, not a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+
+T = TypeVar("T")
+
+
+class ExitCode(IntEnum):
+    OK = 0  # the work finished; per-URL or per-record failures are counted and listed
+    FAILED = 1  # the work could not be done (archive or catalogue unusable, records unreadable)
+    USAGE = 2  # bad arguments (Scrapy's own code)
+    LOCKED = 3  # another run holds the site: nothing was fetched
+    BLOCKED = 4  # the site answers with a bot challenge instead of pages: stopped early
+
+
+class Unusable(RuntimeError):
+    """An expected condition that stops the work before it starts; str() says what to do."""
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.FAILED):
+        super().__init__(message)
+        self.code = code
+
+
+def catalogue_problem(error: BaseException, url: str) -> Unusable:
+    """One line for a catalogue that cannot be opened or written (refused, read-only, ...)."""
+    detail = getattr(error, "orig", None) or error
+    text = " ".join(str(detail).split())[:300]
+    where = url.split("@")[-1]  # never print a password
+    return Unusable(f"the catalogue {where} cannot be used ({text}): check DATABASE_URL, that the "
+                    "database server answers, and that DATA_DIR is writable")
+
+
+@contextmanager
+def one_line_errors(command: str) -> Iterator[None]:
+    """Turn Unusable (and catalogue errors) into one line on stderr and the exit status."""
+    try:
+        yield
+    except Unusable as error:
+        print(f"scrapy {command}: {error}", file=sys.stderr)
+        raise SystemExit(int(error.code)) from None
+
+
+def opened(open_it: Callable[[], T], url: str) -> T:
+    """`open_it()`, with a catalogue or folder failure turned into Unusable."""
+    try:
+        return open_it()
+    except SQLAlchemyError as error:
+        raise catalogue_problem(error, url) from error
+    except OSError as error:
+        raise Unusable(f"{error.filename or url}: {error.strerror or error}: set DATA_DIR (or the "
+                       "setting naming this folder) to a writable folder") from error
