@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,10 +31,11 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.bounded import BoundedDict
+from crawler.exitcodes import Unusable, opened
 from crawler.recrawl import how_to_store
 from crawler.runlock import pid_alive
 from storage import crawlstate, repository
-from storage.crawlstate import CaptureState, Discovered, LockHolder
+from storage.crawlstate import Backoff, CaptureState, Discovered, FetchFailure, LockHolder
 from storage.db import open_catalogue
 from storage.repair import Repaired, abandoned, repair, uncatalogued, writer_pid
 from storage.repository import NewCapture, NewDocument, NewFailure, utcnow
@@ -54,7 +56,7 @@ BATCH_SIZE = 200  # rows per commit at most; a batch is also committed whenever 
 RECENT_CAPTURES = 20_000
 
 
-class ArchiveUnavailable(RuntimeError):
+class ArchiveUnavailable(Unusable):
     """The archive cannot be written: the crawl must not start (NotConfigured would let it
     run without archiving, fetching pages that are then lost)."""
 
@@ -94,13 +96,14 @@ class _Batch:
     # what sitemaps list now: applied after `discovered`, whose rows it may update
     relisted: list[tuple[list[tuple[str, datetime | None]], str]] = field(default_factory=list)
     processed: list[str] = field(default_factory=list)
+    failed: list[FetchFailure] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
     back: list[str] = field(default_factory=list)
     waiting: list[tuple[Future[Any], Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.captures) + len(self.extracted) + len(self.discovered) + \
-            len(self.processed)
+            len(self.processed) + len(self.failed)
 
     def has_capture(self, record_id: str) -> bool:
         return any(capture.warc_record_id == record_id for capture in self.captures)
@@ -113,8 +116,10 @@ UNKNOWN: Any = object()  # "the caller did not look the URL's last capture up"
 class Archive:
     _per_crawler: WeakKeyDictionary[Crawler, Archive] = WeakKeyDictionary()
 
-    def __init__(self, writer: WarcWriter, sessions: sessionmaker[Session], text_dir: Path):
+    def __init__(self, writer: WarcWriter, sessions: sessionmaker[Session], text_dir: Path,
+                 backoff: Backoff | None = None):
         self.writer = writer
+        self.backoff = backoff or Backoff()
         self.sessions = sessions
         self.text_dir = text_dir
         self.run_id: int | None = None
@@ -155,7 +160,10 @@ class Archive:
                 "http-header-user-agent": settings.get("USER_AGENT", ""),
             },
         )
-        return cls(writer, open_catalogue(settings["DATABASE_URL"]), Path(settings["TEXT_DIR"]))
+        backoff = Backoff(first=timedelta(seconds=settings.getfloat("RECRAWL_BACKOFF", 1800)),
+                          give_up_after=settings.getint("RECRAWL_GIVE_UP_AFTER", 5))
+        sessions = opened(lambda: open_catalogue(settings["DATABASE_URL"]), settings["DATABASE_URL"])
+        return cls(writer, sessions, Path(settings["TEXT_DIR"]), backoff)
 
     # ---- crawl runs (once per crawl, on the caller's thread, before and after the writes) --
 
@@ -230,6 +238,10 @@ class Archive:
         """The page of `url` and everything it led to are recorded (queued after them)."""
         return self._submit(lambda session, batch: batch.processed.append(url))
 
+    def failed(self, failure: FetchFailure) -> Future[None]:
+        """A fetch of this URL failed: it backs off, or is given up (crawlstate.record_failures)."""
+        return self._submit(lambda session, batch: batch.failed.append(failure))
+
     def file_extraction(self, page: ArticlePage, extraction: Extraction) -> Future[Filed]:
         """Resolves to where the text went (or the failure's reason) once it is committed."""
         return self._submit(self._file_extraction, page, extraction)
@@ -268,17 +280,18 @@ class Archive:
 
     def _commit(self, session: Session, batch: _Batch) -> _Batch:
         try:
+            if batch.captures:
+                self.writer.sync()  # the records are durable before rows point at them
             self._insert_captures(session, batch.captures)
             now = utcnow()
             crawlstate.remember(session, self.site, batch.discovered, now)
             for listed, sitemap_url in batch.relisted:
                 crawlstate.relist(session, self.site, listed, sitemap_url)
-            filed = self._file_extractions(session, batch.extracted)
             crawlstate.mark_gone(session, batch.gone, now)
             crawlstate.mark_back(session, batch.back)
+            filed = self._file_extractions(session, batch.extracted)
             crawlstate.mark_done(session, self.site, batch.processed, now)
-            if batch.captures:
-                self.writer.sync()  # the records are durable before rows point at them
+            crawlstate.record_failures(session, self.site, batch.failed, now, self.backoff)
             session.commit()
             session.expunge_all()  # a long crawl must not grow the identity map
         except Exception as error:
@@ -418,9 +431,16 @@ class Archive:
         return extracted
 
     def _file_extractions(self, session: Session, extracted: list[_Extracted]) -> dict[int, Filed]:
-        """Text files first, then their `documents` rows; failures as `extraction_failures`."""
+        """Text files first, then their `documents` rows; failures as `extraction_failures`.
+
+        The article rows that give the files their names are committed before any file is
+        written: a run killed in between leaves a file under the name its URL keeps, which
+        the next run's extraction overwrites, never a file no row names (on PostgreSQL a
+        rolled-back row's id is not given again, so its name would be lost)."""
         articles = [e for e in extracted if e.extraction.article is not None]
         paths = repository.article_text_paths(session, (e.page.url for e in articles))
+        if paths:
+            session.commit()
         filed_before = repository.latest_text_sha1(session, (e.page.url for e in articles))
         documents, failures, filed = [], [], {}
         for item in extracted:

@@ -16,12 +16,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from email.utils import parsedate_to_datetime
+from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from storage.dates import DateRefused, read_date, zone_named
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -35,7 +35,6 @@ ARTICLE_TYPES = frozenset({
     "LiveBlogPosting", "SocialMediaPosting", "TechArticle", "Report", "ScholarlyArticle",
 })
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"))
-UTC_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +61,7 @@ class Refused(ValueError):
 def read_metadata(tree: HtmlElement, hints: ExtractHints) -> PageMetadata:
     """Read every field from the unpruned page (tags, dates and breadcrumbs sit outside the body)."""
     page = _Page(tree)
-    zone = page_zone(hints.timezone)
+    zone = zone_named(hints.timezone)
     problems: dict[str, str] = {}
 
     def pick(name: str, candidates: Iterable[str], convert: Callable[[str], Any]) -> Any:
@@ -240,38 +239,12 @@ def absolute_url(text: str) -> str:
 
 
 def parse_page_date(text: str, zone: tzinfo | None) -> datetime | None:
-    """An aware UTC datetime from ISO 8601 or RFC 822 text. A date written without a zone
-    is read in the profile's time zone; without one it is refused, never assumed UTC."""
-    value = one_line(text)
-    if not value:
-        return None
+    """An aware UTC datetime by the project's one date rule (storage.dates). A date written
+    without a zone is read in the profile's time zone; without one it is refused."""
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            raise Refused(f"unreadable date {value!r} (ISO 8601 and RFC 822 are read)") from None
-    if moment.tzinfo is None:
-        if zone is None:
-            raise Refused(f"date {value!r} has no time zone and the profile sets no timezone")
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
-
-
-@lru_cache(maxsize=16)
-def page_zone(name: str) -> tzinfo | None:
-    """The profile's time zone: a UTC offset (`+07:00`) or an IANA name; empty for none."""
-    if not name:
-        return None
-    if match := UTC_OFFSET.fullmatch(name):
-        sign, hours, minutes = match.groups()
-        offset = timedelta(hours=int(hours), minutes=int(minutes))
-        return timezone(-offset if sign == "-" else offset)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"timezone {name!r} is neither a UTC offset like +07:00 nor a known zone") from error
+        return read_date(one_line(text), zone)
+    except DateRefused as refused:
+        raise Refused(str(refused)) from None
 
 
 @lru_cache(maxsize=256)

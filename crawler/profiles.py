@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 from crawler.urls import canonical_url, host_of, move_to_origin, path_and_query
+from storage.dates import zone_named
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from scrapy import Spider
     from scrapy.http import Request
     from scrapy.settings import BaseSettings
@@ -85,10 +88,8 @@ class ExtractHints:
     timezone: str = ""
 
     def __post_init__(self) -> None:
-        from crawler.metadata import page_zone  # crawler.metadata reads hints: imported late
-
         try:
-            page_zone(self.timezone)
+            zone_named(self.timezone)
         except ValueError as error:
             raise ProfileError(f"[extract] {error}") from None
 
@@ -170,6 +171,11 @@ class SiteProfile:
 
     def is_article(self, url: str) -> bool:
         return re.search(self.discovery.article_pattern, urlsplit(url).path) is not None
+
+    @property
+    def zone(self) -> tzinfo | None:
+        """Where the site's dates written without a zone are read (sitemaps, feeds, pages)."""
+        return zone_named(self.extract.timezone)
 
     @property
     def origin_host(self) -> str:

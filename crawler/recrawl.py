@@ -13,13 +13,13 @@ import asyncio
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import crawlstate
-from storage.crawlstate import CaptureState, Discovered
+from storage.crawlstate import CaptureState, Discovered, HeldBack
 from storage.warc import Revisit
 
 
@@ -36,11 +36,21 @@ class RecrawlPolicy:
     enabled: bool = True  # False: every URL is fetched whole, as in a first run
 
     def article(self, latest: CaptureState | None, lastmod: datetime | None,
-                now: datetime, from_sitemap: bool = False) -> Decision:
-        if not self.enabled or latest is None:
-            return Decision(True, "new" if latest is None else "forced", {})
+                now: datetime, from_sitemap: bool = False, held: HeldBack | None = None) -> Decision:
+        """Failures come first (a URL backing off waits whatever the settings; one given up
+        is tried again only on a new sign), then crash safety (a capture whose page was
+        never processed is fetched and processed whatever the settings), then the policy."""
+        if held is not None:
+            if held.gave_up_at is None:
+                return Decision(False, "backoff", {})
+            if lastmod is None or lastmod <= held.gave_up_at:
+                return Decision(False, "given_up", {})
+        if latest is None:
+            return Decision(True, "new", {})
         if not latest.processed:
             return Decision(True, "unfinished", {})
+        if not self.enabled:
+            return Decision(True, "forced", {})
         headers = validators(latest)
         if latest.status >= 500 or latest.status == 429:
             return Decision(True, "retry", headers)
@@ -77,6 +87,14 @@ def validators(latest: CaptureState) -> dict[str, str]:
     return headers
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the catalogue knows of some URLs before deciding to fetch them."""
+
+    latest: dict[str, CaptureState]
+    held: dict[str, HeldBack]
+
+
 class CatalogueReader:
     """Catalogue look-ups for the spider, run on a thread of their own (never the reactor's)."""
 
@@ -87,6 +105,15 @@ class CatalogueReader:
 
     async def latest(self, urls: Iterable[str]) -> dict[str, CaptureState]:
         return await self._run(crawlstate.latest_captures, self.site, list(urls))
+
+    async def known(self, urls: Iterable[str]) -> Known:
+        """The latest captures of these URLs, and which of them are held back by failures."""
+        urls = list(urls)
+
+        def both(session: Session, site: str) -> Known:
+            return Known(crawlstate.latest_captures(session, site, urls),
+                         crawlstate.held_back(session, site, urls, datetime.now(UTC)))
+        return await self._run(both, self.site)
 
     async def pending(self, before: datetime) -> list[Discovered]:
         return await self._run(crawlstate.pending, self.site, before)

@@ -14,14 +14,19 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.exitcodes import ExitCode, Unusable
 from storage import crawlstate
 from storage.crawlstate import LockHolder
 
 logger = logging.getLogger(__name__)
 
 
-class SiteLocked(RuntimeError):
-    """Another run of the same site is in progress."""
+class SiteLocked(Unusable):
+    """Another run of the same site is in progress (exit status 3: try again later)."""
+
+    def __init__(self, message: str):
+        super().__init__(message + ": nothing was fetched; try again once it has finished",
+                         ExitCode.LOCKED)
 
 
 def pid_alive(pid: int) -> bool:

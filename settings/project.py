@@ -57,6 +57,10 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Encoding": "gzip, deflate",
 }
 COOKIES_ENABLED = False
+# Refuse what the catalogue cannot hold and, in a mirror crawl (-a origin=...), any other host.
+DOWNLOADER_MIDDLEWARES = {"crawler.urlguard.UrlGuardMiddleware": 40}
+# URLs longer than this (bytes; or than Scrapy's URLLENGTH_LIMIT) are never followed.
+CATALOGUE_MAX_URL_BYTES = 2000
 
 # ---- archive -------------------------------------------------------------------------------
 EXTENSIONS = {"crawler.extensions.warc.WarcExporter": 100}
@@ -71,6 +75,11 @@ RECRAWL_ENABLED = True
 # A run's lock is stale when its heartbeat is older than this (seconds), or at once when
 # the run was on this host and its process is gone.
 RUN_LOCK_STALE_AFTER = 600
+# A URL whose fetch failed (5xx, timeout, bot challenge) is tried again after this many
+# seconds, four times longer after each further failure (at most two days), and given up
+# (recorded, never fetched again unless its sitemap says it changed) after this many failures.
+RECRAWL_BACKOFF = 1800
+RECRAWL_GIVE_UP_AFTER = 5
 RUN_LOCK_HEARTBEAT = 60
 # `scrapy schedule`: site -> cron expression (UTC), or {"cron": ..., "args": {...}, "settings": {...}}
 SCHEDULES = {"vov": "17 * * * *"}

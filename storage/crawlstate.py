@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Insert, and_, bindparam, delete, func, select, update
+from sqlalchemy import Insert, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,14 +47,15 @@ class CaptureState:
 
 
 def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[str, CaptureState]:
-    """The latest capture of each URL that has one (one query per chunk of URLs)."""
+    """The latest capture of each URL that has one (one query per chunk of URLs); a blocked
+    response (a bot challenge) is not a capture of the page."""
     states: dict[str, CaptureState] = {}
     for chunk in in_chunks(urls):
         ranked = (
             select(Capture, func.row_number().over(
                 partition_by=Capture.url, order_by=(Capture.fetched_at.desc(), Capture.id.desc())
             ).label("rank"))
-            .where(Capture.url.in_(chunk))
+            .where(Capture.url.in_(chunk), Capture.blocked.is_(None))  # a challenge is no copy
             .subquery()
         )
         latest = select(ranked).where(ranked.c.rank == 1).subquery()
@@ -122,24 +123,93 @@ def relist(session: Session, site: str, listed: Sequence[tuple[str, datetime | N
 
 
 def mark_done(session: Session, site: str, urls: Iterable[str], now: datetime) -> None:
-    """These URLs' pages (and what they led to) are recorded; a URL new to the frontier
-    (a redirect's target, say) is added as done."""
+    """These URLs' pages (and what they led to) are recorded, which ends any failure streak;
+    a URL new to the frontier (a redirect's target, say) is added as done."""
     rows = [{"site": site, "url": url, "discovered_at": now, "done_at": now} for url in set(urls)]
     if rows:
         statement = _upsert(session, FrontierEntry)
         session.execute(statement.on_conflict_do_update(
-            index_elements=["site", "url"], set_={"done_at": statement.excluded.done_at}), rows)
+            index_elements=["site", "url"],
+            set_={"done_at": statement.excluded.done_at, "attempts": 0, "last_error": None,
+                  "retry_at": None, "gave_up_at": None}), rows)
 
 
 def pending(session: Session, site: str, before: datetime) -> list[Discovered]:
-    """What runs before `before` decided to fetch and did not finish."""
+    """What runs before `before` decided to fetch and did not finish, less what is backing
+    off after failures (its next attempt is not due yet)."""
     rows = session.execute(
         select(FrontierEntry.url, FrontierEntry.listed_in, FrontierEntry.lastmod)
         .where(FrontierEntry.site == site, FrontierEntry.done_at.is_(None),
-               FrontierEntry.discovered_at < before)
+               FrontierEntry.discovered_at < before,
+               or_(FrontierEntry.retry_at.is_(None), FrontierEntry.retry_at <= before))
         .order_by(FrontierEntry.id)
     )
     return [Discovered(url, listed_in, lastmod) for url, listed_in, lastmod in rows]
+
+
+# ---- failures: back off, then give up ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailure:
+    url: str
+    reason: str  # e.g. http_503, timeout, blocked, url_too_long
+    retry: bool  # False: final at once (refused by robots.txt, too large, off the origin)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Attempt n (1, 2, ...) fails -> the next is due `first * factor**(n-1)` later, at
+    most `longest`; after `give_up_after` failed attempts the URL is given up."""
+
+    first: timedelta = timedelta(minutes=30)
+    factor: float = 4.0
+    longest: timedelta = timedelta(days=2)
+    give_up_after: int = 5
+
+    def delay(self, attempts: int) -> timedelta:
+        return min(self.first * self.factor ** max(attempts - 1, 0), self.longest)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A URL not to be fetched now: backing off until `retry_at`, or given up."""
+
+    reason: str
+    attempts: int
+    retry_at: datetime | None
+    gave_up_at: datetime | None
+
+
+def record_failures(session: Session, site: str, failures: Sequence[FetchFailure],
+                    now: datetime, backoff: Backoff) -> None:
+    """Count a failed attempt for each URL: due again after the back-off, or given up
+    (done, with its reason) once it failed too often or cannot succeed."""
+    for failure in {f.url: f for f in failures}.values():
+        session.execute(_upsert(session, FrontierEntry).on_conflict_do_nothing(), [{
+            "site": site, "url": failure.url, "discovered_at": now, "done_at": None}])
+        entry = session.scalars(select(FrontierEntry).where(
+            FrontierEntry.site == site, FrontierEntry.url == failure.url)).one()
+        attempts = entry.attempts + 1
+        give_up = not failure.retry or attempts >= backoff.give_up_after
+        session.execute(update(FrontierEntry).where(FrontierEntry.id == entry.id).values(
+            attempts=attempts, last_error=failure.reason,
+            retry_at=None if give_up else now + backoff.delay(attempts),
+            gave_up_at=now if give_up else None, done_at=now if give_up else None))
+
+
+def held_back(session: Session, site: str, urls: Iterable[str], now: datetime) -> dict[str, HeldBack]:
+    """Of these URLs, those backing off (next attempt not due) or given up."""
+    held: dict[str, HeldBack] = {}
+    for chunk in in_chunks(urls):
+        rows = session.execute(
+            select(FrontierEntry.url, FrontierEntry.last_error, FrontierEntry.attempts,
+                   FrontierEntry.retry_at, FrontierEntry.gave_up_at)
+            .where(FrontierEntry.site == site, FrontierEntry.url.in_(chunk),
+                   or_(FrontierEntry.retry_at > now, FrontierEntry.gave_up_at.isnot(None))))
+        for url, reason, attempts, retry_at, gave_up_at in rows:
+            held[url] = HeldBack(reason or "", attempts, retry_at, gave_up_at)
+    return held
 
 
 def listed_in(session: Session, site: str, sitemap_url: str) -> set[str]:

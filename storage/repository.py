@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.batching import in_chunks
+from storage.limits import fit_capture
 from storage.models import (
     Article,
     Base,
@@ -102,7 +103,7 @@ def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[st
         return {}
     rows = session.execute(
         insert(Capture).returning(Capture.warc_record_id, Capture.id, sort_by_parameter_order=True),
-        [asdict(capture) for capture in captures],
+        [asdict(fit_capture(capture)) for capture in captures],
     )
     return {record_id: capture_id for record_id, capture_id in rows}
 

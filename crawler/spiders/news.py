@@ -34,14 +34,17 @@ from scrapy.utils.sitemap import Sitemap
 
 from crawler.archive import Archive
 from crawler.bounded import BoundedDict
-from crawler.dates import parse_date
+from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
-from crawler.recrawl import CatalogueReader, RecrawlPolicy
-from storage.crawlstate import CaptureState, Discovered
+from crawler.recrawl import CatalogueReader, Known, RecrawlPolicy
+from crawler.urlguard import url_limit, url_refusal
+from storage.crawlstate import Discovered
+from storage.dates import DateRefused, read_date
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+    from twisted.python.failure import Failure
 
     from crawler.profiles import SiteProfile
 
@@ -81,6 +84,7 @@ class NewsSpider(Spider):
             revisit_interval=_days(spider.site.recrawl.revisit_after_days),
             enabled=crawler.settings.getbool("RECRAWL_ENABLED", True),
         )
+        spider.url_limit = url_limit(crawler.settings)
         spider.max_listing_pages = (crawler.settings.getint("LISTING_MAX_PAGES")
                                     or spider.site.discovery.max_category_pages)
         # With the extraction pipeline on, it marks article pages processed (after filing).
@@ -95,12 +99,34 @@ class NewsSpider(Spider):
         super().__init__(*args, **kwargs)
         self.site: SiteProfile = self.profile.at_origin(origin) if origin else self.profile
         self.allowed_domains = [*self.site.hosts, self.site.origin_host]
+        # a mirror crawl never leaves the mirror (crawler.urlguard refuses other hosts)
+        self.mirror_host = self.site.origin_host if origin else None
         # Menus and sidebars repeat the same links on every page: remember what they become.
-        self.canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self.site.canonical)
+        self.canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self._canonical)
         self.is_article = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self.site.is_article)
         # URLs asked for lately: not handed to the scheduler again just to be dropped by
         # its dupefilter (which stays the authority on what was fetched).
         self.requested: BoundedDict[str, None] = BoundedDict(CANONICAL_CACHE_SIZE)
+
+    def _canonical(self, link: str) -> str | None:
+        """The URL to fetch for a link, or None: not ours to follow, or one the catalogue
+        cannot hold (refused here, before it enters the frontier)."""
+        url = self.site.canonical(link)
+        if url is not None and (refusal := url_refusal(url, self.url_limit)):
+            self.crawler.stats.inc_value(f"discovery/refused/{refusal}")
+            logger.warning("Not following %s...: %s", url[:200], refusal)
+            return None
+        return url
+
+    def date(self, text: str | None, source: str) -> datetime | None:
+        """A date a sitemap or feed gives, by the one date rule; refused ones are counted and
+        logged with the reason, never raised."""
+        try:
+            return read_date(text, self.site.zone)
+        except DateRefused as refused:
+            self.crawler.stats.inc_value("discovery/refused_dates")
+            logger.warning("Ignoring a date of %s: %s", source, refused)
+            return None
 
     # ---- seeds --------------------------------------------------------------------------
 
@@ -169,8 +195,8 @@ class NewsSpider(Spider):
         requests = []
         for url, callback in wanted:
             self.requested[url] = None
-            requests.append(Request(url, callback=callback, priority=HUB_PRIORITY,
-                                    headers=self.policy.hub(latest.get(url)),
+            requests.append(Request(url, callback=callback, errback=self.fetch_failed,
+                                    priority=HUB_PRIORITY, headers=self.policy.hub(latest.get(url)),
                                     meta={"kind": "hub", "last_capture": latest.get(url), **meta}))
         self.archive.remember([Discovered(r.url) for r in requests])
         return requests
@@ -182,9 +208,9 @@ class NewsSpider(Spider):
                                        category=url, page=page, previous=previous, resume=resume)
 
     async def article_requests(self, links: Iterable[Link], source: str,
-                               known: dict[str, CaptureState] | None = None) -> list[Request]:
+                               known: Known | None = None) -> list[Request]:
         """Requests for the links that are articles the catalogue says to fetch (`known`:
-        their last captures, when the caller has looked them up already)."""
+        what the catalogue knows of them, when the caller has looked it up already)."""
         candidates: dict[str, Link] = {}
         for link in links:
             url = self.canonical(link.url)
@@ -194,13 +220,15 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value(f"discovery/articles/{source}")
             if url not in self.requested and url not in candidates:
                 candidates[url] = Link(url, link.lastmod, link.listed_in)
-        latest = known if known is not None else await self.reader.latest(candidates)
+        known = known if known is not None else await self.reader.known(candidates)
+        latest = known.latest
         now, requests, found = datetime.now(UTC), [], []
         for url, link in candidates.items():
             if url in self.requested:  # asked for by another callback while we waited
                 continue
             decision = self.policy.article(latest.get(url), link.lastmod, now,
-                                           from_sitemap=link.listed_in is not None)
+                                           from_sitemap=link.listed_in is not None,
+                                           held=known.held.get(url))
             self.crawler.stats.inc_value(f"recrawl/decision/{decision.reason}")
             logger.debug("Recrawl decision for %s (%s, lastmod %s): %s", url, source,
                          link.lastmod, decision.reason)
@@ -210,15 +238,29 @@ class NewsSpider(Spider):
             # the frontier keeps what a sitemap said (a feed's date is a publication date)
             found.append(Discovered(url, link.listed_in,
                                     link.lastmod if link.listed_in else None))
-            requests.append(Request(url, callback=self.parse_article, headers=decision.headers,
-                                    meta={"kind": "article", "lastmod": link.lastmod,
-                                          "reason": decision.reason, "last_capture": latest.get(url)}))
+            meta = {"kind": "article", "lastmod": link.lastmod, "reason": decision.reason,
+                    "last_capture": latest.get(url)}
+            requests.append(Request(url, callback=self.parse_article, errback=self.fetch_failed,
+                                    headers=decision.headers, meta=meta))
         self.archive.remember(found)
         return requests
 
     def processed(self, response: Response) -> None:
         """Queued after everything the page led to: only then is it done for the frontier."""
         self.archive.processed(response.request.url if response.request else response.url)
+
+    def fetch_failed(self, failure: Failure) -> None:
+        """A request that brought no page to parse (a 5xx after Scrapy's retries, a network
+        error, a refusal): its URL backs off, or is given up, with the reason recorded."""
+        request = failure.request  # type: ignore[attr-defined]
+        failed = failure_of(failure.value)
+        if failed is None:  # a 3xx or 4xx answer: archived, and final already
+            return
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        self.crawler.stats.inc_value(f"fetch/failed/{failed.reason}")
+        logger.warning("Fetching %s failed (%s)%s", request.url, failed.reason,
+                       "" if failed.retry else ": not trying again")
+        self.archive.failed(failed.of(url))
 
     # ---- callbacks ----------------------------------------------------------------------
 
@@ -230,7 +272,8 @@ class NewsSpider(Spider):
             self.processed(response)
             return
         sitemap = Sitemap(body)
-        entries = [(entry["loc"], parse_date(entry.get("lastmod"))) for entry in sitemap]
+        entries = [(entry["loc"], self.date(entry.get("lastmod"), response.url))
+                   for entry in sitemap]
         if sitemap.type == "sitemapindex":
             requests = await self.hub_requests([(loc, self.parse_sitemap) for loc, _ in entries])
         else:
@@ -253,13 +296,14 @@ class NewsSpider(Spider):
         for url in vanished:
             self.requested[url] = None
             headers = self.policy.hub(latest.get(url))
-            requests.append(Request(url, callback=self.parse_article, headers=headers,
+            requests.append(Request(url, callback=self.parse_article, errback=self.fetch_failed,
+                                    headers=headers,
                                     meta={"kind": "article", "last_capture": latest.get(url)}))
         self.archive.remember([Discovered(url) for url in vanished])
         return requests
 
     async def parse_feed(self, response: Response) -> AsyncIterator[Request]:
-        links = [Link(url, date) for url, date in feed_links(response.body)]
+        links = [Link(url, self.date(date, response.url)) for url, date in feed_links(response.body)]
         for request in await self.article_requests(links, "feed"):
             yield request
         self.processed(response)
@@ -270,11 +314,11 @@ class NewsSpider(Spider):
         hundreds), or when this page was left unread by a dead run (its next page never
         was read either); never when it repeats the page before (a site ignoring ?page=N)."""
         links = self.article_links(response)
-        known = await self.reader.latest(links)
+        known = await self.reader.known(links)
         for request in await self.article_requests([Link(url) for url in links], "category", known):
             yield request
-        page, listed = response.meta.get("page", 0), frozenset(links)
-        new = [url for url in links if url not in known or known[url].fetched_at >= self.started_at]
+        page, listed, latest = response.meta.get("page", 0), frozenset(links), known.latest
+        new = [url for url in links if url not in latest or latest[url].fetched_at >= self.started_at]
         self.crawler.stats.inc_value("discovery/listing_pages")
         go_on = new or response.meta.get("resume")
         if go_on and listed and listed != response.meta.get("previous") and \
@@ -347,19 +391,19 @@ def sitemap_body(response: Response) -> bytes | None:
     return body
 
 
-def feed_links(body: bytes) -> list[tuple[str, datetime | None]]:
-    """(link, date) of every RSS item and Atom entry in a feed."""
+def feed_links(body: bytes) -> list[tuple[str, str | None]]:
+    """(link, date as written) of every RSS item and Atom entry in a feed."""
     try:
         root = etree.fromstring(body, etree.XMLParser(recover=True, resolve_entities=False))
     except etree.XMLSyntaxError:
         return []
     if root is None:
         return []
-    links: list[tuple[str, datetime | None]] = []
+    links: list[tuple[str, str | None]] = []
     for item in root.iter("item"):
-        links.append((item.findtext("link") or "", parse_date(item.findtext("pubDate"))))
+        links.append((item.findtext("link") or "", item.findtext("pubDate")))
     for entry in root.iter("{http://www.w3.org/2005/Atom}entry"):
         link = entry.find("{http://www.w3.org/2005/Atom}link")
         updated = entry.findtext("{http://www.w3.org/2005/Atom}updated")
-        links.append((link.get("href", "") if link is not None else "", parse_date(updated)))
+        links.append((link.get("href", "") if link is not None else "", updated))
     return [(link.strip(), date) for link, date in links if link.strip()]

@@ -1,0 +1,77 @@
+"""`scrapy crawl SITE`: Scrapy's own command, with an exit status that tells the truth.
+
+Scrapy exits 0 whenever the spider could be started, so cron, systemd and `scrapy
+schedule` would report success while nothing was archived. Here the status follows what
+happened (see crawler.exitcodes and README): 0 when the run finished (per-URL failures
+are counted and listed by `scrapy summary`), 1 when the archive or the catalogue could
+not be written, 3 when another run holds the site, 4 when the site answered with bot
+challenges; and an expected condition (locked, database unreachable, folder not
+writable) is one line saying what to do, not a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+from scrapy.commands.crawl import Command as ScrapyCrawl
+
+from crawler.exitcodes import ExitCode, Unusable
+
+if TYPE_CHECKING:
+    import argparse
+
+logger = logging.getLogger(__name__)
+
+# Close reasons that mean the run did not do its job. Others (finished, Scrapy's
+# closespider_* limits the user set, shutdown on a signal) leave a consistent archive.
+FAILED_REASONS = {"warc_write_error": ExitCode.FAILED, "lock_lost": ExitCode.FAILED,
+                  "bot_challenge": ExitCode.BLOCKED, "memusage_exceeded": ExitCode.FAILED}
+
+
+def exit_code_for(reason: str | None) -> ExitCode:
+    if reason is None:
+        return ExitCode.FAILED  # the spider never closed properly
+    return FAILED_REASONS.get(reason, ExitCode.OK)
+
+
+class Command(ScrapyCrawl):
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            super().run(args, opts)  # Scrapy's usage errors
+            return
+        assert self.crawler_process
+        crawler = self._create_crawler(args[0])
+        errors: list[BaseException] = []
+        _catch(self.crawler_process.crawl(crawler, **opts.spargs), errors)
+        self.crawler_process.start()
+        if errors:
+            self.exitcode = self._failed_to_start(errors[0])
+            return
+        self.exitcode = int(exit_code_for(crawler.stats.get_value("finish_reason")))
+        if self.exitcode == ExitCode.BLOCKED:
+            print(f"scrapy crawl: {crawler.stats.get_value('bot_challenge/message')}",
+                  file=sys.stderr)
+
+    @staticmethod
+    def _failed_to_start(error: BaseException) -> int:
+        if isinstance(error, Unusable):
+            print(f"scrapy crawl: {error}", file=sys.stderr)
+            return int(error.code)
+        logger.error("The crawl could not start", exc_info=error)
+        return int(ExitCode.FAILED)
+
+
+def _catch(started: Any, errors: list[BaseException]) -> None:
+    """Keep the crawl's start-up error (an asyncio Task or a Deferred, by reactor) for the
+    exit status, so that neither asyncio nor Twisted prints it as unhandled."""
+    if isinstance(started, asyncio.Future):
+        def done(task: asyncio.Future[Any]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                errors.append(task.exception())  # type: ignore[arg-type]
+        started.add_done_callback(done)
+    else:
+        started.addErrback(lambda failure: errors.append(failure.value))
+

@@ -1,0 +1,66 @@
+"""Why a request brought no page, and whether trying again later can help.
+
+Why: a URL that fails must be recorded with its reason and either back off (a 5xx, a
+timeout: the server may recover) or be given up at once (refused by robots.txt or by our
+URL guard, too large): never left pending to be tried again, and fail again, every run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import defer, error
+
+from crawler.urlguard import Refused
+from storage.crawlstate import FetchFailure
+
+_NETWORK = {
+    error.DNSLookupError: "dns",
+    error.TimeoutError: "timeout",
+    error.TCPTimedOutError: "timeout",
+    defer.TimeoutError: "timeout",
+    error.ConnectionRefusedError: "connection_refused",
+    error.ConnectionLost: "connection_lost",
+    error.ConnectionDone: "connection_lost",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    reason: str
+    retry: bool
+
+    def of(self, url: str) -> FetchFailure:
+        return FetchFailure(url, self.reason, self.retry)
+
+
+def failure_of(exception: BaseException) -> Failed | None:
+    """The recorded failure for what reached a request's errback; None when the answer was
+    archived and is final already (a redirect, a 404: the archive handled it)."""
+    if isinstance(exception, HttpError):
+        status = exception.response.status
+        if 300 <= status < 500 and status != 429:
+            return None
+        return Failed(f"http_{status}", retry=True)
+    if isinstance(exception, Refused):
+        return Failed(exception.reason, retry=False)
+    if isinstance(exception, IgnoreRequest):
+        message = str(exception)
+        if "robots.txt" in message:
+            return Failed("robots_txt", retry=False)
+        if "max size" in message or "maxsize" in message:
+            return Failed("too_large", retry=False)
+        return Failed("ignored", retry=False)
+    if isinstance(exception, defer.CancelledError) and "max size" in str(exception):
+        return Failed("too_large", retry=False)
+    for kind, reason in _NETWORK.items():
+        if isinstance(exception, kind):
+            return Failed(reason, retry=True)
+    return Failed(_snake(type(exception).__name__), retry=True)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()[:60]
