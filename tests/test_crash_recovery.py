@@ -46,9 +46,14 @@ def texts_by_path(data_dir: Path, origin: str) -> dict[str, str]:
                 for d in repository.latest_documents(session)}
 
 
-@pytest.mark.parametrize("kill_after", [3, 12, 30, "redirect target"])
+@pytest.mark.parametrize(("kill_after", "settings"), [
+    (3, {}), (12, {}), (30, {}), ("redirect target", {}),
+    # whatever the settings: fetching everything whole must not skip what a dead run left
+    (12, {"RECRAWL_ENABLED": "False"}),
+], ids=["3", "12", "30", "redirect-target", "12-recrawl-off"])
 def test_a_killed_crawl_run_again_ends_as_an_uninterrupted_one(
-        kill_after: int | str, tmp_path_factory: pytest.TempPathFactory) -> None:
+        kill_after: int | str, settings: dict[str, str],
+        tmp_path_factory: pytest.TempPathFactory) -> None:
     site = SampleSite(n_articles=40)
     uninterrupted, killed = tmp_path_factory.mktemp("whole"), tmp_path_factory.mktemp("killed")
     with serve(site) as origin:
@@ -57,13 +62,13 @@ def test_a_killed_crawl_run_again_ends_as_an_uninterrupted_one(
 
         reached = after_articles(site, site.redirect_target if kill_after == "redirect target"
                                  else kill_after)
-        process = start_crawl(origin, killed)
+        process = start_crawl(origin, killed, settings=settings)
         assert reached.wait(timeout=120), "the crawl never got going"
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         assert list((killed / "warc").glob("*.open")), "killed mid-file, as intended"
 
-        again = crawl(origin, killed)
+        again = crawl(origin, killed, settings=settings)
         assert again.returncode == 0, again.log[-3000:]
         assert "Took over the stale lock" in again.log and "Repaired " in again.log
 
