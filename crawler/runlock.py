@@ -29,14 +29,39 @@ class SiteLocked(Unusable):
                          ExitCode.LOCKED)
 
 
-def pid_alive(pid: int) -> bool:
+def pid_alive(pid: int, since: datetime | None = None) -> bool:
+    """Whether the process `pid` that was running at `since` still runs: a zombie (dead,
+    not yet reaped) is dead, and so is a process that started after `since` (the pid was
+    given again to another process). Where /proc cannot tell, any process with that pid
+    counts as alive: a live run must never be taken for dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, owned by someone else
+        pass
+    try:
+        state, started = _proc_state(pid)
+    except (OSError, ValueError, IndexError):
         return True
-    return True
+    if state in "ZX":
+        return False
+    return since is None or started <= since + PID_CLOCK_SLACK
+
+
+PID_CLOCK_SLACK = timedelta(seconds=2)  # /proc start times are in clock ticks since boot
+
+
+def _proc_state(pid: int) -> tuple[str, datetime]:
+    """(state letter, start time) of a process, from Linux's /proc."""
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        stat = handle.read().decode("ascii", "replace")
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (command name)"
+    state, start_ticks = fields[0], int(fields[19])
+    with open("/proc/stat", "rb") as handle:
+        boot = next(int(line.split()[1]) for line in handle if line.startswith(b"btime "))
+    started = boot + start_ticks / os.sysconf("SC_CLK_TCK")
+    return state, datetime.fromtimestamp(started, UTC)
 
 
 class RunLock:
@@ -61,7 +86,7 @@ class RunLock:
                                         os.getpid(), now):
                     return
                 raise SiteLocked(f"could not take the lock of site {self.site!r}; try again")
-            alive = holder.hostname != self.hostname or pid_alive(holder.pid)
+            alive = holder.hostname != self.hostname or pid_alive(holder.pid, holder.acquired_at)
             if not crawlstate.is_stale(holder, self.hostname, alive, now, self.stale_after):
                 since = f"{holder.acquired_at:%Y-%m-%d %H:%M:%S}"
                 raise SiteLocked(

@@ -17,7 +17,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -28,7 +28,7 @@ from storage.warc import OPEN_SUFFIX, REVISIT_PROFILES
 logger = logging.getLogger(__name__)
 
 # {prefix}-{timestamp}-{serial}-{host}-{pid}.warc.gz.open, as storage.warc names files
-OPEN_NAME = re.compile(r"^.+-\d{20}-\d{5}-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz\.open$")
+OPEN_NAME = re.compile(r"^.+-(?P<stamp>\d{20})-\d{5}-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz\.open$")
 PROFILE_KEYS = {uri: key for key, uri in REVISIT_PROFILES.items()}
 READ_SIZE = 1 << 20
 
@@ -40,14 +40,24 @@ class Repaired:
     cut_bytes: int  # the partial tail removed
 
 
-def abandoned(directory: Path, hostname: str, alive: Callable[[int], bool]) -> list[Path]:
-    """`.open` files written on this host by processes that no longer run."""
+def abandoned(directory: Path, hostname: str,
+              alive: Callable[[int, datetime | None], bool]) -> list[Path]:
+    """`.open` files written on this host by processes that no longer run: `alive(pid,
+    since)` is asked whether the writer, running when it named the file, still runs."""
     found = []
     for path in sorted(directory.glob(f"*{OPEN_SUFFIX}")):
         match = OPEN_NAME.match(path.name)
-        if match and match["host"] == _safe(hostname) and not alive(int(match["pid"])):
+        if match and match["host"] == _safe(hostname) and \
+                not alive(int(match["pid"]), _named_at(match["stamp"])):
             found.append(path)
     return found
+
+
+def _named_at(stamp: str) -> datetime | None:
+    try:
+        return datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def writer_pid(path: Path) -> int | None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from crawler.recrawl import RecrawlPolicy, how_to_store
-from crawler.runlock import RunLock, SiteLocked
+from crawler.runlock import RunLock, SiteLocked, pid_alive
 from storage import crawlstate
-from storage.crawlstate import CaptureState
+from storage.crawlstate import Backoff, CaptureState, FetchFailure, HeldBack
+from storage.limits import fit_capture
+from storage.repository import NewCapture
 from storage.db import open_catalogue
 from storage.repair import abandoned, repair, uncatalogued
 from storage.warc import HttpExchange, WarcWriter
@@ -136,8 +140,8 @@ def test_an_abandoned_file_is_cut_after_its_last_whole_record_and_catalogued(
     with open(path, "r+b") as stream:  # and it died in the middle of a record
         stream.truncate(pointers[2].offset + pointers[2].length // 2)
 
-    assert abandoned(tmp_path, socket.gethostname(), lambda pid: pid != dead_pid) == [path]
-    assert abandoned(tmp_path, socket.gethostname(), lambda pid: True) == []
+    assert abandoned(tmp_path, socket.gethostname(), lambda pid, since: pid != dead_pid) == [path]
+    assert abandoned(tmp_path, socket.gethostname(), lambda pid, since: True) == []
     fixed = repair(path)
     assert fixed.path == tmp_path / name and not path.exists()
     assert fixed.records == 1 + 2 * 2  # warcinfo and two whole exchanges
@@ -158,3 +162,78 @@ def test_an_abandoned_file_is_cut_after_its_last_whole_record_and_catalogued(
 def test_a_304_after_an_error_is_not_a_revisit_of_the_error() -> None:
     stored = how_to_store("article", 304, "sha1:3I42", state(status=503))
     assert stored.revisit is None
+
+
+def test_a_zombie_or_a_reused_pid_is_not_a_live_run() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        # exited but not yet reaped: a zombie, as a crawler whose parent never waits for it
+        deadline = datetime.now(UTC) + timedelta(seconds=30)
+        while _state(child.pid) != "Z" and datetime.now(UTC) < deadline:
+            pass  # busy-wait on the process state, not on time
+        assert _state(child.pid) == "Z"
+        assert not pid_alive(child.pid)
+    finally:
+        child.wait()
+    me = os.getpid()
+    assert pid_alive(me) and pid_alive(me, since=datetime.now(UTC))
+    # the lock names a pid taken when this process did not run yet: another process's
+    assert not pid_alive(me, since=datetime(2001, 1, 1, tzinfo=UTC))
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_failures_win_over_every_other_sign_and_crash_safety_over_settings() -> None:
+    backing_off = HeldBack("http_503", 1, NOW + timedelta(hours=1), None)
+    given_up = HeldBack("http_503", 5, None, NOW - timedelta(days=1))
+    policy = RecrawlPolicy()
+    assert policy.article(None, NOW, NOW, held=backing_off).reason == "backoff"
+    assert policy.article(state(), None, NOW, held=given_up).reason == "given_up"
+    assert policy.article(state(), NOW, NOW, held=given_up).fetch  # a new sign after giving up
+    unprocessed = state(processed_at=None)
+    for enabled in (True, False):
+        decision = RecrawlPolicy(enabled=enabled).article(unprocessed, None, NOW)
+        assert (decision.fetch, decision.reason) == (True, "unfinished")
+    assert RecrawlPolicy(enabled=False).article(state(), None, NOW).reason == "forced"
+
+
+def test_a_failing_url_backs_off_longer_each_time_then_is_given_up(catalogue_url: str) -> None:
+    sessions = open_catalogue(catalogue_url)
+    backoff = Backoff(first=timedelta(minutes=30), factor=4, give_up_after=3)
+    url, refused = "https://vov.vn/a-post1.vov", "https://vov.vn/b-post2.vov"
+    with sessions.begin() as session:
+        crawlstate.remember(session, "vov", [crawlstate.Discovered(url)], NOW)
+    delays = []
+    for attempt in range(1, 4):
+        with sessions.begin() as session:
+            crawlstate.record_failures(session, "vov", [FetchFailure(url, "http_503", True),
+                                                        FetchFailure(refused, "robots_txt", False)],
+                                       NOW, backoff)
+            held = crawlstate.held_back(session, "vov", [url, refused], NOW)
+            pending = [d.url for d in crawlstate.pending(session, "vov", NOW + timedelta(days=9))]
+        assert held[refused].gave_up_at == NOW and held[refused].reason == "robots_txt"
+        if attempt < 3:
+            delays.append(held[url].retry_at - NOW)
+            assert url in pending and refused not in pending
+    assert delays == [timedelta(minutes=30), timedelta(hours=2)]
+    assert held[url].gave_up_at == NOW and held[url].attempts == 3  # given up: done
+    assert pending == []
+    with sessions.begin() as session:  # a success ends the streak
+        crawlstate.mark_done(session, "vov", [url], NOW)
+        assert crawlstate.held_back(session, "vov", [url], NOW) == {}
+
+
+def test_a_capture_the_catalogue_cannot_hold_as_sent_is_normalised_with_the_reasons() -> None:
+    capture = NewCapture(
+        url="https://vov.vn/a", warc_type="response", status=1000, fetched_at=NOW,
+        content_type="text/html; " + "x" * 300, payload_digest="sha1:A", payload_length=1,
+        warc_file="f.warc.gz", warc_offset=0, warc_length=1, warc_record_id="<urn:uuid:1>",
+        etag='"a\x00b"')
+    fitted = fit_capture(capture)
+    assert (fitted.status, len(fitted.content_type), fitted.etag) == (0, 255, '"a\ufffdb"')
+    assert set(fitted.problems) == {"status", "content_type", "etag"}
+    assert "1000" in fitted.problems["status"]
+    assert fit_capture(replace(capture, status=200, content_type="text/html", etag=None)).problems is None
