@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.bounded import BoundedDict
 from crawler.exitcodes import Unusable, opened
-from crawler.recrawl import how_to_store
+from crawler.recrawl import Stored, how_to_store
 from crawler.runlock import pid_alive
 from storage import crawlstate, repository
 from storage.crawlstate import Backoff, CaptureState, Discovered, FetchFailure, LockHolder
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
 
+    from crawler.challenges import Blocking
     from crawler.extract import Extraction
     from crawler.items import ArticlePage
 
@@ -76,6 +77,7 @@ class Archived:
     pointer: WarcPointer
     warc_type: str  # response or revisit
     outcome: str | None  # for articles: new, changed, unchanged, not_modified, gone, failed
+    blocked: str | None = None  # why the response is not the page (a bot challenge)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ class Archive:
         # URL -> its latest capture, written by this process lately (maybe not committed yet)
         self.latest: BoundedDict[str, CaptureState] = BoundedDict(RECENT_CAPTURES)
         self.site = ""
+        self.blocking: Blocking | None = None  # the site's challenge markers, set by the spider
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="archive", daemon=True)
         self._thread.start()
@@ -351,7 +354,10 @@ class Archive:
     ) -> Archived:
         digest = sha1_digest(exchange.response_body)
         previous = self._previous(session, exchange.url, looked_up)
-        stored = how_to_store(kind, exchange.status, digest, previous)
+        blocked = self._challenge(exchange)
+        # a challenge is no copy of the page: a full record, no outcome, never the URL's latest
+        stored = Stored(None, None) if blocked else how_to_store(kind, exchange.status, digest,
+                                                                  previous)
         pointer = self.writer.write_exchange(exchange, response_record_id=record_id,
                                              revisit=stored.revisit)
         headers = {name.lower(): value for name, value in exchange.response_headers}
@@ -376,10 +382,20 @@ class Archive:
             crawl_run_id=self.run_id,
             revisit_profile=revisit.profile if revisit else None,
             refers_to_record_id=revisit.refers_to_record_id if revisit else None,
+            blocked=blocked,
         ))
-        self._remember_latest(exchange, pointer, revisit, previous, source_lastmod)
-        self._follow_up(batch, exchange, stored.outcome)
-        return Archived(pointer, "revisit" if revisit else "response", stored.outcome)
+        if not blocked:
+            self._remember_latest(exchange, pointer, revisit, previous, source_lastmod)
+            self._follow_up(batch, exchange, stored.outcome)
+        return Archived(pointer, "revisit" if revisit else "response", stored.outcome, blocked)
+
+    def _challenge(self, exchange: HttpExchange) -> str | None:
+        if self.blocking is None:
+            return None
+        encoding = next((value for name, value in exchange.response_headers
+                         if name.lower() == "content-encoding"), None)
+        marker = self.blocking.marker_in_sent(exchange.response_body, encoding)
+        return f"bot challenge ({marker})" if marker else None
 
     def _previous(self, session: Session, url: str,
                   looked_up: CaptureState | None) -> CaptureState | None:

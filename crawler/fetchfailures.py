@@ -47,15 +47,11 @@ def failure_of(exception: BaseException) -> Failed | None:
         return Failed(f"http_{status}", retry=True)
     if isinstance(exception, Refused):
         return Failed(exception.reason, retry=False)
-    if isinstance(exception, IgnoreRequest):
-        message = str(exception)
-        if "robots.txt" in message:
-            return Failed("robots_txt", retry=False)
-        if "max size" in message or "maxsize" in message:
-            return Failed("too_large", retry=False)
-        return Failed("ignored", retry=False)
-    if isinstance(exception, defer.CancelledError) and "max size" in str(exception):
+    message = str(exception)
+    if "DOWNLOAD_MAXSIZE" in message or "download max size" in message:  # sent, or once inflated
         return Failed("too_large", retry=False)
+    if isinstance(exception, IgnoreRequest):
+        return Failed("robots_txt" if "robots.txt" in message else "ignored", retry=False)
     for kind, reason in _NETWORK.items():
         if isinstance(exception, kind):
             return Failed(reason, retry=True)

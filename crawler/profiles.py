@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
+from crawler.challenges import Blocking
 from crawler.urls import canonical_url, host_of, move_to_origin, path_and_query
 from storage.dates import zone_named
 
@@ -105,6 +106,7 @@ class SiteProfile:
     discovery: Discovery = field(default_factory=Discovery)
     recrawl: Recrawl = field(default_factory=Recrawl)
     extract: ExtractHints = field(default_factory=ExtractHints)
+    blocking: Blocking = field(default_factory=Blocking)
 
     @classmethod
     def load(cls, path: Path) -> Self:
@@ -117,7 +119,7 @@ class SiteProfile:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<profile>") -> Self:
         sections = {"politeness": Politeness, "discovery": Discovery, "recrawl": Recrawl,
-                    "extract": ExtractHints}
+                    "extract": ExtractHints, "blocking": Blocking}
         try:
             parts = {key: _build(kind, data.get(key, {}), f"{source} [{key}]")
                      for key, kind in sections.items()}

@@ -58,7 +58,10 @@ DEFAULT_REQUEST_HEADERS = {
 }
 COOKIES_ENABLED = False
 # Refuse what the catalogue cannot hold and, in a mirror crawl (-a origin=...), any other host.
-DOWNLOADER_MIDDLEWARES = {"crawler.urlguard.UrlGuardMiddleware": 40}
+# Follow pages whose only content is a script redirect, as meta refreshes are followed.
+DOWNLOADER_MIDDLEWARES = {"crawler.urlguard.UrlGuardMiddleware": 40,
+                          "crawler.jsredirect.JsRedirectMiddleware": 575}
+JSREDIRECT_ENABLED = True
 # URLs longer than this (bytes; or than Scrapy's URLLENGTH_LIMIT) are never followed.
 CATALOGUE_MAX_URL_BYTES = 2000
 

@@ -128,6 +128,8 @@ class WarcExporter:
             archived = future.result()
             stats.inc_value("warc/records_written", 2)  # response (or revisit) + request
             stats.inc_value(f"warc/{archived.warc_type}_records")
+            if archived.blocked:
+                stats.inc_value("warc/blocked_responses")
             stats.inc_value("warc/bytes_payload", len(exchange.response_body))
             stats.inc_value("catalogue/captures")
             if archived.outcome:

@@ -34,11 +34,12 @@ from scrapy.utils.sitemap import Sitemap
 
 from crawler.archive import Archive
 from crawler.bounded import BoundedDict
+from crawler.challenges import ChallengeCounter
 from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
 from crawler.recrawl import CatalogueReader, Known, RecrawlPolicy
 from crawler.urlguard import url_limit, url_refusal
-from storage.crawlstate import Discovered
+from storage.crawlstate import Discovered, FetchFailure
 from storage.dates import DateRefused, read_date
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class NewsSpider(Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.archive = Archive.of(crawler)
+        spider.archive.blocking = spider.site.blocking
+        spider.challenges = ChallengeCounter(spider.site.blocking)
         spider.reader = CatalogueReader(spider.archive.sessions, spider.name)
         spider.policy = RecrawlPolicy(
             revisit_interval=_days(spider.site.recrawl.revisit_after_days),
@@ -246,25 +249,61 @@ class NewsSpider(Spider):
         return requests
 
     def processed(self, response: Response) -> None:
-        """Queued after everything the page led to: only then is it done for the frontier."""
-        self.archive.processed(response.request.url if response.request else response.url)
+        """Queued after everything the page led to: only then is it done for the frontier
+        (and so are the URLs that redirected to it, by HTTP, meta refresh or script)."""
+        for url in (*response.meta.get("redirect_urls", ()),
+                    response.request.url if response.request else response.url):
+            self.archive.processed(url)
 
     def fetch_failed(self, failure: Failure) -> None:
         """A request that brought no page to parse (a 5xx after Scrapy's retries, a network
         error, a refusal): its URL backs off, or is given up, with the reason recorded."""
         request = failure.request  # type: ignore[attr-defined]
+        response = getattr(failure.value, "response", None)
+        if response is not None and self.challenged(response):  # a 403/503 challenge page
+            return
         failed = failure_of(failure.value)
         if failed is None:  # a 3xx or 4xx answer: archived, and final already
             return
         url = (request.meta.get("redirect_urls") or [request.url])[0]
         self.crawler.stats.inc_value(f"fetch/failed/{failed.reason}")
-        logger.warning("Fetching %s failed (%s)%s", request.url, failed.reason,
+        logger.warning("Fetching %s failed (%s)%s", request.url[:300], failed.reason,
                        "" if failed.retry else ": not trying again")
         self.archive.failed(failed.of(url))
+
+    def challenged(self, response: Response) -> bool:
+        """Whether the site answered with a bot challenge instead of the page: then the URL
+        is tried again later (the archive catalogues the answer as blocked), and a run
+        that gets mostly challenges stops, saying so."""
+        marker = self.site.blocking.marker_in(response.body)
+        stop = self.challenges.saw(marker is not None)
+        if marker is None:
+            return False
+        self.crawler.stats.inc_value("blocked/challenges")
+        logger.warning("%s answered with a bot challenge (%s): will try again later",
+                       response.url, marker)
+        url = (response.meta.get("redirect_urls") or [response.request.url])[0]
+        self.archive.failed(FetchFailure(url, "blocked", retry=True))
+        if stop:
+            self.stop_blocked()
+        return True
+
+    def stop_blocked(self) -> None:
+        counter = self.challenges
+        message = (f"{self.site.origin_host} is answering with a bot challenge ({counter.challenges} "
+                   f"of {counter.responses} responses): stopped early. Nothing is lost (the "
+                   "challenged URLs are tried again next run); crawl later, more slowly "
+                   "(-s DOWNLOAD_DELAY=...), or from another address")
+        logger.error(message)
+        self.crawler.stats.set_value("bot_challenge/message", message)
+        if self.crawler.engine is not None and self.crawler.engine.running:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="bot_challenge"))
 
     # ---- callbacks ----------------------------------------------------------------------
 
     async def parse_sitemap(self, response: Response) -> AsyncIterator[Request]:
+        if self.challenged(response):
+            return
         body = sitemap_body(response)
         if body is None:
             logger.warning("Not a sitemap (or over %d bytes): %s", MAX_SITEMAP_BYTES, response.url)
@@ -303,6 +342,8 @@ class NewsSpider(Spider):
         return requests
 
     async def parse_feed(self, response: Response) -> AsyncIterator[Request]:
+        if self.challenged(response):
+            return
         links = [Link(url, self.date(date, response.url)) for url, date in feed_links(response.body)]
         for request in await self.article_requests(links, "feed"):
             yield request
@@ -313,6 +354,8 @@ class NewsSpider(Spider):
         catalogue did not know before this run (a daily run reads a page or two, not
         hundreds), or when this page was left unread by a dead run (its next page never
         was read either); never when it repeats the page before (a site ignoring ?page=N)."""
+        if self.challenged(response):
+            return
         links = self.article_links(response)
         known = await self.reader.known(links)
         for request in await self.article_requests([Link(url) for url in links], "category", known):
@@ -331,6 +374,8 @@ class NewsSpider(Spider):
     async def parse_article(self, response: Response) -> AsyncIterator[ArticlePage | Request]:
         """Links first, then the page: the pipeline marks the page processed once its text
         is filed, and by then the links must be in the frontier already."""
+        if self.challenged(response):
+            return
         if self.site.discovery.follow_links_in_articles:
             links = [Link(url) for url in self.article_links(response)]
             for request in await self.article_requests(links, "article"):
@@ -350,6 +395,9 @@ class NewsSpider(Spider):
         )
         if not self.extracting:
             self.processed(response)
+        else:  # the pipeline marks this page; what redirected here (its target is pending) is done
+            for url in response.meta.get("redirect_urls", ()):
+                self.archive.processed(url)
 
     def article_links(self, response: Response) -> list[str]:
         """The page's links to articles, canonical, each once, in page order."""

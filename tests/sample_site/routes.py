@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 from hashlib import sha1
@@ -50,6 +50,7 @@ class Response:
     chunked: bool = False
     compressible: bool = False
     cacheable: bool = True
+    headers: tuple[tuple[str, str], ...] = ()  # sent as they are, after the usual ones
 
     @cached_property
     def etag(self) -> str:
@@ -99,8 +100,7 @@ def _cache_safe(request: Request) -> bool:
 
 def _uncached(response: Response) -> Response:
     """Arbitrary query strings must not grow the render cache without bound."""
-    return Response(response.status, response.body, response.content_type, response.last_modified,
-                    response.location, response.chunked, response.compressible, cacheable=False)
+    return replace(response, cacheable=False)
 
 
 # --------------------------------------------------------------------------- handlers

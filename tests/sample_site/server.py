@@ -108,6 +108,7 @@ class SampleHandler(BaseHTTPRequestHandler):
                 headers.append(("Content-Encoding", "gzip"))
         if response.location:
             headers.append(("Location", response.location))
+        headers.extend(response.headers)
         chunked = response.chunked and self.request_version != "HTTP/1.0"  # 1.0 has no chunking
         if chunked:
             headers.append(("Transfer-Encoding", "chunked"))
