@@ -16,10 +16,10 @@ from crawler.recrawl import RecrawlPolicy, how_to_store
 from crawler.runlock import RunLock, SiteLocked, pid_alive
 from storage import crawlstate
 from storage.crawlstate import Backoff, CaptureState, FetchFailure, HeldBack
-from storage.limits import fit_capture
-from storage.repository import NewCapture
 from storage.db import open_catalogue
+from storage.limits import fit_capture
 from storage.repair import abandoned, repair, uncatalogued
+from storage.repository import NewCapture
 from storage.warc import HttpExchange, WarcWriter
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)

@@ -17,6 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.exceptions import UsageError
 
 from crawler.exitcodes import ExitCode, Unusable
 
@@ -43,7 +44,10 @@ class Command(ScrapyCrawl):
             super().run(args, opts)  # Scrapy's usage errors
             return
         assert self.crawler_process
-        crawler = self._create_crawler(args[0])
+        try:
+            crawler = self._create_crawler(args[0])
+        except KeyError:
+            raise UsageError(f"no spider {args[0]!r}: `scrapy list` shows one per site profile") from None
         errors: list[BaseException] = []
         _catch(self.crawler_process.crawl(crawler, **opts.spargs), errors)
         self.crawler_process.start()

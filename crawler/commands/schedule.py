@@ -21,6 +21,8 @@ from croniter import croniter
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.exitcodes import ExitCode
+
 logger = logging.getLogger(__name__)
 
 
@@ -91,9 +93,14 @@ def run_once(schedule: Schedule) -> int:
         logger.error("Could not start the %s crawl: %s", schedule.site, error)
         return -1
     took = time.monotonic() - started
-    if code == 0:
+    if code == ExitCode.OK:
         logger.info("The %s crawl finished in %.0f s", schedule.site, took)
+    elif code == ExitCode.LOCKED:
+        logger.warning("The %s crawl did not run: another run still holds the site (exit "
+                       "status %d); the schedule goes on", schedule.site, code)
     else:
-        logger.error("The %s crawl failed (exit status %d) after %.0f s; the schedule goes on",
-                     schedule.site, code, took)
+        why = "the site answered with bot challenges" if code == ExitCode.BLOCKED else \
+            "see its log"
+        logger.error("The %s crawl failed (exit status %d: %s) after %.0f s; the schedule goes "
+                     "on", schedule.site, code, why, took)
     return code
