@@ -198,6 +198,17 @@ def record_failures(session: Session, site: str, failures: Sequence[FetchFailure
             gave_up_at=now if give_up else None, done_at=now if give_up else None))
 
 
+def failing(session: Session, site: str) -> dict[str, HeldBack]:
+    """Every URL of the site whose last fetch failed: backing off, or given up."""
+    rows = session.execute(
+        select(FrontierEntry.url, FrontierEntry.last_error, FrontierEntry.attempts,
+               FrontierEntry.retry_at, FrontierEntry.gave_up_at)
+        .where(FrontierEntry.site == site, FrontierEntry.last_error.isnot(None))
+        .order_by(FrontierEntry.url))
+    return {url: HeldBack(reason, attempts, retry_at, gave_up_at)
+            for url, reason, attempts, retry_at, gave_up_at in rows}
+
+
 def held_back(session: Session, site: str, urls: Iterable[str], now: datetime) -> dict[str, HeldBack]:
     """Of these URLs, those backing off (next attempt not due) or given up."""
     held: dict[str, HeldBack] = {}

@@ -14,7 +14,7 @@ from storage import repository
 from storage.db import open_catalogue
 from storage.models import Capture, CrawlRun, FrontierEntry
 from tests import hostile_site as odd
-from tests.crawl import CrawlResult, check_archive, crawl
+from tests.crawl import CrawlResult, check_archive, crawl, scrapy
 from tests.hostile_site import HostileSite
 from tests.sample_site import serve
 
@@ -136,3 +136,13 @@ def test_the_challenge_page_vov_vn_really_sends_is_recognised() -> None:
     from crawler.jsredirect import script_redirect_target
     assert Blocking().marker_in(real) == "_jsc_ch_conf"
     assert script_redirect_target(real) is None  # it builds its URL in script: not followed
+
+
+def test_summary_lists_the_failing_urls_with_their_reasons(first: CrawlResult) -> None:
+    done = scrapy("summary", "--run", "1", data_dir=first.data_dir,
+                  database_url=first.database_url)
+    assert done.returncode == 0, done.stderr
+    assert "bot challenges       1" in done.stdout
+    failing = next(line for line in done.stdout.splitlines() if "URLs failing" in line)
+    assert "http_1000: 1" in failing and "blocked: 1" in failing and "too_large: 1" in failing
+    assert odd.STATUS_1000 in done.stdout

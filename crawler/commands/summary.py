@@ -8,7 +8,9 @@ from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
 
-from storage import repository
+from crawler.exitcodes import one_line_errors, opened
+from storage import crawlstate, repository
+from storage.crawlstate import HeldBack
 from storage.db import open_catalogue
 
 
@@ -24,8 +26,12 @@ class Command(ScrapyCommand):
         parser.add_argument("--run", type=int, help="crawl run id (default: the latest)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        with one_line_errors("summary"):
+            self._summary(opts)
+
+    def _summary(self, opts: argparse.Namespace) -> None:
         settings = self.settings
-        sessions = open_catalogue(settings["DATABASE_URL"])
+        sessions = opened(lambda: open_catalogue(settings["DATABASE_URL"]), settings["DATABASE_URL"])
         with sessions() as session:
             run = repository.crawl_run(session, opts.run)
             if run is None:
@@ -35,6 +41,7 @@ class Command(ScrapyCommand):
             captures = repository.captures_of_run(session, run.id)
             documents = repository.documents_of_run(session, run.id)
             failures = repository.failures_of_run(session, run.id)
+            failing = crawlstate.failing(session, run.site)
         warc_dir, text_dir = Path(settings["WARC_DIR"]), Path(settings["TEXT_DIR"])
         warc_files = sorted({capture.warc_file for capture in captures})
         warc_bytes = sum(_size(warc_dir / name) for name in warc_files)
@@ -52,7 +59,27 @@ class Command(ScrapyCommand):
             + (f"  ({', '.join(f'{r}: {n}' for r, n in sorted(reasons.items()))})" if reasons else ""),
         ]
         lines += [f"    {name}" for name in warc_files]
+        blocked = sum(capture.blocked is not None for capture in captures)
+        lines.append(f"  bot challenges       {blocked}")
+        lines += failing_lines(failing)
         print("\n".join(lines))
+
+
+def failing_lines(failing: dict[str, HeldBack], shown: int = 20) -> list[str]:
+    """The site's URLs whose last fetch failed, by reason; the first few named."""
+    given_up = Counter(held.reason for held in failing.values() if held.gave_up_at)
+    backing_off = Counter(held.reason for held in failing.values() if not held.gave_up_at)
+    lines = [f"  URLs failing         {len(failing)}  (backing off: "
+             + (", ".join(f"{r}: {n}" for r, n in sorted(backing_off.items())) or "none")
+             + "; given up: " + (", ".join(f"{r}: {n}" for r, n in sorted(given_up.items()))
+                                 or "none") + ")"]
+    for url, held in list(failing.items())[:shown]:
+        when = f"given up {held.gave_up_at:%Y-%m-%d %H:%M}" if held.gave_up_at else \
+            f"next try after {held.retry_at:%Y-%m-%d %H:%M}" if held.retry_at else "due"
+        lines.append(f"    {held.reason:<20} {held.attempts} tries, {when} UTC  {url[:150]}")
+    if len(failing) > shown:
+        lines.append(f"    ... and {len(failing) - shown} more (the frontier table has them all)")
+    return lines
 
 
 def _size(path: Path) -> int:
