@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.bounded import BoundedDict
@@ -188,7 +189,12 @@ class Archive:
             # its records belong to the dead run only if that run's process wrote the file
             run_id = dead.run_id if dead is not None and dead.hostname == hostname and \
                 dead.pid == writer_pid(path) else None
-            fixed = repair(path, partial(self._catalogue_repaired, run_id=run_id))
+            try:
+                fixed = repair(path, partial(self._catalogue_repaired, run_id=run_id))
+            except (OSError, SQLAlchemyError, ValueError):  # one file never stops the run
+                logger.error("Could not repair %s; it stays .open for the next run",
+                             path.name, exc_info=True)
+                continue
             if fixed is None:
                 continue  # another crawler is repairing it
             logger.warning("Repaired %s left open by a dead crawler: %d records kept, %d bytes "
@@ -205,7 +211,11 @@ class Archive:
         with self.sessions.begin() as session:
             missing = uncatalogued(open_path, name,
                                    lambda ids: repository.known_record_ids(session, ids), run_id)
-            self._insert_captures(session, missing)
+            refused = self._insert_captures(session, missing, salvage=True)
+        for capture, reason in refused:  # its record stays in the file, readable by offset
+            logger.error("Could not catalogue the record %s of %s (%s) at offset %d: %s",
+                         capture.warc_record_id, name, capture.url[:200], capture.warc_offset,
+                         reason)
         if missing:
             logger.warning("Catalogued %d records of %s that the dead crawler had not", len(missing),
                            name)
@@ -322,13 +332,24 @@ class Archive:
             except OSError:
                 logger.error("Could not set the WARC file aside", exc_info=True)
 
-    def _insert_captures(self, session: Session, captures: list[NewCapture]) -> None:
-        """Full records first: a revisit in the same batch needs its original's id."""
-        originals = [c for c in captures if c.refers_to_record_id is None]
-        self.recent.update(repository.insert_captures(session, originals))
-        revisits = [replace(c, refers_to_capture_id=self._capture_id(session, c.refers_to_record_id))
-                    for c in captures if c.refers_to_record_id is not None]
-        self.recent.update(repository.insert_captures(session, revisits))
+    def _insert_captures(self, session: Session, captures: list[NewCapture],
+                         salvage: bool = False) -> list[tuple[NewCapture, str]]:
+        """Full records first: a revisit in the same batch needs its original's id. With
+        `salvage`, a row the database refuses is returned with the reason instead of
+        failing the others (start-up repair must never die on one record)."""
+        refused: list[tuple[NewCapture, str]] = []
+
+        def insert(rows: list[NewCapture]) -> None:
+            if salvage:
+                ids, lost = repository.insert_captures_salvaging(session, rows)
+                refused.extend(lost)
+            else:
+                ids = repository.insert_captures(session, rows)
+            self.recent.update(ids)
+        insert([c for c in captures if c.refers_to_record_id is None])
+        insert([replace(c, refers_to_capture_id=self._capture_id(session, c.refers_to_record_id))
+                for c in captures if c.refers_to_record_id is not None])
+        return refused
 
     def _capture_id(self, session: Session, record_id: str | None) -> int | None:
         if record_id is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Insert, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storage.batching import in_chunks
@@ -106,6 +107,29 @@ def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[st
         [asdict(fit_capture(capture)) for capture in captures],
     )
     return {record_id: capture_id for record_id, capture_id in rows}
+
+
+def insert_captures_salvaging(
+        session: Session, captures: Sequence[NewCapture],
+) -> tuple[dict[str, int], list[tuple[NewCapture, str]]]:
+    """insert_captures, where one row the database refuses never costs the others: the
+    batch goes in under a savepoint, and if it fails, row by row. Returns the ids, and the
+    rows refused with the database's reason."""
+    try:
+        with session.begin_nested():
+            return insert_captures(session, captures), []
+    except SQLAlchemyError:
+        pass
+    ids: dict[str, int] = {}
+    refused: list[tuple[NewCapture, str]] = []
+    for capture in captures:
+        try:
+            with session.begin_nested():
+                ids |= insert_captures(session, [capture])
+        except SQLAlchemyError as error:
+            reason = " ".join(str(getattr(error, "orig", error)).split())[:300]
+            refused.append((capture, reason))
+    return ids, refused
 
 
 def known_record_ids(session: Session, record_ids: Iterable[str]) -> set[str]:

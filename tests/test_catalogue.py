@@ -143,3 +143,18 @@ def test_migrations_build_exactly_the_models(catalogue_url: str) -> None:
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()
+
+
+def test_a_row_the_database_refuses_never_costs_the_others(catalogue_url: str) -> None:
+    sessions = open_catalogue(catalogue_url)
+    with sessions.begin() as session:
+        repository.insert_captures(session, [new_capture("https://vov.vn/a", 1)])
+    rows = [new_capture("https://vov.vn/b", 2), new_capture("https://vov.vn/a-again", 1),
+            new_capture("https://vov.vn/c", 3)]
+    with sessions.begin() as session:
+        ids, refused = repository.insert_captures_salvaging(session, rows)
+    assert sorted(ids) == sorted([rows[0].warc_record_id, rows[2].warc_record_id])
+    assert [capture.url for capture, _ in refused] == ["https://vov.vn/a-again"]
+    assert "unique" in refused[0][1].lower() or "duplicate" in refused[0][1].lower()
+    with sessions() as session:
+        assert len(session.scalars(select(Capture)).all()) == 3
