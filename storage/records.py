@@ -167,7 +167,7 @@ def _read_block(source: Source, record: ParsedRecord, length: int,
     """The block after `record`'s header: whole, or streamed (the start kept, the payload
     counted and hashed, every byte given to the sink)."""
     if streaming is not None and length > streaming.max_bytes:
-        raise RecordError(f"too_large: the record's block is {length:,} bytes, over the "
+        raise RecordError(f"the record's block is {length:,} bytes, over the "
                           f"{streaming.max_bytes:,} that are read (IMPORT_MAX_RECORD_BYTES)",
                           "too_large", skip=length)
     keep = length if streaming is None else min(length, streaming.keep)

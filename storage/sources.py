@@ -392,7 +392,7 @@ class GzipSource(Source):
         if self._inflation.is_bomb(produced, consumed):
             self._decompressor = None
             self._pending = b""
-            raise SourceError(member.file_start, f"decompression_bomb: the gzip member inflates to "
+            raise SourceError(member.file_start, f"the gzip member inflates to "
                               f"over {produced:,} bytes from {consumed:,} (over "
                               f"{self._inflation.max_ratio:g}:1): not read", "decompression_bomb")
         return True

@@ -121,7 +121,7 @@ def extract_member(path: Path, member: WaczMember, target: Path, limits: Extract
     """Copy a compressed member out (atomically, via `.part`), for WACZ files that deflated
     their WARCs; EntryRefused (nothing written) for what is not a WARC or too much."""
     if member.size > limits.max_bytes:
-        raise EntryRefused(member.name, f"too_large: {member.size:,} bytes once extracted, over "
+        raise EntryRefused(member.name, f"{member.size:,} bytes once extracted, over "
                            f"{limits.max_bytes:,} (IMPORT_MAX_EXTRACTED_BYTES)", "too_large")
     partial = target.with_name(target.name + ".part")
     try:
@@ -147,10 +147,10 @@ def _copy(head: bytes, source: BinaryIO, out: BinaryIO, member: WaczMember, limi
     while chunk:
         written += len(chunk)
         if written > limits.max_bytes:
-            raise EntryRefused(member.name, f"too_large: over {limits.max_bytes:,} bytes once "
+            raise EntryRefused(member.name, f"over {limits.max_bytes:,} bytes once "
                                "extracted (IMPORT_MAX_EXTRACTED_BYTES): not extracted", "too_large")
         if limits.inflation.is_bomb(written, member.compressed_size):
-            raise EntryRefused(member.name, f"decompression_bomb: inflates to over {written:,} "
+            raise EntryRefused(member.name, f"inflates to over {written:,} "
                                f"bytes from {member.compressed_size:,}: not extracted",
                                "decompression_bomb")
         out.write(chunk)
