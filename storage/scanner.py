@@ -16,7 +16,7 @@ recompress them first.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -77,7 +77,8 @@ class SharedMembers(Exception):
 
 def scan(
     handle: BinaryIO, sniffed: Sniffed, *, start: int = 0, end: int | None = None,
-    allow_shared: bool = False, limits: ScanLimits | None = None, sink=None,  # type: ignore[no-untyped-def]
+    allow_shared: bool = False, limits: ScanLimits | None = None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> Iterator[ScannedRecord | ScanProblem]:
     """Records and problems in file order. `start`/`end` bound a file range (a WARC stored
     inside a WACZ); `allow_shared` reads whole-file gzip too (offsets are then meaningless);

@@ -5,7 +5,6 @@ with any entry names, and the checks every import of them must pass."""
 from __future__ import annotations
 
 import os
-import resource  # noqa: F401  (the wrapper below imports it in its own process)
 import struct
 import subprocess
 import sys
