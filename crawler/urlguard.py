@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Self
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.urls import host_of
+from storage.catalogue_values import URL_MAX_BYTES
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
-CATALOGUE_MAX_URL_BYTES = 2000  # the catalogue's URL indexes hold this on every engine
 
 
 class Refused(IgnoreRequest):
@@ -38,7 +38,7 @@ class Refused(IgnoreRequest):
 
 def url_limit(settings: BaseSettings) -> int:
     """Bytes a URL may have: Scrapy's URLLENGTH_LIMIT, and what the catalogue can index."""
-    limits = [settings.getint("CATALOGUE_MAX_URL_BYTES", CATALOGUE_MAX_URL_BYTES)]
+    limits = [settings.getint("CATALOGUE_MAX_URL_BYTES", URL_MAX_BYTES)]
     if (scrapy_limit := settings.getint("URLLENGTH_LIMIT", 2083)) > 0:
         limits.append(scrapy_limit)
     return min(limits)

@@ -96,5 +96,14 @@ EXTRACT_WORKERS = 0
 # Pages larger than this (decoded body, bytes) are archived but not extracted.
 EXTRACT_MAX_BYTES = 2 * 1024 * 1024
 
+# ---- scrapy warcimport ---------------------------------------------------------------------
+# A record whose block is larger is skipped (reported as too_large); larger ones are streamed.
+IMPORT_MAX_RECORD_BYTES = 1024 * 1024 * 1024
+# A compressed WACZ entry that would extract to more is not extracted (too_large).
+IMPORT_MAX_EXTRACTED_BYTES = 8 * 1024 * 1024 * 1024
+# Past 8 MiB, a gzip member or zip entry inflating more than this many times its compressed
+# size is a decompression bomb: skipped, never read to its end (real archives stay under 20).
+IMPORT_MAX_COMPRESSION_RATIO = 200
+
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from warcio.timeutils import iso_date_to_datetime, timestamp_to_datetime
-
+from storage.dates import DateRefused, read_date
 from storage.warc import sha1_digest as warc_sha1_digest
 
 __all__ = [
@@ -30,6 +29,8 @@ __all__ = [
     "normalize_record_id",
     "parse_arc_date",
     "parse_warc_date",
+    "read_arc_date",
+    "read_warc_date",
     "sha1_digest",
     "sniff",
     "sniff_bytes",
@@ -43,6 +44,7 @@ RECORD_ID_MAX = 64  # captures.warc_record_id
 DIGEST_MAX = 64  # captures.payload_digest
 _DIGEST_SIZES = {"sha1": 20, "sha256": 32, "sha512": 64, "md5": 16}
 _RECORD_ID_NAMESPACE = uuid.UUID("6f1f2c1e-3a4b-5c6d-8e9f-0a1b2c3d4e5f")
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,7 @@ def normalize_digest(value: str | None) -> str | None:
     raw = _digest_bytes(algorithm, encoded.strip())
     if raw is None:
         kept = f"{algorithm}:{encoded.strip()}"
-        return kept if len(kept) <= DIGEST_MAX else None
+        return kept if len(kept) <= DIGEST_MAX and _PRINTABLE_ASCII.fullmatch(kept) else None
     normal = f"{algorithm}:{base64.b32encode(raw).decode('ascii').rstrip('=')}"
     return normal if len(normal) <= DIGEST_MAX else None
 
@@ -138,12 +140,13 @@ sha1_digest = warc_sha1_digest
 
 def normalize_record_id(value: str | None) -> str | None:
     """The id as written, or a stable ``<urn:uuid:...>`` derived from it when it is too long
-    for the catalogue column: the same input always maps to the same id, so a revisit's
-    WARC-Refers-To still finds its original."""
+    for the catalogue column or holds what a text column cannot (NUL, control characters,
+    spaces): the same input always maps to the same id, so a revisit's WARC-Refers-To
+    still finds its original."""
     if not value or not value.strip():
         return None
     value = value.strip()
-    if len(value) <= RECORD_ID_MAX:
+    if len(value) <= RECORD_ID_MAX and value.isprintable() and " " not in value:
         return value
     return f"<urn:uuid:{uuid.uuid5(_RECORD_ID_NAMESPACE, value)}>"
 
@@ -159,27 +162,34 @@ def arc_record_id(file_sha256: str, offset: int) -> str:
 _ARC_DATE = re.compile(r"\d{14}")
 
 
-def parse_warc_date(value: str | None) -> datetime | None:
-    """WARC-Date, with or without fractions, zone, or even seconds (some writers cut them)."""
+def read_warc_date(value: str | None) -> datetime | None:
+    """WARC-Date by the project's one date rule (storage.dates), UTC when it has no zone;
+    None when absent; DateRefused (with why) when unreadable or out of range."""
+    return read_date(value, UTC)
+
+
+def read_arc_date(value: str | None) -> datetime | None:
+    """ARC dates are 14 digits (YYYYMMDDhhmmss, UTC); longer ones are cut, others refused."""
     if not value or not value.strip():
         return None
-    text = value.strip()
+    match = _ARC_DATE.match(value.strip())
+    if match is None:
+        raise DateRefused(f"unreadable ARC date {value.strip()[:40]!r} (14 digits are read)")
+    digits = match.group(0)
+    iso = f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}T{digits[8:10]}:{digits[10:12]}:{digits[12:]}"
+    return read_date(iso, UTC)
+
+
+def parse_warc_date(value: str | None) -> datetime | None:
+    """read_warc_date for readers that only need the value: None for anything refused."""
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = iso_date_to_datetime(text, tz_aware=True)
-        except (ValueError, TypeError, IndexError):
-            return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return read_warc_date(value)
+    except DateRefused:
+        return None
 
 
 def parse_arc_date(value: str) -> datetime | None:
-    """ARC dates are 14 digits (YYYYMMDDhhmmss); longer ones are cut, shorter ones refused."""
-    match = _ARC_DATE.match(value.strip())
-    if match is None:
-        return None
     try:
-        return timestamp_to_datetime(match.group(0), tz_aware=True).astimezone(UTC)
-    except ValueError:
+        return read_arc_date(value)
+    except DateRefused:
         return None

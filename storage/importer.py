@@ -10,7 +10,12 @@ the zip); both go to `imported/` under the WARC directory.
 
 Each file is imported in one transaction, together with its `imported_files` row (path,
 size, SHA-256): importing it again is recognised and changes nothing, and a file whose
-import failed half-way left nothing behind. Records already catalogued (same WARC-Record-ID,
+import failed half-way left nothing behind (no rows, and none of the copies it made).
+Failure is per record, never per file or per command: a damaged record, a value the
+catalogue cannot hold, a row the database refuses (on PostgreSQL each batch is inserted
+under a SAVEPOINT and retried record by record) each cost that record only, and are
+reported; an unexpected error costs its file only. Memory stays bounded whatever the
+input (see storage.sources and storage.records); `ImportLimits` caps what is read. Records already catalogued (same WARC-Record-ID,
 from another file or earlier in the same one) are counted as duplicates and skipped. Rows
 that existed before are never changed; revisits are linked to their originals once all
 the files of the command are in.
@@ -21,29 +26,60 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import repository
-from storage.catalogue_rows import RecordPlace, capture_row
+from storage.catalogue_rows import CaptureRows, RecordPlace
+from storage.dates import EARLIEST, LATEST
 from storage.formats import Sniffed, sniff
 from storage.reader import IMPORTED_DIR
 from storage.recompress import recompress
 from storage.repository import NewCapture
 from storage.revisits import resolve_revisits
-from storage.scanner import ScannedRecord, ScanProblem, SharedMembers, scan
-from storage.wacz import WaczError, extract_member, warc_members
+from storage.scanner import ScanLimits, ScannedRecord, ScanProblem, SharedMembers, scan
+from storage.sources import Inflation
+from storage.wacz import EntryRefused, Extraction, WaczError, WaczMember, extract_member, warc_members
 
-__all__ = ["FileReport", "Importer"]
+__all__ = ["FileReport", "ImportLimits", "Importer", "Repair"]
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
 PATH_MAX = 255  # captures.warc_file
+
+
+@dataclass(frozen=True, slots=True)
+class ImportLimits:
+    """The IMPORT_MAX_* settings: what one record, one gzip member and one extracted WACZ
+    entry may take."""
+
+    max_record_bytes: int = 1 << 30
+    max_extracted_bytes: int = 8 << 30
+    max_compression_ratio: float = 200.0
+
+    @property
+    def scan(self) -> ScanLimits:
+        return ScanLimits(self.max_record_bytes, Inflation(self.max_compression_ratio))
+
+    @property
+    def extraction(self) -> Extraction:
+        return Extraction(self.max_extracted_bytes, Inflation(self.max_compression_ratio))
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """A capture imported with values repaired: {column: why}, also in `captures.problems`."""
+
+    offset: int
+    problems: dict[str, str]
+    part: str = ""
 
 
 @dataclass
@@ -60,6 +96,7 @@ class FileReport:
     resolved: int = 0
     duplicates: int = 0
     problems: list[ScanProblem] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
     stored_as: str | None = None
     note: str = ""
     revisit_ids: list[int] = field(default_factory=list, repr=False)
@@ -82,6 +119,8 @@ class _Unit:
     sniffed: Sniffed
     start: int = 0
     end: int | None = None
+    part: str = ""
+    """The WACZ entry's name, for reports."""
 
 
 @dataclass
@@ -91,14 +130,19 @@ class _Counts:
     revisits: int = 0
     duplicates: int = 0
     problems: list[ScanProblem] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
     capture_ids: list[int] = field(default_factory=list)
     revisit_ids: list[int] = field(default_factory=list)
 
 
 class Importer:
-    def __init__(self, sessions: sessionmaker[Session], warc_dir: Path) -> None:
+    def __init__(self, sessions: sessionmaker[Session], warc_dir: Path,
+                 limits: ImportLimits | None = None) -> None:
         self.sessions = sessions
         self.warc_dir = warc_dir
+        self.limits = limits or ImportLimits()
+        self._written: list[Path] = []  # files and folders the current file's import made
+        self._file_date = datetime.now(UTC)
 
     def run(self, paths: Sequence[Path]) -> list[FileReport]:
         """Import every file named, and every file in the folders named (sorted)."""
@@ -113,6 +157,7 @@ class Importer:
         report = FileReport(str(path))
         try:
             sniffed = sniff(path)
+            self._file_date = _file_date(path)
         except OSError as error:
             return _failed(report, f"cannot read the file: {error.strerror}")
         report.format = _format_name(sniffed)
@@ -123,16 +168,30 @@ class Importer:
         if len(str(path)) > PATH_MAX:
             return _failed(report, f"its path is longer than {PATH_MAX} characters: import it "
                                    "through a shorter path (move it, or link to it)")
+        self._written = []
         try:
             size, sha256 = _size_and_sha256(path)
             with self.sessions.begin() as session:
                 self._import(session, path, sniffed, size, sha256, report)
         except (OSError, SQLAlchemyError, WaczError) as error:
             logger.debug("import of %s failed", path, exc_info=True)
-            report.responses = report.revisits = report.duplicates = 0
-            report.revisit_ids = []
-            return _failed(report, f"nothing imported: {error}")
+            return self._undone(report, f"nothing imported: {_one_line(error)}")
+        except Exception as error:  # a bug met on one file must not cost the others
+            logger.error("import of %s failed", path, exc_info=True)
+            return self._undone(report, f"nothing imported: unexpected {type(error).__name__}: "
+                                        f"{_one_line(error)}")
         return report
+
+    def _undone(self, report: FileReport, note: str) -> FileReport:
+        """The transaction was rolled back: remove the copies it made, count nothing."""
+        for made in reversed(self._written):
+            if made.is_dir():
+                shutil.rmtree(made, ignore_errors=True)
+            else:
+                made.unlink(missing_ok=True)
+        report.responses = report.revisits = report.duplicates = 0
+        report.revisit_ids, report.repairs, report.stored_as = [], [], None
+        return _failed(report, note)
 
     def _import(self, session: Session, path: Path, sniffed: Sniffed, size: int, sha256: str,
                 report: FileReport) -> None:
@@ -154,24 +213,43 @@ class Importer:
     def _units(self, path: Path, sniffed: Sniffed, sha256: str, report: FileReport) -> list[_Unit]:
         if sniffed.kind != "wacz":
             return [_Unit(path, RecordPlace(str(path), sha256), sniffed)]
+        members, refused = warc_members(path)
+        report.problems += [ScanProblem(0, r.reason, None, r.code, r.name) for r in refused]
         units = []
-        for member in warc_members(path):
-            if member.data_offset is not None:  # stored: read in place, inside the .wacz
-                inner = sniff(path, member.data_offset)
-                unit = _Unit(path, RecordPlace(str(path), sha256), inner,
-                             member.data_offset, member.data_offset + member.size)
-            else:
-                name = f"{IMPORTED_DIR}/{path.name}-{sha256[:12]}/{Path(member.name).name}"
-                extracted = extract_member(path, member, self.warc_dir / name)
-                report.stored_as = f"{IMPORTED_DIR}/{path.name}-{sha256[:12]}"
-                report.note = f"its WARCs are compressed inside the zip: extracted into {report.stored_as}"
-                unit = _Unit(extracted, RecordPlace(name, sha256), sniff(extracted))
-            if unit.sniffed.kind in ("warc", "arc"):
-                units.append(unit)
-            else:
-                report.problems.append(ScanProblem(member.data_offset or 0,
-                                                   f"{member.name} is not a WARC file: skipped"))
+        for member in members:
+            try:
+                units.append(self._member_unit(path, sha256, member, report))
+            except EntryRefused as entry:
+                report.problems.append(ScanProblem(member.data_offset or 0, entry.reason, None,
+                                                   entry.code, member.name))
         return units
+
+    def _member_unit(self, path: Path, sha256: str, member: WaczMember, report: FileReport) -> _Unit:
+        place = RecordPlace(str(path), sha256)
+        if member.data_offset is not None:  # stored: read in place, inside the .wacz
+            unit = _Unit(path, place, sniff(path, member.data_offset), member.data_offset,
+                         member.data_offset + member.size, member.name)
+            if unit.sniffed.kind not in ("warc", "arc"):
+                raise EntryRefused(member.name, f"{member.name} is not a WARC file: skipped",
+                                   "not_archive")
+            return unit
+        folder = f"{IMPORTED_DIR}/{path.name}-{sha256[:12]}"
+        name = f"{folder}/{member.relative}"
+        if len(name) > PATH_MAX:  # catalogue column: a short name derived from the entry's
+            name = f"{folder}/{hashlib.sha256(member.name.encode()).hexdigest()[:24]}.warc"
+        self._will_write(self.warc_dir / folder)
+        extracted = extract_member(path, member, self._will_write(self.warc_dir / name),
+                                   self.limits.extraction)
+        report.stored_as = folder
+        report.note = f"its WARCs are compressed inside the zip: extracted into {folder}"
+        return _Unit(extracted, RecordPlace(name, sha256), sniff(extracted), part=member.name)
+
+    def _will_write(self, target: Path) -> Path:
+        """Note a copy this import is about to make, unless it is there already (an earlier
+        import of the same content made it, and its rows may point into it)."""
+        if not target.exists():
+            self._written.append(target)
+        return target
 
     def _import_unit(self, session: Session, unit: _Unit, report: FileReport) -> _Counts:
         counts = _Counts()
@@ -185,7 +263,7 @@ class Importer:
         report.stored_as = fixed.place.warc_file
         report.note = (f"whole-file gzip (records cannot be read by offset): rewritten with one gzip "
                        f"member per record into {fixed.place.warc_file} and imported from there")
-        counts = _Counts(problems=problems)
+        counts = _Counts(problems=[replace(p, part=unit.part) for p in problems])
         self._catalogue(session, fixed, counts)
         return counts
 
@@ -193,34 +271,43 @@ class Importer:
         suffix = ".arc.gz" if unit.sniffed.kind == "arc" else ".warc.gz"
         inside = f"-{unit.start}" if unit.start else ""  # a WARC inside a WACZ: where it starts
         name = f"{IMPORTED_DIR}/{unit.path.name}-{unit.place.file_sha256[:12]}{inside}{suffix}"
-        target = self.warc_dir / name
+        target = self._will_write(self.warc_dir / name)
         with open(unit.path, "rb") as handle:
-            problems = recompress(handle, unit.sniffed, target, start=unit.start, end=unit.end)
-        return _Unit(target, RecordPlace(name, unit.place.file_sha256), sniff(target)), problems
+            problems = recompress(handle, unit.sniffed, target, start=unit.start, end=unit.end,
+                                  limits=self.limits.scan)
+        fixed = _Unit(target, RecordPlace(name, unit.place.file_sha256), sniff(target), part=unit.part)
+        return fixed, problems
 
     def _catalogue(self, session: Session, unit: _Unit, counts: _Counts) -> None:
         seen: set[str] = set()
+        rows = CaptureRows(unit.place, self._file_date)
         with open(unit.path, "rb") as handle:
-            items = scan(handle, unit.sniffed, start=unit.start, end=unit.end)
-            for batch in _batches(self._rows(items, unit.place, counts)):
-                self._insert(session, batch, seen, counts)
+            items = scan(handle, unit.sniffed, start=unit.start, end=unit.end, limits=self.limits.scan)
+            for batch in _batches(self._rows(items, rows, counts, unit.part)):
+                self._insert(session, batch, seen, counts, unit.part)
 
     @staticmethod
-    def _rows(items: Iterable[ScannedRecord | ScanProblem], place: RecordPlace,
-              counts: _Counts) -> Iterator[NewCapture]:
+    def _rows(items: Iterable[ScannedRecord | ScanProblem], rows: CaptureRows, counts: _Counts,
+              part: str) -> Iterator[NewCapture]:
         for item in items:
             counts.records += 1
             if isinstance(item, ScanProblem):
-                counts.problems.append(item)
+                counts.problems.append(replace(item, part=part))
                 continue
-            row = capture_row(item, place)
+            try:
+                row = rows.row(item)
+            except Exception as error:  # one record's surprise must not cost the file
+                logger.error("record at offset %d of %s", item.offset, rows.place.warc_file, exc_info=True)
+                row = ScanProblem(item.offset, f"unexpected {type(error).__name__}: {_one_line(error)}",
+                                  item.length, "bad_record")
             if isinstance(row, ScanProblem):
-                counts.problems.append(row)
+                counts.problems.append(replace(row, part=part))
             elif row is not None:
                 yield row
 
-    @staticmethod
-    def _insert(session: Session, batch: list[NewCapture], seen: set[str], counts: _Counts) -> None:
+    @classmethod
+    def _insert(cls, session: Session, batch: list[NewCapture], seen: set[str], counts: _Counts,
+                part: str) -> None:
         known = repository.known_record_ids(session, (row.warc_record_id for row in batch)) | seen
         fresh = []
         for row in batch:
@@ -230,15 +317,42 @@ class Importer:
             known.add(row.warc_record_id)
             fresh.append(row)
         seen.update(row.warc_record_id for row in fresh)
-        ids = repository.insert_captures(session, fresh)
+        ids = cls._insert_rows(session, fresh, counts, part)
         for row in fresh:
-            capture_id = ids[row.warc_record_id]
+            capture_id = ids.get(row.warc_record_id)
+            if capture_id is None:
+                continue
             counts.capture_ids.append(capture_id)
+            if row.problems:
+                counts.repairs.append(Repair(row.warc_offset, row.problems, part))
             if row.warc_type == "revisit":
                 counts.revisits += 1
                 counts.revisit_ids.append(capture_id)
             else:
                 counts.responses += 1
+
+    @staticmethod
+    def _insert_rows(session: Session, rows: list[NewCapture], counts: _Counts, part: str) -> dict[str, int]:
+        """The batch at once; if the database refuses it, record by record, so a refused
+        row costs only its record. Under SAVEPOINTs, which SQLite's driver cannot nest
+        reliably; SQLite refuses none of the values that are sanitised before."""
+        if not rows or session.get_bind().dialect.name == "sqlite":
+            return repository.insert_captures(session, rows)
+        try:
+            with session.begin_nested():
+                return repository.insert_captures(session, rows)
+        except DBAPIError:
+            logger.info("a batch of %d captures was refused; inserting them one by one", len(rows))
+        ids: dict[str, int] = {}
+        for row in rows:
+            try:
+                with session.begin_nested():
+                    ids.update(repository.insert_captures(session, [row]))
+            except DBAPIError as error:
+                counts.problems.append(ScanProblem(
+                    row.warc_offset, f"refused by the catalogue: {_one_line(error.orig or error)}",
+                    row.warc_length, "refused", part))
+        return ids
 
     @staticmethod
     def _add(report: FileReport, counts: _Counts) -> None:
@@ -247,6 +361,7 @@ class Importer:
         report.revisits += counts.revisits
         report.duplicates += counts.duplicates
         report.problems.extend(counts.problems)
+        report.repairs.extend(counts.repairs)
         report.revisit_ids.extend(counts.revisit_ids)
 
     # ---- across files -------------------------------------------------------------------
@@ -291,10 +406,20 @@ def _size_and_sha256(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def _file_date(path: Path) -> datetime:
+    """The file's modification time: the date of last resort for its records."""
+    moment = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return moment if EARLIEST <= moment < LATEST else datetime.now(UTC)
+
+
 def _format_name(sniffed: Sniffed) -> str:
     if sniffed.kind is None:
         return "unknown"
     return sniffed.kind + (".gz" if sniffed.gzip else "")
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())[:300]
 
 
 def _failed(report: FileReport, note: str) -> FileReport:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storage.batching import in_chunks
-from storage.limits import fit_capture
+from storage.catalogue_values import fit_capture
 from storage.models import (
     Article,
     Base,

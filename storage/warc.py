@@ -285,7 +285,7 @@ def _clean_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 def _response_http_headers(exchange: HttpExchange, protocol: str) -> StatusAndHeaders:
     """HTTP status line and headers of the response record."""
     # Any status a server sent is archived as it came (1000, 099): the record keeps what
-    # happened; the catalogue normalises what it cannot hold (storage.limits).
+    # happened; the catalogue normalises what it cannot hold (storage.catalogue_values).
     headers = _fix_framing(_clean_headers(exchange.response_headers), len(exchange.response_body))
     statusline = f"{exchange.status} {_reason_phrase(exchange.status)}"
     return StatusAndHeaders(statusline, headers, protocol=protocol)

@@ -1,0 +1,114 @@
+"""Values made fit for the catalogue's columns, with the reason each change was needed:
+those of other tools' records (`scrapy warcimport`) and of our own crawl's captures.
+
+Why this module exists: one odd value (a NUL byte, a 300-character Content-Type, status
+999, a header line that is not UTF-8) must never cost its record, let alone its file:
+PostgreSQL refuses NUL in text and over-long values outright, where SQLite would keep
+them. So a value is repaired (NUL removed, cut to the column's length, an impossible
+status stored as 0) and the repair noted in `problems` ({column: why}), which becomes the
+capture's `problems` column; the WARC record keeps the value as sent. Only a URL the
+catalogue cannot hold (NUL, longer than its index allows) refuses the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING
+
+from storage.models import Capture
+
+if TYPE_CHECKING:
+    from storage.repository import NewCapture
+
+__all__ = ["URL_MAX_BYTES", "Problems", "fit_capture", "fitted", "status_code", "undecodable",
+           "url_refusal"]
+
+URL_MAX_BYTES = 2000
+"""PostgreSQL's btree rows hold at most ~2700 bytes, and `captures` indexes (url, fetched_at)."""
+
+Problems = dict[str, str]
+
+
+def fitted(value: str | None, limit: int, column: str, problems: Problems) -> str | None:
+    """`value` without NUL characters and cut to `limit` characters; None if empty."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+        _note(problems, column, "held NUL characters: removed")
+    if len(value) > limit:
+        _note(problems, column, f"{len(value)} characters, over the column's {limit}: cut")
+        value = value[:limit]
+    return value or None
+
+
+NO_STATUS = 0  # the catalogue's word for "no usable HTTP status"
+# Text columns with a length limit (name -> characters) whose values may be cut: not the
+# ones that point at records (a cut pointer would name nothing), which must fit as they are.
+_POINTERS = {"warc_file", "warc_record_id", "refers_to_record_id", "payload_digest"}
+_LIMITS = {column.name: column.type.length for column in Capture.__table__.columns
+           if getattr(column.type, "length", None) and column.name not in _POINTERS}
+
+
+def fit_capture(capture: NewCapture) -> NewCapture:
+    """`capture` with every value the catalogue cannot hold normalised, and why in
+    `problems`: the last check before any row is inserted, whoever made it."""
+    problems: Problems = dict(capture.problems or {})
+    changes: dict[str, object] = {}
+    if capture.status != NO_STATUS and not 100 <= capture.status <= 599:
+        _note(problems, "status", f"impossible status {capture.status}: stored as 0")
+        changes["status"] = NO_STATUS
+    for field in fields(capture):
+        value = getattr(capture, field.name)
+        if not isinstance(value, str):
+            continue
+        if field.name in _LIMITS:
+            fit = fitted(value, _LIMITS[field.name], field.name, problems)
+        elif "\x00" in value:
+            fit = value.replace("\x00", "")
+            _note(problems, field.name, "held NUL characters: removed")
+        else:
+            continue
+        if fit != value:
+            changes[field.name] = fit
+    if not changes:
+        return capture
+    return replace(capture, problems=problems, **changes)  # type: ignore[arg-type]
+
+
+def status_code(text: str | None, problems: Problems) -> int:
+    """The HTTP status as a number in 100-599; else 0, with why."""
+    if text is None:
+        return 0
+    try:
+        status = int(text.strip())
+    except ValueError:
+        _note(problems, "status", f"unreadable status {text.strip()[:20]!r}: stored as 0")
+        return 0
+    if not 100 <= status <= 599:
+        _note(problems, "status", f"impossible status {str(status)[:20]}: stored as 0")
+        return 0
+    return status
+
+
+def undecodable(raw: bytes, column: str, problems: Problems) -> None:
+    """Header bytes that are not UTF-8 were read as ISO-8859-1 (warcio's fallback): say so."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        _note(problems, column, "not UTF-8: read as ISO-8859-1")
+
+
+def url_refusal(url: str) -> str | None:
+    """Why the catalogue cannot hold this URL, if it cannot."""
+    if "\x00" in url:
+        return "refused: its URL holds a NUL character, which the catalogue cannot store"
+    size = len(url.encode("utf-8", "surrogatepass"))
+    if size > URL_MAX_BYTES:
+        return (f"refused: its URL is {size:,} bytes, over the {URL_MAX_BYTES:,} the "
+                "catalogue's URL index can hold")
+    return None
+
+
+def _note(problems: Problems, column: str, why: str) -> None:
+    problems[column] = f"{problems[column]}; {why}" if column in problems else why
