@@ -17,10 +17,11 @@ from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crawler.extract import EXTRACTOR_VERSION, extract_article
+from crawler.extract import EXTRACTOR_VERSION, extract_article, too_large
 from crawler.progress import Progress
 from crawler.refiling import Filer, Outcome
 from crawler.reselect import WorkItem
+from storage.decoding import TooLarge
 from storage.reader import read_capture
 from storage.warc import WarcReadError
 
@@ -51,15 +52,19 @@ class Extractor:
             return Outcome(item, EXTRACTOR_VERSION, failure="unresolved_revisit",
                            detail="the revisit's original record is not in the catalogue: import it")
         try:
-            record = read_capture(self.warc_dir, item.warc_file, item.offset, item.length)
+            record = read_capture(self.warc_dir, item.warc_file, item.offset, item.length,
+                                  decode_limit=self.max_bytes)
         except WarcReadError as error:
             return Outcome(item, EXTRACTOR_VERSION, failure="read_error", detail=str(error))
         content_type = item.content_type
         if content_type is None and record.http_headers is not None:
             content_type = record.http_headers.get_header("Content-Type")
         try:
-            extraction = extract_article(record.decoded_payload, content_type=content_type,
-                                         hints=self.hints[item.site], max_bytes=self.max_bytes)
+            if isinstance(record.decode_error, TooLarge):
+                extraction = too_large(record.decode_error)
+            else:
+                extraction = extract_article(record.decoded_payload, content_type=content_type,
+                                             hints=self.hints[item.site], max_bytes=self.max_bytes)
         except Exception as error:  # a bug or a pathological page must not stop the run
             return Outcome(item, EXTRACTOR_VERSION, failure="error", detail=repr(error))
         if extraction.failure is not None or extraction.article is None:

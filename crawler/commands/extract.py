@@ -13,7 +13,6 @@ status 1 if any file could not be extracted (each one's reason is printed).
 from __future__ import annotations
 
 import argparse
-import gzip
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,8 +20,9 @@ from urllib.parse import urlsplit
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.extract import Extraction, extract_article
+from crawler.extract import Extraction, extract_article, too_large
 from crawler.profiles import ExtractHints, SiteProfile, load_profiles
+from storage.decoding import GZIP_MAGIC, DecodeError, TooLarge, gunzip
 
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
@@ -50,9 +50,7 @@ class Command(ScrapyCommand):
         max_bytes = self.settings.getint("EXTRACT_MAX_BYTES")
         failed = 0
         for path in files:
-            extraction = extract_article(_read_html(path), content_type=None, hints=hints,
-                                         max_bytes=max_bytes)
-            failed += not _deliver(path, extraction, opts.output)
+            failed += not _deliver(path, _extract_file(path, hints, max_bytes), opts.output)
         self.exitcode = 1 if failed else 0
 
 
@@ -82,14 +80,17 @@ def _hints(profiles: dict[str, SiteProfile], site: str | None, url: str | None) 
     return ExtractHints()
 
 
-def _read_html(path: Path) -> bytes:
+def _extract_file(path: Path, hints: ExtractHints, max_bytes: int) -> Extraction:
+    """A `.gz` file is decompressed to at most `max_bytes`: past that it is `too_large`."""
     data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
+    if data.startswith(GZIP_MAGIC):
         try:
-            return gzip.decompress(data)
-        except (OSError, EOFError) as error:
+            data = gunzip(data, max_bytes)
+        except TooLarge as error:
+            return too_large(error)
+        except DecodeError as error:
             raise UsageError(f"{path}: looks like gzip but cannot be decompressed ({error})") from None
-    return data
+    return extract_article(data, content_type=None, hints=hints, max_bytes=max_bytes)
 
 
 def output_name(path: Path) -> str:
