@@ -71,8 +71,8 @@ class Command(ScrapyCommand):
         workers = max(1, min(workers, sum(1 for _ in chunks(items))))
         extractor = Extractor(hints, settings.getint("EXTRACT_MAX_BYTES"), Path(settings["WARC_DIR"]))
         filer = Filer(sessions, Path(settings["TEXT_DIR"]))
-        reextract(items, extractor, filer, workers, make_progress(len(items), "reextract"))
-        print(report(filer.tally, selected, time.monotonic() - started, workers))
+        restarts = reextract(items, extractor, filer, workers, make_progress(len(items), "reextract"))
+        print(report(filer.tally, selected, time.monotonic() - started, workers, restarts))
         self.exitcode = 1 if filer.tally.failed.get("read_error") else 0
 
 
@@ -102,7 +102,7 @@ def _date(value: str | None, option: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def report(tally: Tally, selected: Selected, elapsed: float, workers: int) -> str:
+def report(tally: Tally, selected: Selected, elapsed: float, workers: int, restarts: int = 0) -> str:
     """The summary: one count per line, so scripts (and the tests) can read it."""
     done = tally.done
     rate = done / elapsed if elapsed > 0 else 0.0
@@ -117,4 +117,6 @@ def report(tally: Tally, selected: Selected, elapsed: float, workers: int) -> st
         f"  superseded     {selected.superseded}  (a newer capture of the same URL is the one extracted)",
         f"  files written  {tally.files_written}",
     ]
+    if restarts:
+        lines.append(f"  worker restarts  {restarts}  (a worker died: its pages were retried alone)")
     return "\n".join(lines)
