@@ -39,6 +39,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 from crawler.metadata import PageMetadata, css, read_metadata
 from crawler.metadata import one_line as clean
+from storage.decoding import TooLarge
 from storage.textfiles import format_text
 
 if TYPE_CHECKING:
@@ -156,6 +157,12 @@ def extract_article(
     except (ParserError, ValueError) as error:
         return Extraction(EXTRACTOR_VERSION, failure=Failure("parse_error", str(error)))
     return extract_from_tree(tree, hints)
+
+
+def too_large(error: TooLarge) -> Extraction:
+    """A body whose decoding stopped at the cap (EXTRACT_MAX_BYTES): a bomb never decoded whole."""
+    return Extraction(EXTRACTOR_VERSION, failure=Failure(
+        "too_large", f"{error}, over EXTRACT_MAX_BYTES={error.limit}"))
 
 
 def unsuitable(body: bytes, content_type: str | None, max_bytes: int) -> Failure | None:

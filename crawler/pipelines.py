@@ -1,8 +1,10 @@
 """ExtractPipeline: turns archived article pages into text files and `documents` rows.
 
-Extraction (lxml + trafilatura, CPU-bound) runs in a pool of worker processes and the
-results are filed by the archive's writer thread, so the reactor only hands work over.
-A failed extraction is recorded with its reason; the crawl goes on.
+Extraction (lxml + trafilatura, CPU-bound) runs in a pool of worker processes
+(`crawler.workers`) and the results are filed by the archive's writer thread, so the
+reactor only hands work over. A failed extraction is recorded with its reason and the page
+counts as processed; the crawl goes on. A worker that dies is replaced and its page retried
+once, alone; a page that kills a worker again is recorded as `worker_crashed`.
 
 Settings: EXTRACT_WORKERS (0 = one per core), EXTRACT_MAX_BYTES.
 Stats: extract/ok, extract/failed/<reason>, extract/worker_restarts.
@@ -12,10 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.exceptions import NotConfigured
@@ -23,6 +22,7 @@ from scrapy.exceptions import NotConfigured
 from crawler.archive import Archive
 from crawler.extract import EXTRACTOR_VERSION, Extraction, Failure, extract_article
 from crawler.items import ArticlePage, ExtractedArticle
+from crawler.workers import CRASHED, WorkerPool
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -50,13 +50,21 @@ def _extract_in_worker(body: bytes, content_type: str | None) -> Extraction:
         return Extraction(EXTRACTOR_VERSION, failure=Failure("error", repr(error)))
 
 
+def _extract_pages(pages: list[tuple[bytes, str | None]]) -> list[Extraction]:
+    return [_extract_in_worker(body, content_type) for body, content_type in pages]
+
+
+def _crashed(_page: tuple[bytes, str | None], detail: str) -> Extraction:
+    return Extraction(EXTRACTOR_VERSION, failure=Failure(CRASHED, detail))
+
+
 class ExtractPipeline:
     def __init__(self, crawler: Crawler, archive: Archive, workers: int, max_bytes: int):
         self.crawler = crawler
         self.archive = archive
         self.workers = workers
         self.max_bytes = max_bytes
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: WorkerPool[tuple[bytes, str | None], Extraction] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -67,13 +75,12 @@ class ExtractPipeline:
         return cls(crawler, Archive.of(crawler), workers,
                    crawler.settings.getint("EXTRACT_MAX_BYTES"))
 
-    def _start_pool(self) -> ProcessPoolExecutor:
+    def _start_pool(self) -> WorkerPool[tuple[bytes, str | None], Extraction]:
         hints = self.crawler.spider.site.extract  # type: ignore[union-attr]
-        # forkserver: never fork a process that runs the reactor's threads
-        return ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_init_worker, initargs=(hints, self.max_bytes),
-        )
+        stats = self.crawler.stats
+        return WorkerPool(_extract_pages, _crashed, self.workers, initializer=_init_worker,
+                          initargs=(hints, self.max_bytes),
+                          on_restart=lambda: stats.inc_value("extract/worker_restarts"))
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
@@ -90,8 +97,7 @@ class ExtractPipeline:
             self.crawler.stats.inc_value("extract/file_errors")  # extracts it again
             logger.error("Could not file the text of %s", item.url, exc_info=True)
             return ExtractedArticle(item.url, None, None, "file_error")
-        if filed.failure != "worker_crashed":  # else left unprocessed: the next run extracts it
-            self.archive.processed(item.url)
+        self.archive.processed(item.url)  # a failure is recorded too: it does not block later runs
         stats = self.crawler.stats
         if filed.failure:
             stats.inc_value(f"extract/failed/{filed.failure}")
@@ -106,17 +112,9 @@ class ExtractPipeline:
     async def _extract(self, page: ArticlePage) -> Extraction:
         if self.pool is None:
             self.pool = self._start_pool()
-        pool = self.pool
-        try:
-            return await asyncio.wrap_future(pool.submit(_extract_in_worker, page.body,
-                                                          page.content_type))
-        except BrokenProcessPool as error:  # a worker died (out of memory, a crash in lxml)
-            if self.pool is pool:  # the first to notice replaces it; the others just report
-                self.crawler.stats.inc_value("extract/worker_restarts")
-                pool.shutdown(wait=False, cancel_futures=True)
-                self.pool = None
-            return Extraction(EXTRACTOR_VERSION, failure=Failure("worker_crashed", repr(error)))
+        [extraction] = await asyncio.wrap_future(self.pool.submit([(page.body, page.content_type)]))
+        return extraction
 
     def close_spider(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True)
+            self.pool.shutdown()

@@ -10,17 +10,18 @@ crawl does. The parent is the only writer of the catalogue.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crawler.extract import EXTRACTOR_VERSION, extract_article
+from crawler.extract import EXTRACTOR_VERSION, extract_article, too_large
 from crawler.progress import Progress
 from crawler.refiling import Filer, Outcome
 from crawler.reselect import WorkItem
+from crawler.workers import CRASHED, WorkerPool
+from storage.decoding import TooLarge
 from storage.reader import read_capture
 from storage.warc import WarcReadError
 
@@ -51,15 +52,19 @@ class Extractor:
             return Outcome(item, EXTRACTOR_VERSION, failure="unresolved_revisit",
                            detail="the revisit's original record is not in the catalogue: import it")
         try:
-            record = read_capture(self.warc_dir, item.warc_file, item.offset, item.length)
+            record = read_capture(self.warc_dir, item.warc_file, item.offset, item.length,
+                                  decode_limit=self.max_bytes)
         except WarcReadError as error:
             return Outcome(item, EXTRACTOR_VERSION, failure="read_error", detail=str(error))
         content_type = item.content_type
         if content_type is None and record.http_headers is not None:
             content_type = record.http_headers.get_header("Content-Type")
         try:
-            extraction = extract_article(record.decoded_payload, content_type=content_type,
-                                         hints=self.hints[item.site], max_bytes=self.max_bytes)
+            if isinstance(record.decode_error, TooLarge):
+                extraction = too_large(record.decode_error)
+            else:
+                extraction = extract_article(record.decoded_payload, content_type=content_type,
+                                             hints=self.hints[item.site], max_bytes=self.max_bytes)
         except Exception as error:  # a bug or a pathological page must not stop the run
             return Outcome(item, EXTRACTOR_VERSION, failure="error", detail=repr(error))
         if extraction.failure is not None or extraction.article is None:
@@ -90,36 +95,46 @@ def chunks(items: Iterable[WorkItem], size: int = CHUNK) -> Iterator[list[WorkIt
             yield group[start:start + size]
 
 
+def _crashed(item: WorkItem, detail: str) -> Outcome:
+    return Outcome(item, EXTRACTOR_VERSION, failure=CRASHED, detail=detail)
+
+
 def reextract(items: list[WorkItem], extractor: Extractor, filer: Filer, workers: int,
-              progress: Progress) -> None:
-    """Extract every item and file the outcomes; `workers` 1 runs in this process."""
+              progress: Progress) -> int:
+    """Extract every item and file the outcomes; `workers` 1 runs in this process.
+
+    Returns how many times a dead worker's pool was replaced."""
     tasks = chunks(items)
+    restarts = 0
     try:
         if workers <= 1:
             for task in tasks:
                 filer.add(extractor.run(task))
                 progress.advance(len(task))
         else:
-            _run_pool(tasks, extractor, filer, workers, progress)
+            restarts = _run_pool(tasks, extractor, filer, workers, progress)
         filer.flush()
     finally:
         progress.close()
+    return restarts
 
 
 def _run_pool(tasks: Iterator[list[WorkItem]], extractor: Extractor, filer: Filer, workers: int,
-              progress: Progress) -> None:
-    context = multiprocessing.get_context("forkserver")
+              progress: Progress) -> int:
     # Workers fork from a server that has imported lxml and trafilatura once.
-    context.set_forkserver_preload(["crawler.extract", "storage.reader"])
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(extractor,)) as pool:
+    pool = WorkerPool(_run_in_worker, _crashed, workers, initializer=_init_worker,
+                      initargs=(extractor,), preload=["crawler.extract", "storage.reader"])
+    try:
         running: set[Future[list[Outcome]]] = set()
         for task in tasks:
-            running.add(pool.submit(_run_in_worker, task))
+            running.add(pool.submit(task))
             if len(running) >= workers * IN_FLIGHT_PER_WORKER:
                 running = _collect(running, filer, progress)
         while running:
             running = _collect(running, filer, progress)
+    finally:
+        pool.shutdown()
+    return pool.restarts
 
 
 def _collect(running: set[Future[list[Outcome]]], filer: Filer,

@@ -10,6 +10,7 @@ even when the catalogue already has its text: that is how `text/` is restored.
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from storage import repository
 from storage.repository import NewDocument, NewFailure, utcnow
 from storage.textfiles import sha1_hex, write_text_file
 
-__all__ = ["Filer", "Outcome", "Tally"]
+__all__ = ["Filer", "Outcome", "Tally", "writable_folder"]
 
 BATCH = 200
 
@@ -123,6 +124,18 @@ class Filer:
                 extractor_version=outcome.version, failed_at=now, capture_id=outcome.item.capture_id,
             ))
         repository.insert_failures(session, failures)
+
+
+def writable_folder(path: Path) -> Path:
+    """`path`, made if missing, once a file could be made in it: raises OSError up front, not
+    after the first batch of texts was extracted."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError as error:  # name the folder, not the probe
+        raise OSError(error.errno, error.strerror, str(path)) from error
+    return path
 
 
 def _document(outcome: Outcome, path: str, sha1: str, now: datetime) -> NewDocument:

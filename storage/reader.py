@@ -17,7 +17,8 @@ from pathlib import Path, PurePath
 from storage.formats import GZIP_MAGIC, WARC_MAGIC
 from storage.records import ParsedRecord, RecordError, parse_record
 from storage.sources import BytesSource
-from storage.warc import ArchivedResponse, WarcReadError, _decode_body, read_record
+from storage.decoding import decode_or_keep
+from storage.warc import ArchivedResponse, WarcReadError, read_record
 
 __all__ = ["IMPORTED_DIR", "is_foreign", "read_capture", "read_foreign_record"]
 
@@ -31,14 +32,21 @@ def is_foreign(warc_file: str) -> bool:
     return path.is_absolute() or (bool(path.parts) and path.parts[0] == IMPORTED_DIR)
 
 
-def read_capture(warc_dir: Path | str, warc_file: str, offset: int, length: int) -> ArchivedResponse:
-    """The record at a catalogue pointer, whoever wrote the file. Raises WarcReadError."""
+def read_capture(warc_dir: Path | str, warc_file: str, offset: int, length: int, *,
+                 decode_limit: int | None = None) -> ArchivedResponse:
+    """The record at a catalogue pointer, whoever wrote the file. Raises WarcReadError.
+
+    Its body is decoded to at most `decode_limit` bytes; past that, `decode_error` is a
+    `storage.decoding.TooLarge` and `decoded_payload` the body as stored.
+    """
     if is_foreign(warc_file):
-        return read_foreign_record(Path(warc_dir) / warc_file, offset, length, name=warc_file)
-    return read_record(warc_dir, warc_file, offset, length)
+        return read_foreign_record(Path(warc_dir) / warc_file, offset, length, name=warc_file,
+                                   decode_limit=decode_limit)
+    return read_record(warc_dir, warc_file, offset, length, decode_limit=decode_limit)
 
 
-def read_foreign_record(path: Path, offset: int, length: int, *, name: str | None = None) -> ArchivedResponse:
+def read_foreign_record(path: Path, offset: int, length: int, *, name: str | None = None,
+                        decode_limit: int | None = None) -> ArchivedResponse:
     """Leniently parse the record held by file bytes [offset, offset+length)."""
     name = name or str(path)
     try:
@@ -59,7 +67,7 @@ def read_foreign_record(path: Path, offset: int, length: int, *, name: str | Non
         record = parse_record(source, kind)
     except RecordError as error:
         raise WarcReadError(name, offset, error.reason) from None
-    return _archived(name, offset, length, record)
+    return _archived(name, offset, length, record, decode_limit)
 
 
 def _gunzip_members(raw: bytes, name: str, offset: int) -> bytes:
@@ -78,9 +86,10 @@ def _gunzip_members(raw: bytes, name: str, offset: int) -> bytes:
     return bytes(out)
 
 
-def _archived(name: str, offset: int, length: int, record: ParsedRecord) -> ArchivedResponse:
+def _archived(name: str, offset: int, length: int, record: ParsedRecord,
+              decode_limit: int | None) -> ArchivedResponse:
     payload = record.payload
-    decoded, error = _decode_body(payload, record.http_headers)
+    decoded, error = decode_or_keep(payload, record.http_headers, decode_limit)
     return ArchivedResponse(
         warc_file=name,
         offset=offset,

@@ -42,13 +42,15 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
+from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 from warcio.timeutils import iso_date_to_datetime
 from warcio.warcwriter import WARCWriter as _WarcioWriter
+
+from storage.decoding import DecodeError, decode_or_keep
 
 __all__ = [
     "ArchivedResponse",
@@ -132,7 +134,8 @@ class ArchivedResponse:
     """HTTP body as stored (still Content-Encoded)."""
     decoded_payload: bytes
     """Body with Content-Encoding removed; equals ``payload`` if decoding failed."""
-    decode_error: str | None = None
+    decode_error: DecodeError | None = None
+    """Why decoding failed: corrupt data, or `TooLarge` past the reader's decode limit."""
 
     @property
     def payload_digest(self) -> str | None:
@@ -632,7 +635,8 @@ class WarcWriter:
 # --------------------------------------------------------------------------
 
 
-def read_record(directory: Path | str, warc_file: str, offset: int, length: int) -> ArchivedResponse:
+def read_record(directory: Path | str, warc_file: str, offset: int, length: int, *,
+                decode_limit: int | None = None) -> ArchivedResponse:
     """Read exactly the gzip member at ``offset``/``length`` and parse its record.
 
     Falls back to ``warc_file + '.open'`` while the file is still being written.
@@ -648,7 +652,7 @@ def read_record(directory: Path | str, warc_file: str, offset: int, length: int)
     raw = _read_span(Path(directory), warc_file, offset, length, fail)
     data = _gunzip_member(raw, fail)
     record, payload = _parse_single_record(data, fail)
-    return _archived(warc_file, offset, length, record, payload)
+    return _archived(warc_file, offset, length, record, payload, decode_limit)
 
 
 def _read_span(
@@ -714,11 +718,12 @@ def _parse_single_record(
 
 
 def _archived(
-    warc_file: str, offset: int, length: int, record: ArcWarcRecord, payload: bytes
+    warc_file: str, offset: int, length: int, record: ArcWarcRecord, payload: bytes,
+    decode_limit: int | None,
 ) -> ArchivedResponse:
     headers = record.rec_headers
     http = record.http_headers
-    decoded, error = _decode_body(payload, http)
+    decoded, error = decode_or_keep(payload, http, decode_limit)
     date = headers.get_header("WARC-Date")
     return ArchivedResponse(
         warc_file=warc_file,
@@ -744,56 +749,6 @@ def _status_code(record: ArcWarcRecord) -> int | None:
         return int(record.http_headers.get_statuscode())
     except ValueError:
         return None
-
-
-# --------------------------------------------------------------------------
-# Content decoding
-# --------------------------------------------------------------------------
-
-
-def _decode_body(payload: bytes, http: StatusAndHeaders | None) -> tuple[bytes, str | None]:
-    """Undo Transfer-Encoding (records from other tools) and Content-Encoding."""
-    if http is None:
-        return payload, None
-    body = payload
-    if (http.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
-        body = ChunkedDataReader(io.BytesIO(body)).read()
-    codings = [c.strip().lower() for c in (http.get_header("Content-Encoding") or "").split(",")]
-    try:
-        for coding in reversed([c for c in codings if c and c != "identity"]):
-            body = _decode_one(coding, body)
-    except Exception as exc:  # corrupt bodies from servers are archived as sent
-        return payload, f"{type(exc).__name__}: {exc}"
-    return body, None
-
-
-def _decode_one(coding: str, body: bytes) -> bytes:
-    if coding in ("gzip", "x-gzip"):
-        return _gunzip_all(body)
-    if coding == "deflate":
-        try:
-            return zlib.decompress(body)
-        except zlib.error:  # many servers send raw deflate without the zlib wrapper
-            return zlib.decompress(body, -zlib.MAX_WBITS)
-    if coding == "br":
-        import brotli  # imported lazily: only needed for br bodies
-
-        return brotli.decompress(body)
-    raise ValueError(f"unsupported Content-Encoding {coding!r}")
-
-
-def _gunzip_all(body: bytes) -> bytes:
-    """Gunzip every member; trailing non-gzip junk (some servers add it) is ignored."""
-    out = bytearray()
-    while body:
-        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        out += decompressor.decompress(body)
-        if not decompressor.eof:
-            raise ValueError("gzip body is truncated")
-        body = decompressor.unused_data
-        if not body.startswith(_GZIP_MAGIC):
-            break
-    return bytes(out)
 
 
 # --------------------------------------------------------------------------

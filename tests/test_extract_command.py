@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from crawler.commands.extract import output_name
+from tests.archived import MiB, gzip_bomb
 from tests.crawl import PROJECT
+from tests.peak_rss import run_measured
 from tests.sample_site import SampleSite
 
 
@@ -47,3 +51,21 @@ def test_output_names() -> None:
     assert output_name(Path("a/0f3e.html.gz")) == "0f3e.txt"
     assert output_name(Path("Page.HTM")) == "Page.txt"
     assert output_name(Path("page")) == "page.txt"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="measures with Linux's prctl")
+def test_a_gzip_bomb_is_too_large_in_little_memory(tmp_path: Path) -> None:
+    site = SampleSite(n_articles=3)
+    path = sorted(site.gold_texts())[0]
+    bomb, page = tmp_path / "bomb.html.gz", tmp_path / "page.html"
+    bomb.write_bytes(gzip_bomb(1024 * MiB))
+    page.write_bytes(site.respond(path, "https://vov.vn").body)
+    out = tmp_path / "out"
+    done, peak_kib = run_measured(
+        [sys.executable, "-m", "scrapy", "extract", "--site", "vov", "-o", str(out), str(bomb),
+         str(page)], cwd=PROJECT, env={**os.environ, "DATA_DIR": str(tmp_path)})
+    assert done.returncode == 1, done.stderr
+    assert f"FAILED {bomb}: too_large: the body decodes (gzip) to more than 2,097,152 bytes" \
+        in done.stderr
+    assert (out / "page.txt").read_text(encoding="utf-8") == site.gold_texts()[path]
+    assert peak_kib < 400 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"

@@ -7,22 +7,26 @@
 Each FILE gives OUTDIR/<name>.txt, where <name> is the file name without `.gz` and without
 `.html`/`.htm` (`a.html.gz` -> `a.txt`), in the seeds' text format. The hints are those of
 `--site`, else of the profile whose hosts include `--url`'s host, else the defaults. Exit
-status 1 if any file could not be extracted (each one's reason is printed).
+status 1 if any file could not be extracted (each one's reason is printed) or OUTDIR cannot
+be written (one line says why), 2 for bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import sys
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.extract import Extraction, extract_article
+from crawler.exitcodes import ExitCode, one_line_errors, opened
+from crawler.extract import Extraction, extract_article, too_large
 from crawler.profiles import ExtractHints, SiteProfile, load_profiles
+from crawler.refiling import writable_folder
+from storage.decoding import GZIP_MAGIC, DecodeError, TooLarge, gunzip
 
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
@@ -48,12 +52,14 @@ class Command(ScrapyCommand):
         _check(files, opts)
         hints = _hints(load_profiles(Path(self.settings["SITE_PROFILES_DIR"])), opts.site, opts.url)
         max_bytes = self.settings.getint("EXTRACT_MAX_BYTES")
-        failed = 0
-        for path in files:
-            extraction = extract_article(_read_html(path), content_type=None, hints=hints,
-                                         max_bytes=max_bytes)
-            failed += not _deliver(path, extraction, opts.output)
-        self.exitcode = 1 if failed else 0
+        with one_line_errors("extract"):
+            output = opened(lambda: writable_folder(Path(opts.output)), opts.output) \
+                if opts.output else None
+            failed = 0
+            for path in files:
+                extraction = _extract_file(path, hints, max_bytes)
+                failed += not opened(partial(_deliver, path, extraction, output), str(output))
+            self.exitcode = int(ExitCode.FAILED if failed else ExitCode.OK)
 
 
 def _check(files: list[Path], opts: argparse.Namespace) -> None:
@@ -82,14 +88,17 @@ def _hints(profiles: dict[str, SiteProfile], site: str | None, url: str | None) 
     return ExtractHints()
 
 
-def _read_html(path: Path) -> bytes:
+def _extract_file(path: Path, hints: ExtractHints, max_bytes: int) -> Extraction:
+    """A `.gz` file is decompressed to at most `max_bytes`: past that it is `too_large`."""
     data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
+    if data.startswith(GZIP_MAGIC):
         try:
-            return gzip.decompress(data)
-        except (OSError, EOFError) as error:
+            data = gunzip(data, max_bytes)
+        except TooLarge as error:
+            return too_large(error)
+        except DecodeError as error:
             raise UsageError(f"{path}: looks like gzip but cannot be decompressed ({error})") from None
-    return data
+    return extract_article(data, content_type=None, hints=hints, max_bytes=max_bytes)
 
 
 def output_name(path: Path) -> str:
@@ -104,7 +113,7 @@ def output_name(path: Path) -> str:
     return name + ".txt"
 
 
-def _deliver(path: Path, extraction: Extraction, output: str | None) -> bool:
+def _deliver(path: Path, extraction: Extraction, output: Path | None) -> bool:
     """Write (or print) the text; report a failure on stderr. True if there was a text."""
     if extraction.article is None:
         failure = extraction.failure
@@ -115,9 +124,7 @@ def _deliver(path: Path, extraction: Extraction, output: str | None) -> bool:
     if output is None:
         sys.stdout.write(text)
         return True
-    folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / output_name(path)
+    target = output / output_name(path)
     partial = target.with_name(target.name + ".part")
     partial.write_bytes(text.encode("utf-8"))
     partial.replace(target)

@@ -6,8 +6,10 @@
     scrapy reextract --run 12 --workers 2
 
 Prints what changed: unchanged, changed, new (no text before), failed (by reason), and the
-captures skipped because a newer capture of their URL exists. Exit status 1 if a record
-could not be read (an archive file moved, changed or damaged).
+captures skipped because a newer capture of their URL exists. Exit status (crawler.exitcodes):
+0 finished (pages that could not be extracted are counted, not a failed run); 1 a record
+could not be read (an archive file moved, changed or damaged), or the catalogue or TEXT_DIR
+cannot be used (one line says why); 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.exitcodes import ExitCode, one_line_errors, opened
 from crawler.extract import EXTRACTOR_VERSION
 from crawler.profiles import ExtractHints, SiteProfile, load_profiles
 from crawler.progress import make_progress
 from crawler.reextraction import Extractor, chunks, reextract
-from crawler.refiling import Filer, Tally
+from crawler.refiling import Filer, Tally, writable_folder
 from crawler.reselect import Selected, Selection, select_work
 from storage.db import open_catalogue
 
@@ -57,23 +60,30 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:
             raise UsageError(f"unexpected arguments {args}: reextract takes options only")
+        with one_line_errors("reextract"):
+            self.exitcode = int(self._reextract(opts))
+
+    def _reextract(self, opts: argparse.Namespace) -> ExitCode:
         settings = self.settings
         profiles = load_profiles(Path(settings["SITE_PROFILES_DIR"]))
         selection = _selection(opts, profiles)
-        sessions = open_catalogue(settings["DATABASE_URL"])
+        url = settings["DATABASE_URL"]
+        sessions = opened(lambda: open_catalogue(url), url)
+        text_dir = opened(lambda: writable_folder(Path(settings["TEXT_DIR"])), url)
         started = time.monotonic()
         with sessions() as session:
-            selected = select_work(session, selection, profiles)
+            selected = opened(lambda: select_work(session, selection, profiles), url)
         items = selected.items + selected.unresolved
         hints: dict[str | None, ExtractHints] = {name: p.extract for name, p in profiles.items()}
         hints[None] = ExtractHints()
         workers = opts.workers or settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
         workers = max(1, min(workers, sum(1 for _ in chunks(items))))
         extractor = Extractor(hints, settings.getint("EXTRACT_MAX_BYTES"), Path(settings["WARC_DIR"]))
-        filer = Filer(sessions, Path(settings["TEXT_DIR"]))
-        reextract(items, extractor, filer, workers, make_progress(len(items), "reextract"))
-        print(report(filer.tally, selected, time.monotonic() - started, workers))
-        self.exitcode = 1 if filer.tally.failed.get("read_error") else 0
+        filer = Filer(sessions, text_dir)
+        progress = make_progress(len(items), "reextract")
+        restarts = opened(lambda: reextract(items, extractor, filer, workers, progress), url)
+        print(report(filer.tally, selected, time.monotonic() - started, workers, restarts))
+        return ExitCode.FAILED if filer.tally.failed.get("read_error") else ExitCode.OK
 
 
 def _selection(opts: argparse.Namespace, profiles: dict[str, SiteProfile]) -> Selection:
@@ -102,7 +112,7 @@ def _date(value: str | None, option: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def report(tally: Tally, selected: Selected, elapsed: float, workers: int) -> str:
+def report(tally: Tally, selected: Selected, elapsed: float, workers: int, restarts: int = 0) -> str:
     """The summary: one count per line, so scripts (and the tests) can read it."""
     done = tally.done
     rate = done / elapsed if elapsed > 0 else 0.0
@@ -117,4 +127,6 @@ def report(tally: Tally, selected: Selected, elapsed: float, workers: int) -> st
         f"  superseded     {selected.superseded}  (a newer capture of the same URL is the one extracted)",
         f"  files written  {tally.files_written}",
     ]
+    if restarts:
+        lines.append(f"  worker restarts  {restarts}  (a worker died: its pages were retried alone)")
     return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""Expected conditions in `scrapy reextract` and `scrapy extract` (a database that refuses,
+a folder that cannot be written) are one line on stderr and exit status 1, no traceback."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.archived import Page, archive_pages
+from tests.crawl import PROJECT
+from tests.sample_site import SampleSite
+
+REFUSED = "postgresql+psycopg://postgres@127.0.0.1:1/x"  # nothing listens on port 1
+
+
+def scrapy(*args: str, data_dir: Path, database_url: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    options = [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
+    env = {**os.environ, "DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
+    return subprocess.run([sys.executable, "-m", "scrapy", *args, *options], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def one_line(done: subprocess.CompletedProcess[str], command: str) -> str:
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"scrapy {command}: "), done.stderr
+    return lines[0]
+
+
+def unwritable(tmp_path: Path, how: str) -> Path:
+    """A folder nothing can be written in: read-only (not for root, whom modes do not stop),
+    or a regular file where the folder should be."""
+    path = tmp_path / "texts"
+    if how == "read-only":
+        if os.geteuid() == 0:
+            pytest.skip("root writes in read-only folders")
+        path.mkdir()
+        path.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    else:
+        path.write_text("not a folder")
+    return path
+
+
+def test_reextract_with_a_refused_database(tmp_path: Path) -> None:
+    line = one_line(scrapy("reextract", data_dir=tmp_path, database_url=REFUSED), "reextract")
+    assert "127.0.0.1:1/x cannot be used" in line and "check DATABASE_URL" in line
+    assert "postgres@" not in line
+
+
+@pytest.mark.parametrize("how", ["read-only", "a file"])
+def test_reextract_with_an_unwritable_text_dir(tmp_path: Path, how: str) -> None:
+    text_dir = unwritable(tmp_path, how)
+    site = SampleSite(n_articles=3)
+    path = sorted(site.gold_texts())[0]
+    database_url = archive_pages(tmp_path, [Page("https://vov.vn" + path,
+                                                 site.respond(path, "https://vov.vn").body)])
+    done = scrapy("reextract", data_dir=tmp_path, database_url=database_url, TEXT_DIR=str(text_dir))
+    assert str(text_dir) in one_line(done, "reextract")
+
+
+@pytest.mark.parametrize("how", ["read-only", "a file"])
+def test_extract_into_an_unwritable_folder(tmp_path: Path, how: str) -> None:
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<html><body><p>trang</p></body></html>")
+    out = unwritable(tmp_path, how)
+    done = scrapy("extract", "-o", str(out), str(page), data_dir=tmp_path, database_url=REFUSED)
+    assert str(out) in one_line(done, "extract")  # and the database is not its business

@@ -1,0 +1,164 @@
+"""Extraction workers that die: the page that kills one is retried once, alone, then recorded
+`worker_crashed`, and the run files every other page (reextract and the crawl alike); and
+killing the crawl itself leaves no extraction process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from sqlalchemy import select
+
+from storage.db import open_catalogue
+from storage.models import Document, ExtractionFailure, FrontierEntry
+from tests.archived import Page, archive_pages
+from tests.crawl import crawl, scrapy, start_crawl
+from tests.sample_site import SampleSite, serve
+from tests.test_reextract import report_counts
+
+pytestmark = pytest.mark.slow
+
+# Test-only, and outside the project: Python imports `sitecustomize` at start-up in every
+# process, the forkserver included, so every extraction worker gets this wrapper, which
+# kills its own process (SIGKILL, as the OOM killer would) on a page holding the marker.
+KILLER = """
+import multiprocessing, os, signal
+
+import crawler.extract
+
+_marker = os.environ["KILL_WORKER_ON"].encode()
+_extract_article = crawler.extract.extract_article
+
+
+def extract_article(body, **options):
+    if _marker in body and multiprocessing.parent_process() is not None:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _extract_article(body, **options)
+
+
+crawler.extract.extract_article = extract_article
+"""
+
+
+@pytest.fixture
+def killing_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Processes started from here on kill their extraction worker on a page holding
+    the value of KILL_WORKER_ON (set it with monkeypatch)."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(KILLER, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])))
+    yield
+
+
+def canonical(url: str) -> str:
+    return f'rel="canonical" href="{url}"'
+
+
+def test_reextract_records_the_page_that_kills_its_worker_and_files_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killing_worker: None) -> None:
+    site = SampleSite(n_articles=40)  # two tasks of 32 captures at most: two workers
+    pages = [Page("https://vov.vn" + path, site.respond(path, "https://vov.vn").body)
+             for path in site.gold_texts()]
+    killer = pages[2].url
+    monkeypatch.setenv("KILL_WORKER_ON", canonical(killer))
+    database_url = archive_pages(tmp_path, pages)
+
+    for run in (1, 2):  # and a rerun does not die on it either
+        done = scrapy("reextract", "--workers", "2", data_dir=tmp_path, database_url=database_url)
+        assert done.returncode == 0, done.stdout + done.stderr
+        counts = report_counts(done.stdout)
+        assert counts["failed"] == 1 and "worker_crashed: 1" in done.stdout, done.stdout
+        assert counts["new" if run == 1 else "unchanged"] == len(pages) - 1, done.stdout
+        assert counts["worker restarts"] >= 2, done.stdout  # the pool, then the quarantine
+    with open_catalogue(database_url)() as session:
+        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason)).all()
+        documents = session.scalars(select(Document.url)).all()
+    assert failures == [(killer, "worker_crashed")]  # once, though seen twice
+    assert sorted(documents) == sorted(page.url for page in pages if page.url != killer)
+
+
+def test_the_crawl_records_the_page_that_kills_its_worker_as_processed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killing_worker: None) -> None:
+    site = SampleSite(n_articles=12)
+    killer_path = sorted(site.gold_texts())[3]
+    with serve(site) as origin:
+        monkeypatch.setenv("KILL_WORKER_ON", canonical(origin + killer_path))
+        done = crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2"})
+    assert done.returncode == 0, done.log[-3000:]
+    assert "'extract/failed/worker_crashed': 1" in done.log
+    assert "'extract/worker_restarts': " in done.log
+    with open_catalogue(done.database_url)() as session:
+        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason)).all()
+        documents = session.scalars(select(Document.url)).all()
+        killer_done = session.scalar(select(FrontierEntry.done_at).where(
+            FrontierEntry.url == origin + killer_path))
+    assert (origin + killer_path, "worker_crashed") in failures
+    assert len(documents) == len(site.gold_texts()) - 1
+    assert killer_done is not None  # recorded, with its reason: later runs are not blocked
+
+
+def hold_articles_after(site: SampleSite, count: int, release: threading.Event) -> None:
+    """Articles after the first `count` are answered only once `release` is set: the crawl
+    stays alive, with extraction workers, for as long as the test needs."""
+    served, respond = [0], site.respond
+
+    def holding(target: str, base: str):  # type: ignore[no-untyped-def]
+        if target.endswith(".vov") and "-post" in target:
+            served[0] += 1
+            if served[0] > count:
+                release.wait(timeout=120)
+        return respond(target, base)
+
+    site.respond = holding  # type: ignore[method-assign]
+
+
+def wait_for(condition, timeout: float):  # type: ignore[no-untyped-def]
+    """Poll `condition` until it returns something true, or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling with a deadline, not synchronisation by sleeping
+    return result
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process trees as Linux shows them")
+def test_killing_the_crawl_leaves_no_extraction_process_behind(tmp_path: Path) -> None:
+    site, release = SampleSite(n_articles=20), threading.Event()
+    hold_articles_after(site, 4, release)
+    descendants: list[psutil.Process] = []
+    with serve(site) as origin:
+        process = start_crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2"})
+        crawler = psutil.Process(process.pid)
+        try:
+            def workers_running() -> list[psutil.Process]:
+                tree = crawler.children(recursive=True)
+                forkserver = [p for p in tree if "forkserver" in " ".join(p.cmdline())]
+                return tree if len(forkserver) >= 2 else []  # the server and a worker at least
+
+            descendants = wait_for(workers_running, 120)
+            assert descendants, "no extraction worker started"
+            os.kill(process.pid, signal.SIGKILL)  # the crawl process only, not its group
+            process.wait()
+            wait_for(lambda: not any(_alive(p) for p in descendants), 30)
+            survivors = [" ".join(p.cmdline())[:80] for p in descendants if _alive(p)]
+            assert not survivors, f"{len(survivors)} of {len(descendants)} processes outlived " \
+                                  f"the crawl: {survivors}"
+        finally:
+            release.set()
+            for leftover in descendants:
+                if _alive(leftover):
+                    leftover.kill()
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
