@@ -12,8 +12,9 @@ The markers live in the profile (`[blocking] markers`), with this generic defaul
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
+
+from storage.decoding import DecodeError, decode_body
 
 # Strings only a challenge or interstitial page carries (compared lower-cased).
 DEFAULT_MARKERS = (
@@ -45,17 +46,14 @@ class Blocking:
         return next((m for m in self.markers if m.lower().encode() in text), None)
 
     def marker_in_sent(self, body: bytes, content_encoding: str | None) -> str | None:
-        """The same, for a body as the server sent it (gzip or deflate): only as much is
-        decoded as a challenge can hold, so a large page costs little and a bomb nothing."""
-        coding = (content_encoding or "").strip().lower()
-        if coding in ("gzip", "x-gzip", "deflate"):
-            try:  # wbits 47: a gzip or zlib header, whichever it is
-                body = zlib.decompressobj(47).decompress(body, MAX_CHALLENGE_BYTES + 1)
-            except zlib.error:
-                return None
-        elif coding not in ("", "identity"):
+        """The same, for a body as the server sent it: decoding stops as soon as the body
+        is too large to be a challenge, so a large page costs little and a bomb nothing."""
+        try:
+            decoded = decode_body(body, content_encoding=content_encoding,
+                                  limit=MAX_CHALLENGE_BYTES)
+        except DecodeError:  # too large (TooLarge is one), corrupt, or an unknown coding
             return None
-        return self.marker_in(body)
+        return self.marker_in(decoded)
 
 
 class ChallengeCounter:

@@ -15,8 +15,9 @@ Failure is per record, never per file or per command: a damaged record, a value 
 catalogue cannot hold, a row the database refuses (on PostgreSQL each batch is inserted
 under a SAVEPOINT and retried record by record) each cost that record only, and are
 reported; an unexpected error costs its file only. Memory stays bounded whatever the
-input (see storage.sources and storage.records); `ImportLimits` caps what is read. Records already catalogued (same WARC-Record-ID,
-from another file or earlier in the same one) are counted as duplicates and skipped. Rows
+input (see storage.sources and storage.records); `ImportLimits` caps what is read.
+Records already catalogued (same WARC-Record-ID, from another file or earlier in the same
+one) are counted as duplicates and skipped. Rows
 that existed before are never changed; revisits are linked to their originals once all
 the files of the command are in.
 """

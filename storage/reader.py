@@ -14,10 +14,10 @@ from __future__ import annotations
 import zlib
 from pathlib import Path, PurePath
 
+from storage.decoding import decode_or_keep
 from storage.formats import GZIP_MAGIC, WARC_MAGIC
 from storage.records import ParsedRecord, RecordError, parse_record
 from storage.sources import BytesSource
-from storage.decoding import decode_or_keep
 from storage.warc import ArchivedResponse, WarcReadError, read_record
 
 __all__ = ["IMPORTED_DIR", "is_foreign", "read_capture", "read_foreign_record"]

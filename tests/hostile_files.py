@@ -20,16 +20,10 @@ from warcio.archiveiterator import ArchiveIterator
 from storage.models import Capture
 from storage.reader import read_capture
 from tests.crawl import PROJECT
+from tests.peak_rss import run_measured
 
 GiB = 1 << 30
 BOMB_HEADER_URL = b"http://bomb.example/zeros"
-
-# Runs a command and prints its peak RSS (KiB): a fresh process, so earlier tests' children
-# do not count.
-_PEAK_RSS = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-             "print('PEAK_RSS_KIB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
-             "file=sys.stderr); sys.exit(r.returncode)")
-
 
 def record(uri: bytes = b"http://example.com/", *, date: bytes = b"2024-05-01T10:00:00Z",
            status: bytes = b"HTTP/1.1 200 OK", headers: Iterable[tuple[bytes, bytes]] = (),
@@ -106,13 +100,11 @@ def deflated_entry(name: str, data: bytes) -> tuple[str, bytes, int, int, int]:
     return name, compressor.compress(data) + compressor.flush(), zlib.crc32(data), len(data), 8
 
 
-def scrapy_with_peak_rss(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], int]:
-    """Run `scrapy ARGS` under a fresh wrapper process; its result and peak RSS in KiB."""
-    done = subprocess.run([sys.executable, "-c", _PEAK_RSS, sys.executable, "-m", "scrapy", *args],
-                          cwd=PROJECT, env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=300, check=False)
-    line = [ln for ln in done.stderr.splitlines() if ln.startswith("PEAK_RSS_KIB")][-1]
-    return done, int(line.split()[1])
+def scrapy_with_peak_rss(args: list[str],
+                         env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run `scrapy ARGS`; its result and peak RSS in KiB (tests.peak_rss)."""
+    return run_measured([sys.executable, "-m", "scrapy", *args], cwd=PROJECT,
+                        env={**os.environ, **env})
 
 
 def captures(sessions: sessionmaker[Session]) -> list[Capture]:

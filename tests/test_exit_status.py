@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from crawler.exitcodes import ExitCode
 from storage import crawlstate
 from storage.db import open_catalogue
 from storage.models import CrawlRun
-from tests.crawl import check_archive, crawl
+from tests.crawl import AS_OWNER, PROJECT, check_archive, crawl, crawl_command
 from tests.hostile_site import SYNTHETIC_CHALLENGE, real_challenge
 from tests.sample_site import SampleSite, serve
 from tests.sample_site.routes import HTML, Response
@@ -80,18 +81,27 @@ def test_a_locked_site_is_one_line_and_status_3(tmp_path: Path) -> None:
         assert session.scalars(select(CrawlRun.status)).all() == ["locked"]
 
 
-@pytest.mark.parametrize("where", ["refused database", "data folder is a file"])
+@pytest.mark.parametrize("where", ["refused database", "data folder is a file",
+                                   "read-only data folder"])
 def test_an_unusable_catalogue_or_folder_is_one_line_and_status_1(
         where: str, tmp_path: Path) -> None:
-    file = tmp_path / "file"
-    file.write_text("not a folder")
-    data_dir = file / "data" if where == "data folder is a file" else tmp_path
-    database_url = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere" \
-        if where == "refused database" else None
-    done = crawl("http://127.0.0.1:9", data_dir, database_url)
-    assert done.returncode == ExitCode.FAILED, done.log[-3000:]
-    [line] = one_line_error(done.log)
-    assert ("DATABASE_URL" in line) if where == "refused database" else ("Not a directory" in line)
+    data_dir, database_url = tmp_path / "data", None
+    if where == "refused database":
+        database_url = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
+    elif where == "data folder is a file":
+        data_dir.write_text("not a folder")
+    else:
+        if os.geteuid() == 0 and not AS_OWNER:
+            pytest.skip("root writes in read-only folders, and setpriv is not here to stop it")
+        data_dir.mkdir(mode=0o500)
+    command, env = crawl_command("http://127.0.0.1:9", data_dir, database_url)
+    done = subprocess.run([*AS_OWNER, *command], cwd=PROJECT, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == ExitCode.FAILED, done.stderr[-3000:]
+    [line] = one_line_error(done.stdout + done.stderr)
+    expected = {"refused database": "DATABASE_URL", "data folder is a file": "Not a directory",
+                "read-only data folder": "ermission denied"}[where]
+    assert expected in line
 
 
 @pytest.mark.postgres

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from storage.db import open_catalogue
-from storage.importer import ImportLimits, Importer
+from storage.importer import Importer, ImportLimits
 from storage.repository import NewCapture
 from tests import hostile_files as hostile
 from tests.hostile_files import GiB, assert_pointers_read_back, captures, gzip_member, record

@@ -15,9 +15,9 @@ import pytest
 from crawler.recrawl import RecrawlPolicy, how_to_store
 from crawler.runlock import RunLock, SiteLocked, pid_alive
 from storage import crawlstate
+from storage.catalogue_values import fit_capture
 from storage.crawlstate import Backoff, CaptureState, FetchFailure, HeldBack
 from storage.db import open_catalogue
-from storage.catalogue_values import fit_capture
 from storage.repair import abandoned, repair, uncatalogued
 from storage.repository import NewCapture
 from storage.warc import HttpExchange, WarcWriter

@@ -23,7 +23,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from storage.db import open_catalogue
-from storage.importer import FileReport, ImportLimits, Importer
+from storage.importer import FileReport, Importer, ImportLimits
 
 
 class Command(ScrapyCommand):
