@@ -12,15 +12,18 @@ catalogue cannot hold (NUL, longer than its index allows) refuses the record.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
-from typing import TYPE_CHECKING
+from dataclasses import asdict, replace
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from storage.models import Capture
+from sqlalchemy import String
+
+from storage.models import Base, Capture
 
 if TYPE_CHECKING:
     from storage.repository import NewCapture
 
-__all__ = ["URL_MAX_BYTES", "Problems", "fit_capture", "fitted", "status_code", "undecodable",
+__all__ = ["URL_MAX_BYTES", "Problems", "fit_capture", "fit_values", "fitted", "status_code", "undecodable",
            "url_refusal"]
 
 URL_MAX_BYTES = 2000
@@ -43,37 +46,50 @@ def fitted(value: str | None, limit: int, column: str, problems: Problems) -> st
 
 
 NO_STATUS = 0  # the catalogue's word for "no usable HTTP status"
-# Text columns with a length limit (name -> characters) whose values may be cut: not the
-# ones that point at records (a cut pointer would name nothing), which must fit as they are.
-_POINTERS = {"warc_file", "warc_record_id", "refers_to_record_id", "payload_digest"}
-_LIMITS = {column.name: column.type.length for column in Capture.__table__.columns
-           if getattr(column.type, "length", None) and column.name not in _POINTERS}
+# Columns that point at records may not be cut (a cut pointer would name nothing): they
+# must fit as they are.
+_POINTERS = {"warc_file", "warc_record_id", "refers_to_record_id", "payload_digest", "text_path"}
+
+
+def fit_values(model: type[Base], values: dict[str, Any]) -> tuple[dict[str, Any], Problems]:
+    """`values` of a row of `model` without NUL characters (PostgreSQL text cannot hold
+    them) and with strings cut to their column's length; and why each changed."""
+    problems: Problems = {}
+    fitted_values = dict(values)
+    for name, limit in _limits(model).items():
+        value = values.get(name)
+        if not isinstance(value, str):
+            continue
+        if name in _POINTERS or limit is None:
+            fit = value.replace("\x00", "")
+            if fit != value:
+                _note(problems, name, "held NUL characters: removed")
+        else:
+            fit = fitted(value, limit, name, problems) or ""
+            fit = fit if fit or not value else None  # empty after removal: NULL
+        fitted_values[name] = fit
+    return fitted_values, problems
 
 
 def fit_capture(capture: NewCapture) -> NewCapture:
     """`capture` with every value the catalogue cannot hold normalised, and why in
     `problems`: the last check before any row is inserted, whoever made it."""
-    problems: Problems = dict(capture.problems or {})
-    changes: dict[str, object] = {}
+    values, problems = fit_values(Capture, asdict(capture))
+    problems = {**(capture.problems or {}), **problems}
     if capture.status != NO_STATUS and not 100 <= capture.status <= 599:
         _note(problems, "status", f"impossible status {capture.status}: stored as 0")
-        changes["status"] = NO_STATUS
-    for field in fields(capture):
-        value = getattr(capture, field.name)
-        if not isinstance(value, str):
-            continue
-        if field.name in _LIMITS:
-            fit = fitted(value, _LIMITS[field.name], field.name, problems)
-        elif "\x00" in value:
-            fit = value.replace("\x00", "")
-            _note(problems, field.name, "held NUL characters: removed")
-        else:
-            continue
-        if fit != value:
-            changes[field.name] = fit
-    if not changes:
+        values["status"] = NO_STATUS
+    if values == asdict(capture):
         return capture
-    return replace(capture, problems=problems, **changes)  # type: ignore[arg-type]
+    return replace(capture, **{**values, "problems": problems})
+
+
+@cache
+def _limits(model: type[Base]) -> dict[str, int | None]:
+    """The model's string columns and their lengths (None: unlimited text)."""
+    return {column.name: getattr(column.type, "length", None)
+            for column in model.__table__.columns
+            if isinstance(column.type, String)}
 
 
 def status_code(text: str | None, problems: Problems) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storage.batching import in_chunks
-from storage.catalogue_values import fit_capture
+from storage.catalogue_values import fit_capture, fit_values
 from storage.models import (
     Article,
     Base,
@@ -261,13 +261,23 @@ def latest_text_sha1(session: Session, urls: Iterable[str]) -> dict[str, str]:
 
 
 def insert_documents(session: Session, documents: Sequence[NewDocument]) -> None:
-    if documents:
-        session.execute(insert(Document), [asdict(document) for document in documents])
+    """Bulk insert; a value the catalogue cannot hold (a NUL in an author, an over-long
+    language tag) is normalised, with why in `metadata_problems`: a page's odd metadata
+    never costs its batch."""
+    rows = []
+    for document in documents:
+        values, problems = fit_values(Document, asdict(document))
+        if problems:
+            values["metadata_problems"] = {**(document.metadata_problems or {}), **problems}
+        rows.append(values)
+    if rows:
+        session.execute(insert(Document), rows)
 
 
 def insert_failures(session: Session, failures: Sequence[NewFailure]) -> None:
     if failures:
-        session.execute(insert(ExtractionFailure), [asdict(failure) for failure in failures])
+        session.execute(insert(ExtractionFailure),
+                        [fit_values(ExtractionFailure, asdict(failure))[0] for failure in failures])
 
 
 def document_versions(session: Session, url: str) -> list[tuple[Document, Capture]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import repository
 from storage.db import make_engine, open_catalogue, upgrade
-from storage.models import Article, Capture, Document
+from storage.models import Article, Capture, Document, ExtractionFailure
 from storage.repository import NewCapture, NewDocument, NewFailure
 from storage.textfiles import TEXT_FILE_PATTERN, sha1_hex
 
@@ -158,3 +159,27 @@ def test_a_row_the_database_refuses_never_costs_the_others(catalogue_url: str) -
     assert "unique" in refused[0][1].lower() or "duplicate" in refused[0][1].lower()
     with sessions() as session:
         assert len(session.scalars(select(Capture)).all()) == 3
+
+
+def test_odd_page_metadata_is_normalised_never_refused(catalogue_url: str) -> None:
+    """A NUL in an author or an over-long language tag, as pages give them, would make
+    PostgreSQL refuse the whole batch: they are normalised, with why."""
+    sessions = open_catalogue(catalogue_url)
+    with sessions.begin() as session:
+        ids = repository.insert_captures(session, [new_capture("https://vov.vn/a-post1.vov", 1)])
+        paths = repository.article_text_paths(session, ["https://vov.vn/a-post1.vov"])
+        [capture_id] = ids.values()
+        odd = replace(document_of(capture_id, "https://vov.vn/a-post1.vov",
+                                  paths["https://vov.vn/a-post1.vov"], "Tiêu đề\n"),
+                      author="Nguyen\x00Van", language="vi-" + "-ab" * 40,
+                      metadata_problems={"published_at": "no zone"})
+        repository.insert_documents(session, [odd])
+        repository.insert_failures(session, [NewFailure(
+            url="https://vov.vn/a-post1.vov", reason="x" * 100, detail="a\x00b",
+            extractor_version="v1", failed_at=FETCHED, capture_id=odd.capture_id)])
+    with sessions() as session:
+        stored = session.scalar(select(Document))
+        failure = session.scalar(select(ExtractionFailure))
+    assert (stored.author, len(stored.language)) == ("NguyenVan", 64)
+    assert set(stored.metadata_problems) == {"published_at", "author", "language"}
+    assert (len(failure.reason), failure.detail) == (64, "ab")
