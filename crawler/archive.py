@@ -415,7 +415,7 @@ class Archive:
             return None
         encoding = next((value for name, value in exchange.response_headers
                          if name.lower() == "content-encoding"), None)
-        marker = self.blocking.marker_in_sent(exchange.response_body, encoding)
+        marker = self.blocking.marker_in_sent(exchange.response_body, encoding, exchange.status)
         return f"bot challenge ({marker})" if marker else None
 
     def _previous(self, session: Session, url: str,

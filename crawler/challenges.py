@@ -16,14 +16,17 @@ from dataclasses import dataclass
 
 from storage.decoding import DecodeError, decode_body
 
-# Strings only a challenge or interstitial page carries (compared lower-cased).
+# Strings only a challenge or interstitial page carries (compared lower-cased). Not what
+# also rides on ordinary pages: Cloudflare injects /cdn-cgi/challenge-platform/ scripts into
+# normal pages, and a firewall vendor's name can be in an article's text.
 DEFAULT_MARKERS = (
     "_jsc_ch_conf", "/_jsc_sbu/", "wss-captcha",
     "verify the security of the connection and browser environment",
-    "cf-browser-verification", "/cdn-cgi/challenge-platform/", "cf_chl_opt",
-    "<title>just a moment...</title>", "<title>attention required! | cloudflare</title>",
-    "ddos-guard", "sucuri website firewall", "/_incapsula_resource", "px-captcha",
+    "cf-browser-verification", "cf_chl_opt", "<title>just a moment...</title>",
+    "<title>attention required! | cloudflare</title>",
 )
+# The statuses a challenge comes with: a page (200), or a refusal (403, 429, 503).
+CHALLENGE_STATUSES = frozenset({200, 403, 429, 503})
 # Challenge pages are small; a larger body is a page, whatever it mentions.
 MAX_CHALLENGE_BYTES = 128 * 1024
 
@@ -38,16 +41,19 @@ class Blocking:
     stop_after: int = 10
     stop_ratio: float = 0.5
 
-    def marker_in(self, body: bytes) -> str | None:
+    def marker_in(self, body: bytes, status: int = 200) -> str | None:
         """The first marker found in a (decoded) body small enough to be a challenge."""
-        if not body or len(body) > MAX_CHALLENGE_BYTES:
+        if status not in CHALLENGE_STATUSES or not body or len(body) > MAX_CHALLENGE_BYTES:
             return None
         text = body.lower()
         return next((m for m in self.markers if m.lower().encode() in text), None)
 
-    def marker_in_sent(self, body: bytes, content_encoding: str | None) -> str | None:
+    def marker_in_sent(self, body: bytes, content_encoding: str | None,
+                       status: int = 200) -> str | None:
         """The same, for a body as the server sent it: decoding stops as soon as the body
         is too large to be a challenge, so a large page costs little and a bomb nothing."""
+        if status not in CHALLENGE_STATUSES:
+            return None
         try:
             decoded = decode_body(body, content_encoding=content_encoding,
                                   limit=MAX_CHALLENGE_BYTES)

@@ -155,6 +155,8 @@ class FetchFailure:
     url: str
     reason: str  # e.g. http_503, timeout, blocked, url_too_long
     retry: bool  # False: final at once (refused by robots.txt, too large, off the origin)
+    # False: never given up, only backed off (a bot challenge says nothing of the page)
+    may_give_up: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,7 @@ def record_failures(session: Session, site: str, failures: Sequence[FetchFailure
         entry = session.scalars(select(FrontierEntry).where(
             FrontierEntry.site == site, FrontierEntry.url == failure.url)).one()
         attempts = entry.attempts + 1
-        give_up = not failure.retry or attempts >= backoff.give_up_after
+        give_up = not failure.retry or (failure.may_give_up and attempts >= backoff.give_up_after)
         session.execute(update(FrontierEntry).where(FrontierEntry.id == entry.id).values(
             attempts=attempts, last_error=failure.reason,
             retry_at=None if give_up else now + backoff.delay(attempts),

@@ -43,13 +43,16 @@ SCRIPT_REDIRECT = article_path("chuyen-huong-script", 12)
 SCRIPT_TARGET = article_path("dich-script", 13)
 BOMB = article_path("bom-giai-nen", 14)
 OFF_ORIGIN = article_path("sang-trang-that", 15)
+REDIRECT_TO_FAILING = article_path("chuyen-sang-loi", 16)
+FAILING_TARGET = article_path("dich-loi-503", 17)
 REAL_SITE_ARTICLE = "https://vov.vn/the-gioi/bai-that-post1.vov"
 SUBDOMAIN_ARTICLE = "https://english.vov.vn/world/real-post2.vov"
 
 # served with the text of the site's first gold article
 COPIES = (FAR_FUTURE, YEAR_ONE, ODD_HEADERS, SCRIPT_TARGET)
 IN_FEED = (STATUS_1000, STATUS_099, LONG_REDIRECT, LONG_LINK, ODD_HEADERS, CHALLENGE,
-           SCRIPT_REDIRECT, BOMB, OFF_ORIGIN, REAL_SITE_ARTICLE, SUBDOMAIN_ARTICLE)
+           SCRIPT_REDIRECT, BOMB, OFF_ORIGIN, REDIRECT_TO_FAILING, REAL_SITE_ARTICLE,
+           SUBDOMAIN_ARTICLE)
 IN_ODD_SITEMAP = {FAR_FUTURE: "9999-12-31T23:59:59-05:00", YEAR_ONE: "0001-01-01T00:00:00Z"}
 ODD_SITEMAP = "/sitemaps/odd.xml"
 
@@ -116,6 +119,9 @@ class HostileSite(SampleSite):
                                    cacheable=False),
             OFF_ORIGIN: lambda: Response(302, b"", HTML, location=REAL_SITE_ARTICLE,
                                          cacheable=False),
+            REDIRECT_TO_FAILING: lambda: Response(301, b"", HTML, location=base + FAILING_TARGET,
+                                                  cacheable=False),
+            FAILING_TARGET: lambda: Response(503, b"busy", HTML, cacheable=False),
             ODD_SITEMAP: lambda: Response(200, _urlset(base).encode(), "application/xml",
                                           cacheable=False),
         }

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
+from crawler.commands.crawl import exit_code_for
 from crawler.exitcodes import ExitCode
 from storage import crawlstate
 from storage.db import open_catalogue
@@ -125,3 +126,19 @@ def test_a_catalogue_lost_mid_run_stops_it_with_status_1(
     assert lost.is_set()
     assert done.returncode == ExitCode.FAILED, done.log[-3000:]
     assert "Spider closed (warc_write_error)" in done.log
+
+
+@pytest.mark.parametrize(("reason", "stats", "code"), [
+    ("finished", {}, ExitCode.OK),
+    ("closespider_timeout", {}, ExitCode.OK),  # a limit the user set
+    ("finished", {"warc/write_errors": 2}, ExitCode.FAILED),
+    ("finished", {"archive/close_errors": 1}, ExitCode.FAILED),  # the last batch was lost
+    ("finished", {"extract/file_errors": 1}, ExitCode.FAILED),
+    ("warc_write_error", {}, ExitCode.FAILED),
+    ("lock_lost", {}, ExitCode.FAILED),
+    ("bot_challenge", {"warc/write_errors": 1}, ExitCode.BLOCKED),
+    (None, {}, ExitCode.FAILED),
+])
+def test_the_exit_status_follows_the_close_reason_and_what_was_lost(
+        reason: str | None, stats: dict[str, int], code: ExitCode) -> None:
+    assert exit_code_for(reason, stats) == code

@@ -70,9 +70,9 @@ def test_every_other_article_gets_its_text_and_the_archive_holds(
 def test_each_odd_page_fails_on_its_own_with_its_reason(first: CrawlResult, origin: str) -> None:
     entries = frontier(first, origin)
     backing_off = {path: entries[path].last_error for path in
-                   (odd.STATUS_1000, odd.STATUS_099, odd.CHALLENGE)}
+                   (odd.STATUS_1000, odd.STATUS_099, odd.CHALLENGE, odd.FAILING_TARGET)}
     assert backing_off == {odd.STATUS_1000: "http_1000", odd.STATUS_099: "http_99",
-                           odd.CHALLENGE: "blocked"}
+                           odd.CHALLENGE: "blocked", odd.FAILING_TARGET: "http_503"}
     for path in backing_off:
         entry = entries[path]
         assert (entry.attempts, entry.done_at, entry.gave_up_at) == (1, None, None)
@@ -85,6 +85,8 @@ def test_each_odd_page_fails_on_its_own_with_its_reason(first: CrawlResult, orig
     # never in the frontier: an over-long link, the real site's hosts
     assert not [url for url in entries if "lien-ket-dai" in url or "vov.vn" in url]
     assert entries[odd.SCRIPT_REDIRECT].done_at is not None  # followed like a meta refresh
+    redirect = entries[odd.REDIRECT_TO_FAILING]  # archived and done: the target failed, not it
+    assert (redirect.last_error, redirect.done_at is not None) == (None, True)
 
 
 def test_what_the_catalogue_cannot_hold_is_normalised_and_the_record_keeps_it(
@@ -112,7 +114,8 @@ def test_later_runs_back_off_then_try_again_and_never_stop_on_them(
     assert second.returncode == 0, second.log[-3000:]
     asked = {request.path for request in site.requests}
     assert not asked & {odd.STATUS_1000, odd.CHALLENGE, odd.BOMB, odd.LONG_REDIRECT,
-                        odd.OFF_ORIGIN}, "a failing URL was asked for again before its time"
+                        odd.OFF_ORIGIN, odd.FAILING_TARGET}, \
+        "a failing URL was asked for again before its time"
 
     with open_catalogue(first.database_url).begin() as session:  # their back-off has passed
         session.execute(update(FrontierEntry).where(FrontierEntry.retry_at.isnot(None))
@@ -121,11 +124,24 @@ def test_later_runs_back_off_then_try_again_and_never_stop_on_them(
     third = crawl(origin, first.data_dir, first.database_url)
     assert third.returncode == 0, third.log[-3000:]
     asked = {request.path for request in site.requests}
-    assert {odd.STATUS_1000, odd.CHALLENGE} <= asked  # due again: tried again
+    assert {odd.STATUS_1000, odd.CHALLENGE, odd.FAILING_TARGET} <= asked  # due: tried again
     assert not asked & {odd.BOMB, odd.LONG_REDIRECT}  # given up: never again
     entries = frontier(third, origin)
-    assert entries[odd.STATUS_1000].attempts == 2
+    assert entries[odd.STATUS_1000].attempts == entries[odd.FAILING_TARGET].attempts == 2
     check_archive(third.data_dir, third.database_url)
+
+
+def test_only_a_challenge_is_a_challenge() -> None:
+    from crawler.challenges import Blocking
+    blocking = Blocking()
+    ordinary = (b"<html><head><script src='/cdn-cgi/challenge-platform/scripts/jsd/main.js'>"
+                b"</script></head><body><p>A page about the DDoS-Guard and Sucuri Website "
+                b"Firewall products.</p></body></html>")
+    assert blocking.marker_in(ordinary) is None  # what a CDN injects into every page
+    assert blocking.marker_in(odd.SYNTHETIC_CHALLENGE) == "_jsc_ch_conf"
+    assert blocking.marker_in(odd.SYNTHETIC_CHALLENGE, status=404) is None
+    assert blocking.marker_in(odd.SYNTHETIC_CHALLENGE, status=503) == "_jsc_ch_conf"
+    assert blocking.marker_in(odd.SYNTHETIC_CHALLENGE + b" " * 200_000) is None  # a page
 
 
 def test_the_challenge_page_vov_vn_really_sends_is_recognised() -> None:

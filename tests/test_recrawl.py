@@ -204,15 +204,16 @@ def test_a_failing_url_backs_off_longer_each_time_then_is_given_up(catalogue_url
     sessions = open_catalogue(catalogue_url)
     backoff = Backoff(first=timedelta(minutes=30), factor=4, give_up_after=3)
     url, refused = "https://vov.vn/a-post1.vov", "https://vov.vn/b-post2.vov"
+    challenged = "https://vov.vn/c-post3.vov"
     with sessions.begin() as session:
         crawlstate.remember(session, "vov", [crawlstate.Discovered(url)], NOW)
     delays = []
     for attempt in range(1, 4):
         with sessions.begin() as session:
-            crawlstate.record_failures(session, "vov", [FetchFailure(url, "http_503", True),
-                                                        FetchFailure(refused, "robots_txt", False)],
-                                       NOW, backoff)
-            held = crawlstate.held_back(session, "vov", [url, refused], NOW)
+            crawlstate.record_failures(session, "vov", [
+                FetchFailure(url, "http_503", True), FetchFailure(refused, "robots_txt", False),
+                FetchFailure(challenged, "blocked", True, may_give_up=False)], NOW, backoff)
+            held = crawlstate.held_back(session, "vov", [url, refused, challenged], NOW)
             pending = [d.url for d in crawlstate.pending(session, "vov", NOW + timedelta(days=9))]
         assert held[refused].gave_up_at == NOW and held[refused].reason == "robots_txt"
         if attempt < 3:
@@ -220,7 +221,9 @@ def test_a_failing_url_backs_off_longer_each_time_then_is_given_up(catalogue_url
             assert url in pending and refused not in pending
     assert delays == [timedelta(minutes=30), timedelta(hours=2)]
     assert held[url].gave_up_at == NOW and held[url].attempts == 3  # given up: done
-    assert pending == []
+    # a URL only ever answered by a bot challenge backs off but is never given up
+    assert held[challenged].gave_up_at is None and held[challenged].retry_at is not None
+    assert pending == [challenged]
     with sessions.begin() as session:  # a success ends the streak
         crawlstate.mark_done(session, "vov", [url], NOW)
         assert crawlstate.held_back(session, "vov", [url], NOW) == {}

@@ -32,10 +32,18 @@ FAILED_REASONS = {"warc_write_error": ExitCode.FAILED, "lock_lost": ExitCode.FAI
                   "bot_challenge": ExitCode.BLOCKED, "memusage_exceeded": ExitCode.FAILED}
 
 
-def exit_code_for(reason: str | None) -> ExitCode:
+# Counted when something fetched could not be archived, a text could not be filed, or the
+# run could not be closed: the archive is incomplete whatever the close reason says.
+ARCHIVE_ERRORS = ("warc/write_errors", "extract/file_errors", "archive/close_errors")
+
+
+def exit_code_for(reason: str | None, stats: dict[str, Any]) -> ExitCode:
     if reason is None:
         return ExitCode.FAILED  # the spider never closed properly
-    return FAILED_REASONS.get(reason, ExitCode.OK)
+    code = FAILED_REASONS.get(reason, ExitCode.OK)
+    if code == ExitCode.OK and any(stats.get(key) for key in ARCHIVE_ERRORS):
+        return ExitCode.FAILED
+    return code
 
 
 class Command(ScrapyCrawl):
@@ -54,7 +62,8 @@ class Command(ScrapyCrawl):
         if errors:
             self.exitcode = self._failed_to_start(errors[0])
             return
-        self.exitcode = int(exit_code_for(crawler.stats.get_value("finish_reason")))
+        stats = crawler.stats.get_stats()
+        self.exitcode = int(exit_code_for(stats.get("finish_reason"), stats))
         if self.exitcode == ExitCode.BLOCKED:
             print(f"scrapy crawl: {crawler.stats.get_value('bot_challenge/message')}",
                   file=sys.stderr)

@@ -143,17 +143,30 @@ class WarcExporter:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_error"))
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Commit what is queued, close the WARC file, record the run's end and free the
+        site. A failure here is counted (`archive/close_errors`), so that the exit status
+        says the archive was not completed even though the close reason was given before."""
         if self.pending:
             await asyncio.gather(*self.pending, return_exceptions=True)
-        await asyncio.wrap_future(self.archive.close())
+        try:
+            await asyncio.wrap_future(self.archive.close())
+        except Exception:
+            self._close_failed("Could not close the WARC file")
+        if self.heartbeat.running:
+            self.heartbeat.stop()
         stats = self.crawler.stats.get_stats()
         counts = {name: stats.get(f"recrawl/articles/{name}", 0) for name in COUNTS}
         counts["failed"] += sum(n for key, n in stats.items() if key.startswith("extract/failed/"))
-        self.archive.finish_run(reason, json_stats(stats), counts)
-        if self.heartbeat.running:
-            self.heartbeat.stop()
-        self.lock.release()
+        try:
+            self.archive.finish_run(reason, json_stats(stats), counts)
+            self.lock.release()
+        except Exception:
+            self._close_failed("Could not record the end of the run in the catalogue")
         logger.info("Crawl run %s closed: %s", self.archive.run_id, reason)
+
+    def _close_failed(self, what: str) -> None:
+        self.crawler.stats.inc_value("archive/close_errors")
+        logger.error("%s (run %s)", what, self.archive.run_id, exc_info=True)
 
 
 def exchange_of(request: Request, response: Response, fetched_at: datetime) -> HttpExchange:

@@ -38,7 +38,7 @@ from crawler.challenges import ChallengeCounter
 from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
 from crawler.recrawl import CatalogueReader, Known, RecrawlPolicy
-from crawler.urlguard import url_limit, url_refusal
+from crawler.urlguard import Refused, url_limit, url_refusal
 from storage.crawlstate import Discovered, FetchFailure
 from storage.dates import DateRefused, read_date
 
@@ -265,7 +265,10 @@ class NewsSpider(Spider):
         failed = failure_of(failure.value)
         if failed is None:  # a 3xx or 4xx answer: archived, and final already
             return
-        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        # a redirect target we refuse to fetch is the failure of the link that led to it; any
+        # other failure is the target's own (the redirect itself was archived and is done)
+        url = (request.meta.get("redirect_urls") or [request.url])[0] \
+            if isinstance(failure.value, Refused) else request.url
         self.crawler.stats.inc_value(f"fetch/failed/{failed.reason}")
         logger.warning("Fetching %s failed (%s)%s", request.url[:300], failed.reason,
                        "" if failed.retry else ": not trying again")
@@ -275,7 +278,7 @@ class NewsSpider(Spider):
         """Whether the site answered with a bot challenge instead of the page: then the URL
         is tried again later (the archive catalogues the answer as blocked), and a run
         that gets mostly challenges stops, saying so."""
-        marker = self.site.blocking.marker_in(response.body)
+        marker = self.site.blocking.marker_in(response.body, response.status)
         stop = self.challenges.saw(marker is not None)
         if marker is None:
             return False
@@ -283,7 +286,7 @@ class NewsSpider(Spider):
         logger.warning("%s answered with a bot challenge (%s): will try again later",
                        response.url, marker)
         url = (response.meta.get("redirect_urls") or [response.request.url])[0]
-        self.archive.failed(FetchFailure(url, "blocked", retry=True))
+        self.archive.failed(FetchFailure(url, "blocked", retry=True, may_give_up=False))
         if stop:
             self.stop_blocked()
         return True
