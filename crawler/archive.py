@@ -293,6 +293,7 @@ class Archive:
 
     def _commit(self, session: Session, batch: _Batch) -> _Batch:
         try:
+            paths = self._name_articles(session, batch.extracted)
             if batch.captures:
                 self.writer.sync()  # the records are durable before rows point at them
             self._insert_captures(session, batch.captures)
@@ -302,7 +303,7 @@ class Archive:
                 crawlstate.relist(session, self.site, listed, sitemap_url)
             crawlstate.mark_gone(session, batch.gone, now)
             crawlstate.mark_back(session, batch.back)
-            filed = self._file_extractions(session, batch.extracted)
+            filed = self._file_extractions(session, batch.extracted, paths)
             crawlstate.mark_done(session, self.site, batch.processed, now)
             crawlstate.record_failures(session, self.site, batch.failed, now, self.backoff)
             session.commit()
@@ -467,17 +468,24 @@ class Archive:
         batch.extracted.append(extracted)
         return extracted
 
-    def _file_extractions(self, session: Session, extracted: list[_Extracted]) -> dict[int, Filed]:
-        """Text files first, then their `documents` rows; failures as `extraction_failures`.
+    @staticmethod
+    def _name_articles(session: Session, extracted: list[_Extracted]) -> dict[str, str]:
+        """The text file names of the batch's articles, their rows committed on their own
+        before the batch writes anything: a run killed (or a batch failing) after a file is
+        written leaves it under the name its URL keeps, which the next extraction
+        overwrites, never a file no row names (on PostgreSQL a rolled-back row's id is not
+        given again, so its name would be lost)."""
+        urls = [e.page.url for e in extracted if e.extraction.article is not None]
+        if not urls:
+            return {}
+        paths = repository.article_text_paths(session, urls)
+        session.commit()
+        return paths
 
-        The article rows that give the files their names are committed before any file is
-        written: a run killed in between leaves a file under the name its URL keeps, which
-        the next run's extraction overwrites, never a file no row names (on PostgreSQL a
-        rolled-back row's id is not given again, so its name would be lost)."""
+    def _file_extractions(self, session: Session, extracted: list[_Extracted],
+                          paths: dict[str, str]) -> dict[int, Filed]:
+        """Text files first, then their `documents` rows; failures as `extraction_failures`."""
         articles = [e for e in extracted if e.extraction.article is not None]
-        paths = repository.article_text_paths(session, (e.page.url for e in articles))
-        if paths:
-            session.commit()
         filed_before = repository.latest_text_sha1(session, (e.page.url for e in articles))
         documents, failures, filed = [], [], {}
         for item in extracted:

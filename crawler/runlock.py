@@ -49,7 +49,11 @@ def pid_alive(pid: int, since: datetime | None = None) -> bool:
     return since is None or started <= since + PID_CLOCK_SLACK
 
 
-PID_CLOCK_SLACK = timedelta(seconds=2)  # /proc start times are in clock ticks since boot
+# A start time from /proc is boot time plus ticks, read with today's wall clock: a clock
+# stepped forward since the lock was taken would make a live holder look newer than its
+# lock. Within this slack a reused pid is not noticed, and the lock is taken over only
+# once its heartbeat stops (RUN_LOCK_STALE_AFTER), as for a holder on another host.
+PID_CLOCK_SLACK = timedelta(minutes=5)
 
 
 def _proc_state(pid: int) -> tuple[str, datetime]:

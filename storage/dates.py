@@ -25,8 +25,11 @@ LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 UTC_OFFSET = re.compile(r"([+-])(\d{1,2})(?::?(\d{2}))?")
 # "GMT+7", "UTC +07:00", "GMT-0530" at the end of a date
 _NAMED_OFFSET = re.compile(r"\s*\(?(?:GMT|UTC|UT)\s*([+-]\s*\d{1,2}(?::?\d{2})?)\)?\s*$", re.I)
-# "+0700" / "+07" at the end of an ISO date ("2024-05-01T10:00:00+0700")
-_COMPACT_OFFSET = re.compile(r"(?<=\d)([+-])(\d{2})(\d{2})?$")
+# "+0700" / "+07" after the time of an ISO date ("2024-05-01T10:00:00.5+0700"), never the
+# day of a date alone ("2024-05-01")
+_COMPACT_OFFSET = re.compile(r"(?<=:\d\d)(?:\.\d+)?([+-])(\d{2})(\d{2})?$")
+# W3C datetime's year or year-month alone, as sitemaps may give them
+_YEAR_MONTH = re.compile(r"(\d{4})(?:-(\d{2}))?")
 # Zone abbreviations that RFC 822 does not know but sites in this field write. Ambiguous
 # ones (CST, IST, ...) are left out on purpose: a wrong zone is worse than a refused date.
 _ABBREVIATIONS = {
@@ -111,7 +114,8 @@ def _normalise_zone(value: str) -> str:
         return value[:match.start()] + " " + _ABBREVIATIONS[match.group(1)]
     if match := _COMPACT_OFFSET.search(value):
         sign, hours, minutes = match.groups()
-        return value[:match.start()] + f" {sign}{hours}:{minutes or '00'}"
+        start = match.start(1)  # the fraction of a second, if any, stays
+        return value[:start] + f" {sign}{hours}:{minutes or '00'}"
     return value
 
 
@@ -123,6 +127,8 @@ def _iso_offset(zone: timezone) -> str:
 
 def _parse(value: str) -> datetime:
     """ISO 8601 first (sitemaps, Atom, meta tags, WARC-Date), then RFC 822 (RSS, HTTP)."""
+    if match := _YEAR_MONTH.fullmatch(value):
+        return datetime(int(match[1]), int(match[2] or 1), 1)
     iso = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     iso = re.sub(r"(\d)\s+([+-]\d{2}:\d{2})$", r"\1\2", iso)  # "... 10:00 +07:00"
     try:

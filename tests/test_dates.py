@@ -53,3 +53,9 @@ def test_zone_names() -> None:
         assert datetime(2024, 1, 1, tzinfo=zone_named(name)).utcoffset().total_seconds() == 7 * 3600
     with pytest.raises(ValueError, match="neither"):
         zone_named("Mars/Olympus")
+
+
+def test_w3c_dates_of_a_month_or_a_year_and_fractions_before_a_compact_zone() -> None:
+    assert read_date("2024-05", VIETNAM) == datetime(2024, 4, 30, 17, tzinfo=UTC)
+    assert read_date("2024", VIETNAM) == datetime(2023, 12, 31, 17, tzinfo=UTC)
+    assert read_date("2024-05-01T10:00:00.5+0700") == THREE_UTC.replace(microsecond=500000)
