@@ -65,7 +65,10 @@ class WaczMember:
     """Where the member's bytes start in the .wacz when stored uncompressed; else None."""
     compressed_size: int = 0
     relative: str = ""
-    """The name under `archive/`, checked safe to use as a relative path."""
+    """The name under `archive/`, checked safe to use as a relative path (made unique: a
+    zip may hold two entries of the same name, and both are imported)."""
+    header_offset: int = 0
+    """Where the entry's local header starts: what tells two entries of one name apart."""
 
 
 def warc_members(path: Path) -> tuple[list[WaczMember], list[EntryRefused]]:
@@ -78,7 +81,7 @@ def warc_members(path: Path) -> tuple[list[WaczMember], list[EntryRefused]]:
         raise WaczError(f"not a readable zip file: {error}") from None
     if not infos:
         raise WaczError("no WARC files under archive/ (is this a WACZ?)")
-    members, refused = [], []
+    members, refused, taken = [], [], set()
     with open(path, "rb") as handle:
         for info in infos:
             relative = safe_relative_name(info.filename[len(_PREFIX):])
@@ -86,8 +89,11 @@ def warc_members(path: Path) -> tuple[list[WaczMember], list[EntryRefused]]:
                 refused.append(EntryRefused(info.filename, "unsafe entry name (it could write "
                                             "outside its folder): not imported", "unsafe_name"))
                 continue
+            if relative in taken:  # the same name again: a name of its own, by its place
+                relative = f"{relative}.entry-{info.header_offset}"
+            taken.add(relative)
             members.append(WaczMember(info.filename, info.file_size, _data_offset(handle, info),
-                                      info.compress_size, relative))
+                                      info.compress_size, relative, info.header_offset))
     return members, refused
 
 
@@ -125,7 +131,7 @@ def extract_member(path: Path, member: WaczMember, target: Path, limits: Extract
                            f"{limits.max_bytes:,} (IMPORT_MAX_EXTRACTED_BYTES)", "too_large")
     partial = target.with_name(target.name + ".part")
     try:
-        with zipfile.ZipFile(path) as archive, archive.open(member.name) as source:
+        with zipfile.ZipFile(path) as archive, archive.open(_info(archive, member)) as source:
             head = source.read(4096)
             if sniff_bytes(head).kind not in ("warc", "arc"):
                 raise EntryRefused(member.name, "not a WARC or ARC file: skipped", "not_archive")
@@ -140,6 +146,11 @@ def extract_member(path: Path, member: WaczMember, target: Path, limits: Extract
         partial.unlink(missing_ok=True)
         raise
     return target
+
+
+def _info(archive: zipfile.ZipFile, member: WaczMember) -> zipfile.ZipInfo:
+    """The entry itself, not the last of its name (what ZipFile.open(name) would give)."""
+    return next(info for info in archive.infolist() if info.header_offset == member.header_offset)
 
 
 def _copy(head: bytes, source: BinaryIO, out: BinaryIO, member: WaczMember, limits: Extraction) -> None:

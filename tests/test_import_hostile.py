@@ -294,6 +294,19 @@ def test_wacz_entries_of_the_same_base_name_are_both_imported(catalogue_url: str
     assert sorted(c.warc_file.rsplit("/", 2)[1] for c in rows) == ["a", "b"]
 
 
+def test_wacz_entries_of_the_very_same_name_are_both_imported(catalogue_url: str, warc_dir: Path,
+                                                               tmp_path: Path) -> None:
+    wacz = tmp_path / "twins.wacz"
+    hostile.write_zip(wacz, [
+        hostile.deflated_entry("archive/data.warc.gz", gzip_member(record(b"http://example.com/a"))),
+        hostile.deflated_entry("archive/data.warc.gz", gzip_member(record(b"http://example.com/b"))),
+    ])
+    [report] = importer(catalogue_url, warc_dir).run([wacz])
+    assert (report.responses, report.duplicates, report.problems) == (2, 0, [])
+    rows = assert_pointers_read_back(open_catalogue(catalogue_url), warc_dir)
+    assert sorted(c.url for c in rows) == ["http://example.com/a", "http://example.com/b"]
+
+
 def test_unsafe_wacz_entry_names_are_refused_and_leave_nothing(catalogue_url: str, warc_dir: Path,
                                                                tmp_path: Path) -> None:
     good = record(b"http://example.com/good")
