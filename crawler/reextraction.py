@@ -56,6 +56,9 @@ class Extractor:
                                   decode_limit=self.max_bytes)
         except WarcReadError as error:
             return Outcome(item, EXTRACTOR_VERSION, failure="read_error", detail=str(error))
+        except TooLarge as error:  # the record itself inflates past the cap: never read whole
+            return Outcome(item, EXTRACTOR_VERSION, failure="too_large",
+                           detail=f"{error}, over EXTRACT_MAX_BYTES={error.limit}")
         content_type = item.content_type
         if content_type is None and record.http_headers is not None:
             content_type = record.http_headers.get_header("Content-Type")

@@ -38,6 +38,11 @@ class DecodeError(ValueError):
     reason = "decode_error"
 
 
+RECORD_HEADROOM = 1 << 20
+"""Bytes a record may hold beyond its body's decode limit (WARC and HTTP headers): a record
+read for its body inflates to at most limit + headroom, or it is too large."""
+
+
 class TooLarge(DecodeError):
     """The decoded body would be longer than the limit; decoding stopped there."""
 

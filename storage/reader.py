@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path, PurePath
 
-from storage.decoding import decode_or_keep
+from storage.decoding import RECORD_HEADROOM, TooLarge, decode_or_keep
 from storage.formats import GZIP_MAGIC, WARC_MAGIC
 from storage.records import ParsedRecord, RecordError, parse_record
 from storage.sources import BytesSource
@@ -49,8 +49,12 @@ def read_foreign_record(path: Path, offset: int, length: int, *, name: str | Non
                         decode_limit: int | None = None) -> ArchivedResponse:
     """Leniently parse the record held by file bytes [offset, offset+length)."""
     name = name or str(path)
+    limit = None if decode_limit is None else decode_limit + RECORD_HEADROOM
     try:
         with open(path, "rb") as handle:
+            handle.seek(offset)
+            if limit is not None and length > limit and handle.read(2) != GZIP_MAGIC:
+                raise TooLarge(limit, "the record, uncompressed")  # never read whole to refuse it
             handle.seek(offset)
             raw = handle.read(length)
     except OSError as error:
@@ -59,7 +63,7 @@ def read_foreign_record(path: Path, offset: int, length: int, *, name: str | Non
     if len(raw) < length:
         raise WarcReadError(name, offset, f"file ends after {len(raw)} of {length} bytes "
                             "(changed since it was imported?)")
-    data = _gunzip_members(raw, name, offset) if raw.startswith(GZIP_MAGIC) else raw
+    data = _gunzip_members(raw, name, offset, limit) if raw.startswith(GZIP_MAGIC) else raw
     source = BytesSource(data)
     source.skip_blank()
     kind = "warc" if source.peek(len(WARC_MAGIC)) == WARC_MAGIC else "arc"
@@ -70,16 +74,20 @@ def read_foreign_record(path: Path, offset: int, length: int, *, name: str | Non
     return _archived(name, offset, length, record, decode_limit)
 
 
-def _gunzip_members(raw: bytes, name: str, offset: int) -> bytes:
-    """All the gzip members of the span (a record may take several: wrong-chunks files)."""
+def _gunzip_members(raw: bytes, name: str, offset: int, limit: int | None) -> bytes:
+    """All the gzip members of the span (a record may take several: wrong-chunks files),
+    inflated to at most `limit` bytes in all (TooLarge past that)."""
     out = bytearray()
     rest = raw
     while rest.startswith(GZIP_MAGIC):
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        room = 0 if limit is None else limit + 1 - len(out)
         try:
-            out += decompressor.decompress(rest)
+            out += decompressor.decompress(rest, room)
         except zlib.error as error:
             raise WarcReadError(name, offset, f"corrupt gzip data: {error}") from None
+        if limit is not None and len(out) > limit:
+            raise TooLarge(limit, "the record's gzip members")
         if not decompressor.eof:
             raise WarcReadError(name, offset, "gzip member is incomplete (file changed since import?)")
         rest = decompressor.unused_data

@@ -50,7 +50,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserExce
 from warcio.timeutils import iso_date_to_datetime
 from warcio.warcwriter import WARCWriter as _WarcioWriter
 
-from storage.decoding import DecodeError, decode_or_keep
+from storage.decoding import RECORD_HEADROOM, DecodeError, TooLarge, decode_or_keep
 
 __all__ = [
     "ArchivedResponse",
@@ -650,7 +650,7 @@ def read_record(directory: Path | str, warc_file: str, offset: int, length: int,
     if offset < 0 or length <= 0:
         raise fail(f"invalid offset/length ({offset}, {length})")
     raw = _read_span(Path(directory), warc_file, offset, length, fail)
-    data = _gunzip_member(raw, fail)
+    data = _gunzip_member(raw, fail, None if decode_limit is None else decode_limit + RECORD_HEADROOM)
     record, payload = _parse_single_record(data, fail)
     return _archived(warc_file, offset, length, record, payload, decode_limit)
 
@@ -677,15 +677,18 @@ def _read_span(
     raise fail(f"no such WARC file (nor {warc_file}{OPEN_SUFFIX}) in {directory}")
 
 
-def _gunzip_member(raw: bytes, fail: Callable[[str], WarcReadError]) -> bytes:
-    """Decompress; the span must be exactly one complete gzip member."""
+def _gunzip_member(raw: bytes, fail: Callable[[str], WarcReadError], limit: int | None) -> bytes:
+    """Decompress; the span must be exactly one complete gzip member, inflating to at most
+    `limit` bytes (TooLarge past that: a record is never inflated whole to be refused)."""
     if not raw.startswith(_GZIP_MAGIC):
         raise fail("no gzip member starts here (wrong offset?)")
     decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        data = decompressor.decompress(raw)
+        data = decompressor.decompress(raw, 0 if limit is None else limit + 1)
     except zlib.error as exc:
         raise fail(f"corrupt gzip data: {exc}") from None
+    if limit is not None and len(data) > limit:
+        raise TooLarge(limit, "the record's gzip member")
     if not decompressor.eof:
         raise fail("gzip member is incomplete (truncated write, or length too short)")
     if decompressor.unused_data:

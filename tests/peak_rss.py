@@ -1,4 +1,5 @@
-"""Run a command and measure the peak RSS of it and of every process under it (Linux)."""
+"""Run a command and measure the peak RSS of the largest of it and the processes under it
+(Linux: `RUSAGE_CHILDREN` gives the largest waited-for descendant, not their sum)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -50,4 +51,36 @@ def test_a_gzip_bomb_is_too_large_and_the_run_stays_small(tmp_path: Path) -> Non
         failure = session.scalars(select(ExtractionFailure)).one()
     assert (failure.url, failure.reason) == (bomb_url, "too_large")
     assert "more than 2,097,152 bytes" in failure.detail
+    assert peak_kib < 400 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
+
+
+def test_a_record_that_inflates_past_the_cap_is_too_large_without_being_read_whole(
+        tmp_path: Path) -> None:
+    """Not a Content-Encoding bomb: the WARC record itself (an identity body of 512 MiB in a
+    ~0.5 MB gzip member, as another tool may write it) is refused while it inflates."""
+    zeros = 512 * MiB
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    head = (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:0b0b0b0b-0000-4000-8000-"
+            b"000000000001>\r\nWARC-Date: 2024-05-01T10:00:00Z\r\nWARC-Target-URI: "
+            b"https://example.com/zeros.html\r\nContent-Type: application/http; msgtype=response\r\n"
+            b"Content-Length: " + str(len(http) + zeros).encode() + b"\r\n\r\n" + http)
+    compressor, block = zlib.compressobj(9, zlib.DEFLATED, 31), bytes(MiB)
+    parts = [compressor.compress(head)]
+    parts += [compressor.compress(block) for _ in range(zeros // MiB)]
+    parts += [compressor.compress(b"\r\n\r\n"), compressor.flush()]
+    archive = tmp_path / "zeros.warc.gz"
+    archive.write_bytes(b"".join(parts))
+    database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": database_url}
+    imported = subprocess.run([sys.executable, "-m", "scrapy", "warcimport", str(archive), "-s",
+                               "IMPORT_MAX_COMPRESSION_RATIO=100000"], cwd=PROJECT, env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+
+    done, peak_kib = reextract_measured(tmp_path, database_url, "--workers", "1")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open_catalogue(database_url)() as session:
+        failure = session.scalars(select(ExtractionFailure)).one()
+    assert failure.reason == "too_large" and "gzip member" in failure.detail
     assert peak_kib < 400 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
