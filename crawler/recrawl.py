@@ -87,14 +87,6 @@ def validators(latest: CaptureState) -> dict[str, str]:
     return headers
 
 
-@dataclass(frozen=True, slots=True)
-class Known:
-    """What the catalogue knows of some URLs before deciding to fetch them."""
-
-    latest: dict[str, CaptureState]
-    held: dict[str, HeldBack]
-
-
 class CatalogueReader:
     """Catalogue look-ups for the spider, run on a thread of their own (never the reactor's)."""
 
@@ -106,14 +98,10 @@ class CatalogueReader:
     async def latest(self, urls: Iterable[str]) -> dict[str, CaptureState]:
         return await self._run(crawlstate.latest_captures, self.site, list(urls))
 
-    async def known(self, urls: Iterable[str]) -> Known:
-        """The latest captures of these URLs, and which of them are held back by failures."""
-        urls = list(urls)
-
-        def both(session: Session, site: str) -> Known:
-            return Known(crawlstate.latest_captures(session, site, urls),
-                         crawlstate.held_back(session, site, urls, datetime.now(UTC)))
-        return await self._run(both, self.site)
+    async def held_back(self) -> dict[str, HeldBack]:
+        """Every URL of the site backing off or given up, now: read once per run (a short
+        list), so deciding on a link costs no query of its own."""
+        return await self._run(crawlstate.held_back, self.site, datetime.now(UTC))
 
     async def pending(self, before: datetime) -> list[Discovered]:
         return await self._run(crawlstate.pending, self.site, before)

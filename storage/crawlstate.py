@@ -211,18 +211,15 @@ def failing(session: Session, site: str) -> dict[str, HeldBack]:
             for url, reason, attempts, retry_at, gave_up_at in rows}
 
 
-def held_back(session: Session, site: str, urls: Iterable[str], now: datetime) -> dict[str, HeldBack]:
-    """Of these URLs, those backing off (next attempt not due) or given up."""
-    held: dict[str, HeldBack] = {}
-    for chunk in in_chunks(urls):
-        rows = session.execute(
-            select(FrontierEntry.url, FrontierEntry.last_error, FrontierEntry.attempts,
-                   FrontierEntry.retry_at, FrontierEntry.gave_up_at)
-            .where(FrontierEntry.site == site, FrontierEntry.url.in_(chunk),
-                   or_(FrontierEntry.retry_at > now, FrontierEntry.gave_up_at.isnot(None))))
-        for url, reason, attempts, retry_at, gave_up_at in rows:
-            held[url] = HeldBack(reason or "", attempts, retry_at, gave_up_at)
-    return held
+def held_back(session: Session, site: str, now: datetime) -> dict[str, HeldBack]:
+    """The site's URLs backing off (their next attempt not due at `now`) or given up."""
+    rows = session.execute(
+        select(FrontierEntry.url, FrontierEntry.last_error, FrontierEntry.attempts,
+               FrontierEntry.retry_at, FrontierEntry.gave_up_at)
+        .where(FrontierEntry.site == site,
+               or_(FrontierEntry.retry_at > now, FrontierEntry.gave_up_at.isnot(None))))
+    return {url: HeldBack(reason or "", attempts, retry_at, gave_up_at)
+            for url, reason, attempts, retry_at, gave_up_at in rows}
 
 
 def listed_in(session: Session, site: str, sitemap_url: str) -> set[str]:

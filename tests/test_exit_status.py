@@ -135,6 +135,8 @@ def test_a_catalogue_lost_mid_run_stops_it_with_status_1(
     ("finished", {"archive/close_errors": 1}, ExitCode.FAILED),  # the last batch was lost
     ("finished", {"extract/file_errors": 1}, ExitCode.FAILED),
     ("warc_write_error", {}, ExitCode.FAILED),
+    ("start_error", {}, ExitCode.FAILED),  # the spider's start failed: nothing was crawled
+    ("memusage_exceeded", {}, ExitCode.FAILED),
     ("lock_lost", {}, ExitCode.FAILED),
     ("bot_challenge", {"warc/write_errors": 1}, ExitCode.BLOCKED),
     (None, {}, ExitCode.FAILED),

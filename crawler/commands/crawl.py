@@ -26,10 +26,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Close reasons that mean the run did not do its job. Others (finished, Scrapy's
-# closespider_* limits the user set, shutdown on a signal) leave a consistent archive.
-FAILED_REASONS = {"warc_write_error": ExitCode.FAILED, "lock_lost": ExitCode.FAILED,
-                  "bot_challenge": ExitCode.BLOCKED, "memusage_exceeded": ExitCode.FAILED}
+# Close reasons of a run that did its job: it finished, stopped at a limit the user set
+# (Scrapy's closespider_*), or was asked to stop (a signal), leaving a consistent archive.
+# Any other reason (warc_write_error, lock_lost, start_error, memusage_exceeded, ...) is
+# a failure; bot_challenge has a status of its own.
+FINISHED_REASONS = {"finished", "shutdown"}
+
+
+def _code_of_reason(reason: str) -> ExitCode:
+    if reason in FINISHED_REASONS or reason.startswith("closespider_"):
+        return ExitCode.OK
+    return ExitCode.BLOCKED if reason == "bot_challenge" else ExitCode.FAILED
 
 
 # Counted when something fetched could not be archived, a text could not be filed, or the
@@ -40,7 +47,7 @@ ARCHIVE_ERRORS = ("warc/write_errors", "extract/file_errors", "archive/close_err
 def exit_code_for(reason: str | None, stats: dict[str, Any]) -> ExitCode:
     if reason is None:
         return ExitCode.FAILED  # the spider never closed properly
-    code = FAILED_REASONS.get(reason, ExitCode.OK)
+    code = _code_of_reason(reason)
     if code == ExitCode.OK and any(stats.get(key) for key in ARCHIVE_ERRORS):
         return ExitCode.FAILED
     return code

@@ -37,9 +37,9 @@ from crawler.bounded import BoundedDict
 from crawler.challenges import ChallengeCounter
 from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
-from crawler.recrawl import CatalogueReader, Known, RecrawlPolicy
+from crawler.recrawl import CatalogueReader, RecrawlPolicy
 from crawler.urlguard import Refused, url_limit, url_refusal
-from storage.crawlstate import Discovered, FetchFailure
+from storage.crawlstate import CaptureState, Discovered, FetchFailure, HeldBack
 from storage.dates import DateRefused, read_date
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ class NewsSpider(Spider):
         # URLs asked for lately: not handed to the scheduler again just to be dropped by
         # its dupefilter (which stays the authority on what was fetched).
         self.requested: BoundedDict[str, None] = BoundedDict(CANONICAL_CACHE_SIZE)
+        self.held: dict[str, HeldBack] = {}  # read from the catalogue when the run starts
 
     def _canonical(self, link: str) -> str | None:
         """The URL to fetch for a link, or None: not ours to follow, or one the catalogue
@@ -135,6 +136,7 @@ class NewsSpider(Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         self.started_at = datetime.now(UTC)
+        self.held = await self.reader.held_back()  # failing URLs: backing off or given up
         discovery = self.site.discovery
         sitemaps = [*discovery.sitemaps]
         if discovery.monthly_sitemap:
@@ -211,9 +213,9 @@ class NewsSpider(Spider):
                                        category=url, page=page, previous=previous, resume=resume)
 
     async def article_requests(self, links: Iterable[Link], source: str,
-                               known: Known | None = None) -> list[Request]:
+                               known: dict[str, CaptureState] | None = None) -> list[Request]:
         """Requests for the links that are articles the catalogue says to fetch (`known`:
-        what the catalogue knows of them, when the caller has looked it up already)."""
+        their last captures, when the caller has looked them up already)."""
         candidates: dict[str, Link] = {}
         for link in links:
             url = self.canonical(link.url)
@@ -223,15 +225,14 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value(f"discovery/articles/{source}")
             if url not in self.requested and url not in candidates:
                 candidates[url] = Link(url, link.lastmod, link.listed_in)
-        known = known if known is not None else await self.reader.known(candidates)
-        latest = known.latest
+        latest = known if known is not None else await self.reader.latest(candidates)
         now, requests, found = datetime.now(UTC), [], []
         for url, link in candidates.items():
             if url in self.requested:  # asked for by another callback while we waited
                 continue
             decision = self.policy.article(latest.get(url), link.lastmod, now,
                                            from_sitemap=link.listed_in is not None,
-                                           held=known.held.get(url))
+                                           held=self.held.get(url))
             self.crawler.stats.inc_value(f"recrawl/decision/{decision.reason}")
             logger.debug("Recrawl decision for %s (%s, lastmod %s): %s", url, source,
                          link.lastmod, decision.reason)
@@ -360,10 +361,10 @@ class NewsSpider(Spider):
         if self.challenged(response):
             return
         links = self.article_links(response)
-        known = await self.reader.known(links)
-        for request in await self.article_requests([Link(url) for url in links], "category", known):
+        latest = await self.reader.latest(links)
+        for request in await self.article_requests([Link(url) for url in links], "category", latest):
             yield request
-        page, listed, latest = response.meta.get("page", 0), frozenset(links), known.latest
+        page, listed = response.meta.get("page", 0), frozenset(links)
         new = [url for url in links if url not in latest or latest[url].fetched_at >= self.started_at]
         self.crawler.stats.inc_value("discovery/listing_pages")
         go_on = new or response.meta.get("resume")
