@@ -14,6 +14,7 @@ Stats: urlguard/refused/<reason>.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import IgnoreRequest
@@ -36,6 +37,9 @@ class Refused(IgnoreRequest):
         self.reason = reason
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def url_limit(settings: BaseSettings) -> int:
     """Bytes a URL may have: Scrapy's URLLENGTH_LIMIT, and what the catalogue can index."""
     limits = [settings.getint("CATALOGUE_MAX_URL_BYTES", URL_MAX_BYTES)]
@@ -48,7 +52,7 @@ def url_refusal(url: str, limit: int) -> str | None:
     """Why `url` must not be fetched nor catalogued, or None."""
     if len(url.encode("utf-8", "surrogatepass")) > limit:
         return "url_too_long"
-    if any(ord(char) < 32 or ord(char) == 127 for char in url):
+    if _CONTROL.search(url):
         return "url_control_character"  # NUL cannot even be stored in PostgreSQL text
     return None
 
