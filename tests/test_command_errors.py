@@ -18,7 +18,8 @@ from tests.sample_site import SampleSite
 REFUSED = "postgresql+psycopg://postgres@127.0.0.1:1/x"  # nothing listens on port 1
 
 
-def scrapy(*args: str, data_dir: Path, database_url: str, **settings: str) -> subprocess.CompletedProcess[str]:
+def scrapy(*args: str, data_dir: Path, database_url: str,
+           **settings: str) -> subprocess.CompletedProcess[str]:
     options = [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
     env = {**os.environ, "DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
     return subprocess.run([*AS_OWNER, sys.executable, "-m", "scrapy", *args, *options], cwd=PROJECT,
