@@ -108,7 +108,8 @@ def _query(selection: Selection) -> Select[Any]:
                _Original.warc_offset.label("o_offset"), _Original.warc_length.label("o_length"))
         .outerjoin(CrawlRun, Capture.crawl_run_id == CrawlRun.id)
         .outerjoin(_Original, Capture.refers_to_capture_id == _Original.id)
-        .where(Capture.warc_type.in_(("response", "revisit")))
+        # a bot challenge is no copy of its page: never extracted
+        .where(Capture.warc_type.in_(("response", "revisit")), Capture.blocked.is_(None))
         .order_by(Capture.url, Capture.fetched_at, Capture.id)
     )
     if selection.run is not None:
@@ -192,7 +193,7 @@ def _newest_fetch(session: Session, urls: Sequence[str]) -> dict[str, datetime]:
     for chunk in in_chunks(urls):
         rows = session.execute(
             select(Capture.url, func.max(Capture.fetched_at))
-            .where(Capture.url.in_(chunk),
+            .where(Capture.url.in_(chunk), Capture.blocked.is_(None),
                    Capture.warc_type.in_(("response", "revisit")),
                    (Capture.warc_type == "revisit") | Capture.status.between(200, 299))
             .group_by(Capture.url))

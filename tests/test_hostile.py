@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from storage import repository
 from storage.db import open_catalogue
-from storage.models import Capture, CrawlRun, FrontierEntry
+from storage.models import Capture, CrawlRun, ExtractionFailure, FrontierEntry
 from tests import hostile_site as odd
 from tests.crawl import CrawlResult, check_archive, crawl, scrapy
 from tests.hostile_site import HostileSite
@@ -162,3 +162,12 @@ def test_summary_lists_the_failing_urls_with_their_reasons(first: CrawlResult) -
     failing = next(line for line in done.stdout.splitlines() if "URLs failing" in line)
     assert "http_1000: 1" in failing and "blocked: 1" in failing and "too_large: 1" in failing
     assert odd.STATUS_1000 in done.stdout
+
+
+def test_reextract_never_takes_a_challenge_for_its_page(first: CrawlResult, origin: str) -> None:
+    done = scrapy("reextract", data_dir=first.data_dir, database_url=first.database_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open_catalogue(first.database_url)() as session:
+        documents = {d.url.removeprefix(origin) for d in repository.latest_documents(session)}
+        tried = {f.url.removeprefix(origin) for f in session.scalars(select(ExtractionFailure))}
+    assert odd.CHALLENGE not in documents | tried  # not even tried: it is not the page
