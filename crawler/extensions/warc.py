@@ -69,7 +69,12 @@ class WarcExporter:
         except SiteLocked:
             self.archive.finish_run("locked", {})
             raise
-        self.archive.recover(self.lock.taken_over)
+        try:
+            self.archive.recover(self.lock.taken_over)
+        except Exception:  # the run never started: say so, and free the site for the next
+            self.archive.finish_run("start_error", {})
+            self.lock.release()
+            raise
         self.heartbeat = LoopingCall(self._beat)
 
     def spider_opened(self, spider: Spider) -> None:
