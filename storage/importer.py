@@ -14,12 +14,19 @@ import failed half-way left nothing behind (no rows, and none of the copies it m
 Failure is per record, never per file or per command: a damaged record, a value the
 catalogue cannot hold, a row the database refuses (on PostgreSQL each batch is inserted
 under a SAVEPOINT and retried record by record) each cost that record only, and are
-reported; an unexpected error costs its file only. Memory stays bounded whatever the
-input (see storage.sources and storage.records); `ImportLimits` caps what is read.
+reported; an unexpected error costs its file only.
+
+Memory stays bounded whatever the input: records are streamed (storage.sources and
+storage.records; `ImportLimits` caps what is read), and nothing is kept per record. Bad
+records and repairs go to a `Progress` as they are found, a batch at a time (the command
+prints them); a `FileReport` counts them by kind and keeps only the first `KEPT` of each.
 Records already catalogued (same WARC-Record-ID, from another file or earlier in the same
-one) are counted as duplicates and skipped. Rows
-that existed before are never changed; revisits are linked to their originals once all
-the files of the command are in.
+one) are counted as duplicates and skipped: the catalogue is asked a batch at a time, and
+its unique index on the id is the memory. What a file inserted is named by `CaptureSpan`s
+(place, first and last id), not by id lists: its revisits are linked to their originals
+through them, batch by batch, once the file is in and again once all the files of the
+command are in; a whole-file gzip's first pass is deleted through one. Rows that existed
+before are never changed.
 """
 
 from __future__ import annotations
@@ -28,12 +35,14 @@ import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import repository
@@ -42,17 +51,20 @@ from storage.dates import EARLIEST, LATEST
 from storage.formats import Sniffed, sniff
 from storage.reader import IMPORTED_DIR
 from storage.recompress import recompress
-from storage.repository import NewCapture
-from storage.revisits import resolve_revisits
+from storage.repository import CaptureSpan, NewCapture
+from storage.revisits import resolve_revisits_in
 from storage.scanner import ScanLimits, ScannedRecord, ScanProblem, SharedMembers, scan
 from storage.sources import Inflation
 from storage.wacz import EntryRefused, Extraction, WaczError, WaczMember, extract_member, warc_members
 
-__all__ = ["FileReport", "ImportLimits", "Importer", "Repair"]
+__all__ = ["KEPT", "FileReport", "Finding", "Findings", "ImportLimits", "Importer", "Progress", "Repair"]
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+"""Records met per batch: one duplicate query, one insert, then their findings are told."""
+KEPT = 100
+"""Bad records and repairs a FileReport keeps (of each): enough to show, never millions."""
 PATH_MAX = 255  # captures.warc_file
 
 
@@ -83,6 +95,47 @@ class Repair:
     part: str = ""
 
 
+Finding = ScanProblem | Repair
+
+
+@dataclass
+class Findings:
+    """Bad records and repairs: every one counted by kind (a problem's code, a repaired
+    column), the first `KEPT` of each kept."""
+
+    problems: list[ScanProblem] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
+    problem_kinds: Counter[str] = field(default_factory=Counter)
+    repair_kinds: Counter[str] = field(default_factory=Counter)
+    repair_count: int = 0
+
+    @property
+    def problem_count(self) -> int:
+        return self.problem_kinds.total()
+
+    def add(self, finding: Finding) -> None:
+        if isinstance(finding, Repair):
+            self.repair_count += 1
+            self.repair_kinds.update(finding.problems.keys())
+            if len(self.repairs) < KEPT:
+                self.repairs.append(finding)
+        else:
+            self.problem_kinds[finding.code] += 1
+            if len(self.problems) < KEPT:
+                self.problems.append(finding)
+
+    def merge(self, other: Findings) -> None:
+        self.problems += other.problems[:KEPT - len(self.problems)]
+        self.repairs += other.repairs[:KEPT - len(self.repairs)]
+        self.problem_kinds.update(other.problem_kinds)
+        self.repair_kinds.update(other.repair_kinds)
+        self.repair_count += other.repair_count
+
+    def forget_repairs(self) -> None:
+        """Their captures were rolled back."""
+        self.repairs, self.repair_kinds, self.repair_count = [], Counter(), 0
+
+
 @dataclass
 class FileReport:
     """What happened to one file: the command prints it, the tests check it."""
@@ -96,19 +149,54 @@ class FileReport:
     revisits: int = 0
     resolved: int = 0
     duplicates: int = 0
-    problems: list[ScanProblem] = field(default_factory=list)
-    repairs: list[Repair] = field(default_factory=list)
+    findings: Findings = field(default_factory=Findings)
     stored_as: str | None = None
     note: str = ""
-    revisit_ids: list[int] = field(default_factory=list, repr=False)
+    spans: list[CaptureSpan] = field(default_factory=list, repr=False)
+    """What it inserted, one span per WARC scanned (a WACZ may hold several)."""
+
+    @property
+    def problems(self) -> list[ScanProblem]:
+        """The first `KEPT` bad records (`findings.problem_count` counts them all)."""
+        return self.findings.problems
+
+    @property
+    def repairs(self) -> list[Repair]:
+        """The first `KEPT` captures with repaired values (`findings.repair_count`: all)."""
+        return self.findings.repairs
 
     @property
     def failed(self) -> bool:
-        return self.outcome == "failed" or bool(self.problems)
+        return self.outcome == "failed" or self.findings.problem_count > 0
 
     @property
     def captures(self) -> int:
         return self.responses + self.revisits
+
+
+class Progress(Protocol):
+    """Told what an import finds as it finds it (the command prints it): a FileReport keeps
+    only the first findings, so this is where every one is seen."""
+
+    def found(self, report: FileReport, finding: Finding) -> None:
+        """A bad record or a repair, a batch at a time, in file order within the batch."""
+
+    def finished(self, report: FileReport) -> None:
+        """The file is done: imported, already imported, skipped or failed."""
+
+    def linked_later(self, report: FileReport, count: int) -> None:
+        """`count` more of its revisits were linked to originals in files imported after it."""
+
+
+class _Quiet:
+    def found(self, report: FileReport, finding: Finding) -> None:
+        pass
+
+    def finished(self, report: FileReport) -> None:
+        pass
+
+    def linked_later(self, report: FileReport, count: int) -> None:
+        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,22 +214,46 @@ class _Unit:
 
 @dataclass
 class _Counts:
+    """What one pass over a unit found and inserted: added to its file's report once the
+    pass holds (a whole-file gzip's first pass is deleted and done again)."""
+
+    place: str
+    tell: Callable[[Finding], None]
+    """The file's Progress: every finding, as it is counted."""
     records: int = 0
     responses: int = 0
     revisits: int = 0
     duplicates: int = 0
-    problems: list[ScanProblem] = field(default_factory=list)
-    repairs: list[Repair] = field(default_factory=list)
-    capture_ids: list[int] = field(default_factory=list)
-    revisit_ids: list[int] = field(default_factory=list)
+    findings: Findings = field(default_factory=Findings)
+    first_id: int | None = None
+    last_id: int | None = None
+
+    def found(self, finding: Finding) -> None:
+        self.findings.add(finding)
+        self.tell(finding)
+
+    def inserted(self, capture_id: int) -> None:
+        self.first_id = capture_id if self.first_id is None else min(self.first_id, capture_id)
+        self.last_id = capture_id if self.last_id is None else max(self.last_id, capture_id)
+
+    @property
+    def span(self) -> CaptureSpan | None:
+        if self.first_id is None or self.last_id is None:
+            return None
+        return CaptureSpan(self.place, self.first_id, self.last_id)
+
+
+Outcome = NewCapture | ScanProblem | None
+"""What one record met becomes: a capture row, a bad record, or nothing to catalogue."""
 
 
 class Importer:
     def __init__(self, sessions: sessionmaker[Session], warc_dir: Path,
-                 limits: ImportLimits | None = None) -> None:
+                 limits: ImportLimits | None = None, progress: Progress | None = None) -> None:
         self.sessions = sessions
         self.warc_dir = warc_dir
         self.limits = limits or ImportLimits()
+        self.progress: Progress = progress or _Quiet()
         self._written: list[Path] = []  # files and folders the current file's import made
         self._file_date = datetime.now(UTC)
 
@@ -154,7 +266,11 @@ class Importer:
     # ---- one file ---------------------------------------------------------------------
 
     def import_file(self, path: Path, named: bool = True) -> FileReport:
-        path = Path(os.path.abspath(path))
+        report = self._import_file(Path(os.path.abspath(path)), named)
+        self.progress.finished(report)
+        return report
+
+    def _import_file(self, path: Path, named: bool) -> FileReport:
         report = FileReport(str(path))
         try:
             sniffed = sniff(path)
@@ -184,14 +300,16 @@ class Importer:
         return report
 
     def _undone(self, report: FileReport, note: str) -> FileReport:
-        """The transaction was rolled back: remove the copies it made, count nothing."""
+        """The transaction was rolled back: remove the copies it made, count nothing
+        (its bad records stay reported: they are why)."""
         for made in reversed(self._written):
             if made.is_dir():
                 shutil.rmtree(made, ignore_errors=True)
             else:
                 made.unlink(missing_ok=True)
-        report.responses = report.revisits = report.duplicates = 0
-        report.revisit_ids, report.repairs, report.stored_as = [], [], None
+        report.responses = report.revisits = report.duplicates = report.resolved = 0
+        report.findings.forget_repairs()
+        report.spans, report.stored_as = [], None
         return _failed(report, note)
 
     def _import(self, session: Session, path: Path, sniffed: Sniffed, size: int, sha256: str,
@@ -204,27 +322,32 @@ class Importer:
             return
         for unit in self._units(path, sniffed, sha256, report):
             self._add(report, self._import_unit(session, unit, report))
-        report.resolved = resolve_revisits(session, report.revisit_ids)
+        report.resolved = sum(resolve_revisits_in(session, span) for span in report.spans)
         repository.add_imported_file(
             session, path=str(path), size=size, sha256=sha256, format=report.format,
             stored_as=report.stored_as, records=report.records, captures=report.captures,
-            duplicates=report.duplicates, problems=len(report.problems),
+            duplicates=report.duplicates, problems=report.findings.problem_count,
         )
+
+    def _found(self, report: FileReport, problem: ScanProblem) -> None:
+        """A problem of the file itself (a WACZ entry refused), not of one pass over a unit."""
+        report.findings.add(problem)
+        self.progress.found(report, problem)
 
     def _units(self, path: Path, sniffed: Sniffed, sha256: str, report: FileReport) -> list[_Unit]:
         if sniffed.kind != "wacz":
             return [_Unit(path, RecordPlace(str(path), sha256), sniffed)]
         members, refused = warc_members(path)
-        report.problems += [ScanProblem(0, r.reason, None, r.code, r.name) for r in refused]
+        for entry in refused:
+            self._found(report, ScanProblem(0, entry.reason, None, entry.code, entry.name))
         units = []
         for member in members:
             try:
                 units.append(self._member_unit(path, sha256, member, report))
             except EntryRefused as entry:
-                report.problems.append(ScanProblem(member.data_offset or 0, entry.reason, None,
-                                                   entry.code, member.name))
+                self._found(report, ScanProblem(member.data_offset or 0, entry.reason, None,
+                                                entry.code, member.name))
         return units
-
     def _member_unit(self, path: Path, sha256: str, member: WaczMember, report: FileReport) -> _Unit:
         place = RecordPlace(str(path), sha256)
         if member.data_offset is not None:  # stored: read in place, inside the .wacz
@@ -253,20 +376,26 @@ class Importer:
         return target
 
     def _import_unit(self, session: Session, unit: _Unit, report: FileReport) -> _Counts:
-        counts = _Counts()
+        counts = self._counts(unit.place, report)
         try:
             self._catalogue(session, unit, counts)
             return counts
         except SharedMembers as shared:
-            repository.delete_captures(session, counts.capture_ids)
+            if counts.span is not None:
+                repository.delete_captures_in(session, counts.span)
             logger.info("%s: %s; recompressing", unit.path, shared)
         fixed, problems = self._recompress(unit)
         report.stored_as = fixed.place.warc_file
         report.note = (f"whole-file gzip (records cannot be read by offset): rewritten with one gzip "
                        f"member per record into {fixed.place.warc_file} and imported from there")
-        counts = _Counts(problems=[replace(p, part=unit.part) for p in problems])
+        counts = self._counts(fixed.place, report)
+        for problem in problems:
+            counts.found(replace(problem, part=unit.part))
         self._catalogue(session, fixed, counts)
         return counts
+
+    def _counts(self, place: RecordPlace, report: FileReport) -> _Counts:
+        return _Counts(place.warc_file, lambda finding: self.progress.found(report, finding))
 
     def _recompress(self, unit: _Unit) -> tuple[_Unit, list[ScanProblem]]:
         suffix = ".arc.gz" if unit.sniffed.kind == "arc" else ".warc.gz"
@@ -280,20 +409,19 @@ class Importer:
         return fixed, problems
 
     def _catalogue(self, session: Session, unit: _Unit, counts: _Counts) -> None:
-        seen: set[str] = set()
         rows = CaptureRows(unit.place, self._file_date)
         with open(unit.path, "rb") as handle:
             items = scan(handle, unit.sniffed, start=unit.start, end=unit.end, limits=self.limits.scan)
-            for batch in _batches(self._rows(items, rows, counts, unit.part)):
-                self._insert(session, batch, seen, counts, unit.part)
+            for batch in _batches(self._outcomes(items, rows, unit.part)):
+                self._catalogue_batch(session, batch, counts, unit.part)
 
     @staticmethod
-    def _rows(items: Iterable[ScannedRecord | ScanProblem], rows: CaptureRows, counts: _Counts,
-              part: str) -> Iterator[NewCapture]:
+    def _outcomes(items: Iterable[ScannedRecord | ScanProblem], rows: CaptureRows,
+                  part: str) -> Iterator[Outcome]:
+        """One outcome per record met, made at once (records may hold large payloads)."""
         for item in items:
-            counts.records += 1
             if isinstance(item, ScanProblem):
-                counts.problems.append(replace(item, part=part))
+                yield replace(item, part=part)
                 continue
             try:
                 row = rows.row(item)
@@ -301,59 +429,57 @@ class Importer:
                 logger.error("record at offset %d of %s", item.offset, rows.place.warc_file, exc_info=True)
                 row = ScanProblem(item.offset, f"unexpected {type(error).__name__}: {_one_line(error)}",
                                   item.length, "bad_record")
-            if isinstance(row, ScanProblem):
-                counts.problems.append(replace(row, part=part))
-            elif row is not None:
-                yield row
+            yield replace(row, part=part) if isinstance(row, ScanProblem) else row
 
     @classmethod
-    def _insert(cls, session: Session, batch: list[NewCapture], seen: set[str], counts: _Counts,
-                part: str) -> None:
-        known = repository.known_record_ids(session, (row.warc_record_id for row in batch)) | seen
+    def _catalogue_batch(cls, session: Session, batch: list[Outcome], counts: _Counts, part: str) -> None:
+        """Insert the batch's new rows, then tell its bad records and repairs in file order."""
+        counts.records += len(batch)
+        found: list[Finding] = [outcome for outcome in batch if isinstance(outcome, ScanProblem)]
+        rows = [outcome for outcome in batch if isinstance(outcome, NewCapture)]
+        fresh = cls._not_yet_catalogued(session, rows, counts)
+        ids, refused = cls._insert_rows(session, fresh, part)
+        found += refused
+        for row in fresh:
+            capture_id = ids.get(row.warc_record_id)
+            if capture_id is None:
+                continue
+            counts.inserted(capture_id)
+            if row.problems:
+                found.append(Repair(row.warc_offset, row.problems, part))
+            if row.warc_type == "revisit":
+                counts.revisits += 1
+            else:
+                counts.responses += 1
+        for finding in sorted(found, key=lambda finding: finding.offset):
+            counts.found(finding)
+
+    @staticmethod
+    def _not_yet_catalogued(session: Session, rows: list[NewCapture], counts: _Counts) -> list[NewCapture]:
+        """Rows whose record id is neither in the catalogue (earlier batches of this file
+        included: same transaction) nor earlier in the batch; the others are duplicates."""
+        known = repository.known_record_ids(session, (row.warc_record_id for row in rows))
         fresh = []
-        for row in batch:
+        for row in rows:
             if row.warc_record_id in known:
                 counts.duplicates += 1
                 continue
             known.add(row.warc_record_id)
             fresh.append(row)
-        seen.update(row.warc_record_id for row in fresh)
-        ids = cls._insert_rows(session, fresh, counts, part)
-        for row in fresh:
-            capture_id = ids.get(row.warc_record_id)
-            if capture_id is None:
-                continue
-            counts.capture_ids.append(capture_id)
-            if row.problems:
-                counts.repairs.append(Repair(row.warc_offset, row.problems, part))
-            if row.warc_type == "revisit":
-                counts.revisits += 1
-                counts.revisit_ids.append(capture_id)
-            else:
-                counts.responses += 1
+        return fresh
 
     @staticmethod
-    def _insert_rows(session: Session, rows: list[NewCapture], counts: _Counts, part: str) -> dict[str, int]:
-        """The batch at once; if the database refuses it, record by record, so a refused
-        row costs only its record. Under SAVEPOINTs, which SQLite's driver cannot nest
-        reliably; SQLite refuses none of the values that are sanitised before."""
+    def _insert_rows(session: Session, rows: list[NewCapture],
+                     part: str) -> tuple[dict[str, int], list[ScanProblem]]:
+        """The rows' capture ids, and those the database refused as problems: on PostgreSQL
+        a refused batch is retried record by record under SAVEPOINTs, so a refused row costs
+        only its record. SQLite's driver cannot nest them reliably, and refuses none of the
+        values that are sanitised before."""
         if not rows or session.get_bind().dialect.name == "sqlite":
-            return repository.insert_captures(session, rows)
-        try:
-            with session.begin_nested():
-                return repository.insert_captures(session, rows)
-        except DBAPIError:
-            logger.info("a batch of %d captures was refused; inserting them one by one", len(rows))
-        ids: dict[str, int] = {}
-        for row in rows:
-            try:
-                with session.begin_nested():
-                    ids.update(repository.insert_captures(session, [row]))
-            except DBAPIError as error:
-                counts.problems.append(ScanProblem(
-                    row.warc_offset, f"refused by the catalogue: {_one_line(error.orig or error)}",
-                    row.warc_length, "refused", part))
-        return ids
+            return repository.insert_captures(session, rows), []
+        ids, refused = repository.insert_captures_salvaging(session, rows)
+        return ids, [ScanProblem(row.warc_offset, f"refused by the catalogue: {reason}", row.warc_length,
+                                 "refused", part) for row, reason in refused]
 
     @staticmethod
     def _add(report: FileReport, counts: _Counts) -> None:
@@ -361,9 +487,9 @@ class Importer:
         report.responses += counts.responses
         report.revisits += counts.revisits
         report.duplicates += counts.duplicates
-        report.problems.extend(counts.problems)
-        report.repairs.extend(counts.repairs)
-        report.revisit_ids.extend(counts.revisit_ids)
+        report.findings.merge(counts.findings)
+        if counts.span is not None:
+            report.spans.append(counts.span)
 
     # ---- across files -------------------------------------------------------------------
 
@@ -374,7 +500,10 @@ class Importer:
             return
         with self.sessions.begin() as session:
             for report in pending:
-                report.resolved += resolve_revisits(session, report.revisit_ids)
+                linked = sum(resolve_revisits_in(session, span) for span in report.spans)
+                report.resolved += linked
+                if linked:
+                    self.progress.linked_later(report, linked)
 
 
 def _expand(paths: Sequence[Path]) -> Iterator[tuple[Path, bool]]:
@@ -386,10 +515,10 @@ def _expand(paths: Sequence[Path]) -> Iterator[tuple[Path, bool]]:
             yield path, True
 
 
-def _batches(rows: Iterable[NewCapture]) -> Iterator[list[NewCapture]]:
-    batch: list[NewCapture] = []
-    for row in rows:
-        batch.append(row)
+def _batches(outcomes: Iterable[Outcome]) -> Iterator[list[Outcome]]:
+    batch: list[Outcome] = []
+    for outcome in outcomes:
+        batch.append(outcome)
         if len(batch) >= BATCH:
             yield batch
             batch = []

@@ -329,10 +329,24 @@ def add_imported_file(session: Session, **fields: Any) -> ImportedFile:
     return row
 
 
-def delete_captures(session: Session, capture_ids: Iterable[int]) -> None:
+@dataclass(frozen=True, slots=True)
+class CaptureSpan:
+    """The captures one import inserted into one file's place, named without holding their
+    ids: the place they point into and the first and last id. Rows other writers inserted
+    meanwhile may have ids in between, but they point elsewhere."""
+
+    warc_file: str
+    first_id: int
+    last_id: int
+
+
+def _in_span(span: CaptureSpan) -> tuple[Any, ...]:
+    return (Capture.id.between(span.first_id, span.last_id), Capture.warc_file == span.warc_file)
+
+
+def delete_captures_in(session: Session, span: CaptureSpan) -> None:
     """Only for rows this transaction inserted (an import that has to start over)."""
-    for chunk in in_chunks(capture_ids):
-        session.execute(delete(Capture).where(Capture.id.in_(chunk)))
+    session.execute(delete(Capture).where(*_in_span(span)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,17 +361,16 @@ class CaptureRef:
     refers_to_record_id: str | None = None
 
 
-def unresolved_revisits(session: Session, capture_ids: Iterable[int]) -> list[CaptureRef]:
-    """Those of these captures that are revisits without a known original."""
-    found: list[CaptureRef] = []
-    for chunk in in_chunks(capture_ids):
-        rows = session.execute(select(
-            Capture.id, Capture.url, Capture.fetched_at, Capture.status, Capture.payload_digest,
-            Capture.refers_to_record_id,
-        ).where(Capture.id.in_(chunk), Capture.warc_type == "revisit",
-                Capture.refers_to_capture_id.is_(None)))
-        found.extend(CaptureRef(*row) for row in rows)
-    return found
+def unresolved_revisits_in(session: Session, span: CaptureSpan, *, after_id: int,
+                           limit: int) -> list[CaptureRef]:
+    """The next `limit` revisits of the span without a known original, in id order after
+    `after_id`: a file's revisits are resolved a batch at a time, however many it holds."""
+    rows = session.execute(select(
+        Capture.id, Capture.url, Capture.fetched_at, Capture.status, Capture.payload_digest,
+        Capture.refers_to_record_id,
+    ).where(*_in_span(span), Capture.id > after_id, Capture.warc_type == "revisit",
+            Capture.refers_to_capture_id.is_(None)).order_by(Capture.id).limit(limit))
+    return [CaptureRef(*row) for row in rows]
 
 
 def responses_by_record_id(session: Session, record_ids: Iterable[str]) -> dict[str, CaptureRef]:

@@ -12,22 +12,27 @@ identical by definition, which is what URI-agnostic revisits rely on).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy.orm import Session
 
 from storage import repository
-from storage.repository import CaptureRef
+from storage.repository import CaptureRef, CaptureSpan
 
-__all__ = ["resolve_revisits"]
+__all__ = ["resolve_revisits_in"]
+
+BATCH = 500
 
 
-def resolve_revisits(session: Session, capture_ids: Iterable[int]) -> int:
-    """Fill in the original of those of these captures that are unresolved revisits;
-    return how many were resolved now."""
-    revisits = repository.unresolved_revisits(session, capture_ids)
-    if not revisits:
-        return 0
+def resolve_revisits_in(session: Session, span: CaptureSpan) -> int:
+    """Fill in the original of the span's unresolved revisits, a batch at a time (a file
+    may hold millions); return how many were resolved now."""
+    resolved, after_id = 0, span.first_id - 1
+    while revisits := repository.unresolved_revisits_in(session, span, after_id=after_id, limit=BATCH):
+        resolved += _resolve(session, revisits)
+        after_id = revisits[-1].id
+    return resolved
+
+
+def _resolve(session: Session, revisits: list[CaptureRef]) -> int:
     by_id = repository.responses_by_record_id(
         session, (r.refers_to_record_id for r in revisits if r.refers_to_record_id))
     by_digest = repository.responses_by_digest(session, (r.payload_digest for r in revisits))

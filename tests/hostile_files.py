@@ -145,3 +145,23 @@ def assert_valid_gzip_warc(path: Path) -> int:
 def leftovers(directory: Path) -> list[Path]:
     """Partial files anywhere below `directory`."""
     return [p for p in directory.rglob("*") if p.name.endswith(".part")] if directory.exists() else []
+
+
+def write_many_small_records(path: Path, count: int, *, date: bytes = b"2008-10-294T05:21:46-0700",
+                             bad_every: int = 10, revisit_every: int = 100) -> None:
+    """`count` small records, written as they are made (the file is never held), all dated
+    `date` (malformed by default: every capture is repaired): every `bad_every`th has a NUL
+    in its URL (a bad record, refused), every `revisit_every`th is a revisit of the record
+    before it (linked by WARC-Refers-To), the others are responses."""
+    with open(path, "wb", buffering=1 << 20) as out:
+        for n in range(count):
+            record_id = f"<urn:many:{n}>".encode()
+            if n % revisit_every == revisit_every - 1:
+                out.write(record(f"http://many.example/{n - 1}".encode(), date=date, warc_type=b"revisit",
+                                 record_id=record_id, body=b"",
+                                 warc_extra=[f"WARC-Refers-To: <urn:many:{n - 1}>".encode()]))
+            elif n % bad_every == bad_every - 1:
+                out.write(record(f"http://many.example/\x00{n}".encode(), date=date, record_id=record_id))
+            else:
+                out.write(record(f"http://many.example/{n}".encode(), date=date, record_id=record_id,
+                                 body=b"<p>x</p>"))

@@ -3,9 +3,11 @@
     scrapy warcimport /archives/2019/*.warc.gz   # files
     scrapy warcimport /archives/heritrix-job-42/  # every file in a folder (others are skipped)
 
-Then `scrapy reextract` extracts their HTML pages like our own. Prints one line per file,
+Then `scrapy reextract` extracts their HTML pages like our own. Prints, as they are found,
 every bad record (file, offset, bytes skipped, reason), which is skipped while the rest of
-its file is imported, and every capture imported with repaired values. Exit status 0 if
+its file is imported, and every capture imported with repaired values (a file of millions
+of them is printed as it goes, never held); then one line per file with its counts by kind,
+and a summary. Exit status 0 if
 everything was imported (repairs are not failures), 1 if a file could not be imported or
 had records that could not be, 2 for bad arguments; a catalogue that cannot be opened is
 one line on stderr. Importing a file again changes nothing (see storage.importer).
@@ -16,6 +18,7 @@ Settings: IMPORT_MAX_RECORD_BYTES, IMPORT_MAX_EXTRACTED_BYTES, IMPORT_MAX_COMPRE
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
@@ -23,7 +26,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from storage.db import open_catalogue
-from storage.importer import FileReport, Importer, ImportLimits
+from storage.importer import FileReport, Finding, Importer, ImportLimits, Repair
 
 
 class Command(ScrapyCommand):
@@ -45,9 +48,9 @@ class Command(ScrapyCommand):
         with one_line_errors("warcimport"):
             url = self.settings["DATABASE_URL"]
             sessions = opened(lambda: open_catalogue(url), url)
-            importer = Importer(sessions, Path(self.settings["WARC_DIR"]), self._limits())
+            importer = Importer(sessions, Path(self.settings["WARC_DIR"]), self._limits(), _Printed())
             reports = importer.run([Path(arg) for arg in args])
-        print(format_reports(reports))
+        print(summary_line(reports))
         failed = any(report.failed for report in reports)
         self.exitcode = int(ExitCode.FAILED if failed else ExitCode.OK)
 
@@ -62,26 +65,40 @@ class Command(ScrapyCommand):
         )
 
 
-def format_reports(reports: list[FileReport]) -> str:
-    lines = [_line(report) for report in reports if report.outcome != "skipped"]
-    for report in reports:
-        lines += [f"  BAD RECORD {_where(report, p.part)} at offset {p.offset}: {p.code}: {p.reason}"
-                  f"{_skipped(p.length)}" for p in report.problems]
-        lines += [f"  REPAIRED {_where(report, r.part)} at offset {r.offset}: "
-                  + "; ".join(f"{column}: {why}" for column, why in r.problems.items())
-                  for r in report.repairs]
-    skipped = [report for report in reports if report.outcome == "skipped"]
+class _Printed:
+    """Prints what the import finds while it imports (storage.importer.Progress)."""
+
+    def found(self, report: FileReport, finding: Finding) -> None:
+        print(finding_line(report, finding))
+
+    def finished(self, report: FileReport) -> None:
+        if report.outcome != "skipped":
+            print(file_line(report), flush=True)
+
+    def linked_later(self, report: FileReport, count: int) -> None:
+        print(f"  LINKED {count} more revisits of {report.path} to originals in files imported after it")
+
+
+def finding_line(report: FileReport, finding: Finding) -> str:
+    if isinstance(finding, Repair):
+        return (f"  REPAIRED {_where(report, finding.part)} at offset {finding.offset}: "
+                + "; ".join(f"{column}: {why}" for column, why in finding.problems.items()))
+    return (f"  BAD RECORD {_where(report, finding.part)} at offset {finding.offset}: {finding.code}: "
+            f"{finding.reason}{_skipped(finding.length)}")
+
+
+def summary_line(reports: list[FileReport]) -> str:
     imported = [report for report in reports if report.outcome == "imported"]
-    lines.append(
+    return (
         f"{len(imported)} files imported: {sum(r.responses for r in imported)} responses, "
         f"{sum(r.revisits for r in imported)} revisits ({sum(r.resolved for r in reports)} linked "
         f"to their original), {sum(r.duplicates for r in imported)} duplicates skipped, "
-        f"{sum(len(r.problems) for r in reports)} bad records, "
-        f"{sum(len(r.repairs) for r in reports)} with repaired values; "
+        f"{sum(r.findings.problem_count for r in reports)} bad records, "
+        f"{sum(r.findings.repair_count for r in reports)} with repaired values; "
         f"{sum(r.outcome == 'already imported' for r in reports)} already imported, "
-        f"{sum(r.outcome == 'failed' for r in reports)} failed, {len(skipped)} skipped (not archives)"
+        f"{sum(r.outcome == 'failed' for r in reports)} failed, "
+        f"{sum(r.outcome == 'skipped' for r in reports)} skipped (not archives)"
     )
-    return "\n".join(lines)
 
 
 def _where(report: FileReport, part: str) -> str:
@@ -92,11 +109,19 @@ def _skipped(length: int | None) -> str:
     return f" ({length} bytes skipped)" if length else ""
 
 
-def _line(report: FileReport) -> str:
+def file_line(report: FileReport) -> str:
     if report.outcome != "imported":
         return f"{report.outcome.upper()}: {report.path}: {report.note}"
+    findings = report.findings
     text = (f"imported {report.path} ({report.format}): {report.records} records, "
             f"{report.responses} responses, {report.revisits} revisits ({report.resolved} linked), "
-            f"{report.duplicates} duplicates, {len(report.problems)} bad, "
-            f"{len(report.repairs)} repaired")
+            f"{report.duplicates} duplicates, {findings.problem_count} bad{_kinds(findings.problem_kinds)}, "
+            f"{findings.repair_count} repaired{_kinds(findings.repair_kinds)}")
     return text + (f"; {report.note}" if report.note else "")
+
+
+def _kinds(counts: Counter[str]) -> str:
+    """` (truncated: 2, garbage: 1)`: what a file's thousands of lines above were about."""
+    if not counts:
+        return ""
+    return " (" + ", ".join(f"{kind}: {count}" for kind, count in counts.most_common()) + ")"
