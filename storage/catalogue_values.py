@@ -12,7 +12,7 @@ catalogue cannot hold (NUL, longer than its index allows) refuses the record.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import fields
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +23,8 @@ from storage.models import Base, Capture
 if TYPE_CHECKING:
     from storage.repository import NewCapture
 
-__all__ = ["URL_MAX_BYTES", "Problems", "fit_capture", "fit_values", "fitted", "status_code", "undecodable",
-           "url_refusal"]
+__all__ = ["URL_MAX_BYTES", "Problems", "capture_values", "fit_values", "fitted", "status_code",
+           "undecodable", "url_refusal"]
 
 URL_MAX_BYTES = 2000
 """PostgreSQL's btree rows hold at most ~2700 bytes, and `captures` indexes (url, fetched_at)."""
@@ -71,17 +71,18 @@ def fit_values(model: type[Base], values: dict[str, Any]) -> tuple[dict[str, Any
     return fitted_values, problems
 
 
-def fit_capture(capture: NewCapture) -> NewCapture:
-    """`capture` with every value the catalogue cannot hold normalised, and why in
-    `problems`: the last check before any row is inserted, whoever made it."""
-    values, problems = fit_values(Capture, asdict(capture))
-    problems = {**(capture.problems or {}), **problems}
+def capture_values(capture: NewCapture) -> dict[str, Any]:
+    """The row to insert for `capture`, every value the catalogue cannot hold normalised and
+    why in `problems`: the last check before any capture row is inserted, whoever made it.
+    (A shallow copy: `dataclasses.asdict` deep-copies, and this runs for every row.)"""
+    values, problems = fit_values(Capture, {f.name: getattr(capture, f.name)
+                                            for f in fields(capture)})
     if capture.status != NO_STATUS and not 100 <= capture.status <= 599:
         _note(problems, "status", f"impossible status {capture.status}: stored as 0")
         values["status"] = NO_STATUS
-    if values == asdict(capture):
-        return capture
-    return replace(capture, **{**values, "problems": problems})
+    if problems:
+        values["problems"] = {**(capture.problems or {}), **problems}
+    return values
 
 
 @cache

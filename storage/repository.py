@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storage.batching import in_chunks
-from storage.catalogue_values import fit_capture, fit_values
+from storage.catalogue_values import capture_values, fit_values
 from storage.models import (
     Article,
     Base,
@@ -104,7 +104,7 @@ def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[st
         return {}
     rows = session.execute(
         insert(Capture).returning(Capture.warc_record_id, Capture.id, sort_by_parameter_order=True),
-        [asdict(fit_capture(capture)) for capture in captures],
+        [capture_values(capture) for capture in captures],
     )
     return {record_id: capture_id for record_id, capture_id in rows}
 

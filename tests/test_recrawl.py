@@ -15,7 +15,7 @@ import pytest
 from crawler.recrawl import RecrawlPolicy, how_to_store
 from crawler.runlock import RunLock, SiteLocked, pid_alive
 from storage import crawlstate
-from storage.catalogue_values import fit_capture
+from storage.catalogue_values import capture_values
 from storage.crawlstate import Backoff, CaptureState, FetchFailure, HeldBack
 from storage.db import open_catalogue
 from storage.repair import abandoned, repair, uncatalogued
@@ -235,8 +235,9 @@ def test_a_capture_the_catalogue_cannot_hold_as_sent_is_normalised_with_the_reas
         content_type="text/html; " + "x" * 300, payload_digest="sha1:A", payload_length=1,
         warc_file="f.warc.gz", warc_offset=0, warc_length=1, warc_record_id="<urn:uuid:1>",
         etag='"a\x00b"')
-    fitted = fit_capture(capture)
-    assert (fitted.status, len(fitted.content_type), fitted.etag) == (0, 255, '"ab"')
-    assert set(fitted.problems) == {"status", "content_type", "etag"}
-    assert "1000" in fitted.problems["status"]
-    assert fit_capture(replace(capture, status=200, content_type="text/html", etag=None)).problems is None
+    fitted = capture_values(capture)
+    assert (fitted["status"], len(fitted["content_type"]), fitted["etag"]) == (0, 255, '"ab"')
+    assert set(fitted["problems"]) == {"status", "content_type", "etag"}
+    assert "1000" in fitted["problems"]["status"]
+    plain = replace(capture, status=200, content_type="text/html", etag=None)
+    assert capture_values(plain)["problems"] is None
