@@ -1,10 +1,12 @@
-"""Extraction workers that die: the page that kills one is retried once, alone, then recorded
-`worker_crashed`, and the run files every other page (reextract and the crawl alike); and
-killing the crawl itself leaves no extraction process behind."""
+"""Extraction workers that die or hang: the page that kills or hangs one is retried once,
+alone, then recorded `worker_crashed` or `timeout`, and the run files every other page
+(reextract and the crawl alike); and killing the crawl itself leaves no extraction process
+behind."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -16,6 +18,7 @@ import psutil
 import pytest
 from sqlalchemy import select
 
+from crawler.workers import WorkerPool
 from storage.db import open_catalogue
 from storage.models import Document, ExtractionFailure, FrontierEntry
 from tests.archived import Page, archive_pages
@@ -27,19 +30,24 @@ pytestmark = pytest.mark.slow
 
 # Test-only, and outside the project: Python imports `sitecustomize` at start-up in every
 # process, the forkserver included, so every extraction worker gets this wrapper, which
-# kills its own process (SIGKILL, as the OOM killer would) on a page holding the marker.
-KILLER = """
-import multiprocessing, os, signal
+# on a page holding the marker kills its own process (SIGKILL, as the OOM killer would) or
+# hangs in a regex that backtracks for ever, holding the GIL as a real one would.
+SABOTEUR = """
+import multiprocessing, os, re, signal
 
 import crawler.extract
 
-_marker = os.environ["KILL_WORKER_ON"].encode()
+_kill_on = os.environ.get("KILL_WORKER_ON", "").encode()
+_hang_on = os.environ.get("HANG_WORKER_ON", "").encode()
 _extract_article = crawler.extract.extract_article
 
 
 def extract_article(body, **options):
-    if _marker in body and multiprocessing.parent_process() is not None:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if multiprocessing.parent_process() is not None:
+        if _kill_on and _kill_on in body:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if _hang_on and _hang_on in body:
+            re.match(r"(a+)+$", "a" * 64 + "b")
     return _extract_article(body, **options)
 
 
@@ -48,12 +56,12 @@ crawler.extract.extract_article = extract_article
 
 
 @pytest.fixture
-def killing_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Processes started from here on kill their extraction worker on a page holding
-    the value of KILL_WORKER_ON (set it with monkeypatch)."""
+def sabotaged_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Processes started from here on kill their extraction worker on a page holding the value
+    of KILL_WORKER_ON, and hang it on one holding HANG_WORKER_ON (set them with monkeypatch)."""
     hook = tmp_path / "hook"
     hook.mkdir()
-    (hook / "sitecustomize.py").write_text(KILLER, encoding="utf-8")
+    (hook / "sitecustomize.py").write_text(SABOTEUR, encoding="utf-8")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])))
     yield
 
@@ -63,7 +71,7 @@ def canonical(url: str) -> str:
 
 
 def test_reextract_records_the_page_that_kills_its_worker_and_files_the_rest(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killing_worker: None) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None) -> None:
     site = SampleSite(n_articles=40)  # two tasks of 32 captures at most: two workers
     pages = [Page("https://vov.vn" + path, site.respond(path, "https://vov.vn").body)
              for path in site.gold_texts()]
@@ -86,7 +94,7 @@ def test_reextract_records_the_page_that_kills_its_worker_and_files_the_rest(
 
 
 def test_the_crawl_records_the_page_that_kills_its_worker_as_processed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killing_worker: None) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None) -> None:
     site = SampleSite(n_articles=12)
     killer_path = sorted(site.gold_texts())[3]
     with serve(site) as origin:
@@ -103,6 +111,85 @@ def test_the_crawl_records_the_page_that_kills_its_worker_as_processed(
     assert (origin + killer_path, "worker_crashed") in failures
     assert len(documents) == len(site.gold_texts()) - 1
     assert killer_done is not None  # recorded, with its reason: later runs are not blocked
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_reextract_records_the_page_that_hangs_its_worker_and_ends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None,
+        workers: str) -> None:
+    site = SampleSite(n_articles=40)
+    pages = [Page("https://vov.vn" + path, site.respond(path, "https://vov.vn").body)
+             for path in site.gold_texts()]
+    hanger = pages[5].url
+    monkeypatch.setenv("HANG_WORKER_ON", canonical(hanger))
+    database_url = archive_pages(tmp_path, pages)
+
+    done = scrapy("reextract", "--workers", workers, "-s", "EXTRACT_TIMEOUT=2", data_dir=tmp_path,
+                  database_url=database_url, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = report_counts(done.stdout)
+    assert counts["failed"] == 1 and "timeout: 1" in done.stdout, done.stdout
+    assert counts["new"] == len(pages) - 1, done.stdout
+    assert counts["timeouts"] == 2 and counts["worker restarts"] == 2, done.stdout
+    with open_catalogue(database_url)() as session:
+        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason,
+                                          ExtractionFailure.detail)).all()
+        documents = session.scalars(select(Document.url)).all()
+    [(url, reason, detail)] = failures
+    assert (url, reason) == (hanger, "timeout") and "2 s (EXTRACT_TIMEOUT)" in detail
+    assert sorted(documents) == sorted(page.url for page in pages if page.url != hanger)
+
+
+def test_the_crawl_records_the_page_that_hangs_its_worker_as_processed_and_ends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None) -> None:
+    site = SampleSite(n_articles=12)
+    hanger_path = sorted(site.gold_texts())[3]
+    with serve(site) as origin:
+        monkeypatch.setenv("HANG_WORKER_ON", canonical(origin + hanger_path))
+        done = crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2", "EXTRACT_TIMEOUT": "2"})
+    assert done.returncode == 0, done.log[-3000:]
+    assert "'extract/failed/timeout': 1" in done.log
+    assert "'extract/timeouts': 2" in done.log
+    with open_catalogue(done.database_url)() as session:
+        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason)).all()
+        documents = session.scalars(select(Document.url)).all()
+        hanger_done = session.scalar(select(FrontierEntry.done_at).where(
+            FrontierEntry.url == origin + hanger_path))
+    assert (origin + hanger_path, "timeout") in failures
+    assert len(documents) == len(site.gold_texts()) - 1
+    assert hanger_done is not None  # recorded, with its reason: later runs are not blocked
+
+
+def hang_on_a_file_name(item: str) -> str:
+    """In a worker: hang (holding the GIL) on an item naming a file, once its pid is there."""
+    if item.startswith("/"):
+        Path(item).write_text(str(os.getpid()), encoding="utf-8")
+        re.match(r"(a+)+$", "a" * 64 + "b")
+    return item
+
+
+def failure_text(_item: str, reason: str, detail: str) -> str:
+    return f"{reason}: {detail}"
+
+
+def no_setup() -> None:
+    pass
+
+
+def test_shutting_down_never_waits_on_a_hung_worker(tmp_path: Path) -> None:
+    pid_file = tmp_path / "hung.pid"
+    pool = WorkerPool(hang_on_a_file_name, failure_text, 1, timeout=0, initializer=no_setup)
+    work = pool.submit(["first", str(pid_file)])
+    assert wait_for(lambda: pid_file.exists() and pid_file.read_text(), 60), "no worker started"
+    worker = psutil.Process(int(pid_file.read_text()))
+
+    stopping = threading.Thread(target=pool.shutdown, daemon=True)
+    stopping.start()
+    stopping.join(timeout=30)
+    assert not stopping.is_alive(), "shutdown waited on the hung worker"
+    with pytest.raises(RuntimeError, match="shut down"):
+        work.result(timeout=5)
+    assert wait_for(lambda: not _alive(worker), 30), "the hung worker was left running"
 
 
 def hold_articles_after(site: SampleSite, count: int, release: threading.Event) -> None:
