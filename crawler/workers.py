@@ -40,6 +40,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import Any, Generic, TypeVar
@@ -354,6 +355,7 @@ def _exit_with_parent(parent_alive: Connection) -> None:
     """Exit when the pool's owner dies, however it dies (SIGKILL included)."""
     if sys.platform.startswith("linux"):  # immediate, even if this process is stuck in C code
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _release_the_forkserver()
 
     def watch() -> None:
         try:
@@ -364,3 +366,14 @@ def _exit_with_parent(parent_alive: Connection) -> None:
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
+
+def _release_the_forkserver() -> None:
+    """Close this worker's copy of the forkserver's "alive" pipe (there for workers that fork
+    their own: ours never do). The forkserver exits when every copy is closed; while a worker
+    hung in C code held one, the forkserver outlived the pool's owner, and so did the worker,
+    whose death signal is its parent's (the forkserver's) death."""
+    server = getattr(forkserver, "_forkserver", None)
+    alive = getattr(server, "_forkserver_alive_fd", None)
+    if alive is not None:
+        os.close(alive)
+        server._forkserver_alive_fd = None  # type: ignore[union-attr]

@@ -47,6 +47,9 @@ def extract_article(body, **options):
         if _kill_on and _kill_on in body:
             os.kill(os.getpid(), signal.SIGKILL)
         if _hang_on and _hang_on in body:
+            if os.environ.get("HUNG_PID_FILE"):
+                with open(os.environ["HUNG_PID_FILE"], "w") as pid_file:
+                    pid_file.write(str(os.getpid()))
             re.match(r"(a+)+$", "a" * 64 + "b")
     return _extract_article(body, **options)
 
@@ -58,7 +61,8 @@ crawler.extract.extract_article = extract_article
 @pytest.fixture
 def sabotaged_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Processes started from here on kill their extraction worker on a page holding the value
-    of KILL_WORKER_ON, and hang it on one holding HANG_WORKER_ON (set them with monkeypatch)."""
+    of KILL_WORKER_ON, and hang it on one holding HANG_WORKER_ON, writing its pid to
+    HUNG_PID_FILE if set (set them with monkeypatch)."""
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(SABOTEUR, encoding="utf-8")
@@ -216,18 +220,28 @@ def wait_for(condition, timeout: float):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="process trees as Linux shows them")
-def test_killing_the_crawl_leaves_no_extraction_process_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker", ["waiting", "hung"])
+def test_killing_the_crawl_leaves_no_extraction_process_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None,
+        worker: str) -> None:
     site, release = SampleSite(n_articles=20), threading.Event()
-    hold_articles_after(site, 4, release)
+    hung_pid = tmp_path / "hung.pid"
+    if worker == "waiting":
+        hold_articles_after(site, 4, release)
     descendants: list[psutil.Process] = []
     with serve(site) as origin:
-        process = start_crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2"})
+        if worker == "hung":  # in the GIL, with no deadline to end it: only its death signal can
+            monkeypatch.setenv("HANG_WORKER_ON", canonical(origin + sorted(site.gold_texts())[0]))
+            monkeypatch.setenv("HUNG_PID_FILE", str(hung_pid))
+        process = start_crawl(origin, tmp_path,
+                              settings={"EXTRACT_WORKERS": "2", "EXTRACT_TIMEOUT": "0"})
         crawler = psutil.Process(process.pid)
         try:
             def workers_running() -> list[psutil.Process]:
                 tree = crawler.children(recursive=True)
                 forkserver = [p for p in tree if "forkserver" in " ".join(p.cmdline())]
-                return tree if len(forkserver) >= 2 else []  # the server and a worker at least
+                ready = len(forkserver) >= 2 and (worker == "waiting" or hung_pid.exists())
+                return tree if ready else []  # the server and a worker at least
 
             descendants = wait_for(workers_running, 120)
             assert descendants, "no extraction worker started"
