@@ -74,14 +74,29 @@ def canonical(url: str) -> str:
     return f'rel="canonical" href="{url}"'
 
 
-def test_reextract_records_the_page_that_kills_its_worker_and_files_the_rest(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None) -> None:
-    site = SampleSite(n_articles=40)  # two tasks of 32 captures at most: two workers
+def archived_articles(tmp_path: Path) -> tuple[list[Page], str]:
+    """The sample site's 40 articles, archived (two tasks of 32 captures at most: two workers),
+    and the DATABASE_URL."""
+    site = SampleSite(n_articles=40)
     pages = [Page("https://vov.vn" + path, site.respond(path, "https://vov.vn").body)
              for path in site.gold_texts()]
+    return pages, archive_pages(tmp_path, pages)
+
+
+def failures_and_documents(database_url: str) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(url, reason, detail) of each extraction failure, and the URL of each document."""
+    with open_catalogue(database_url)() as session:
+        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason,
+                                          ExtractionFailure.detail)).all()
+        documents = session.scalars(select(Document.url)).all()
+    return [(row.url, row.reason, row.detail) for row in failures], list(documents)
+
+
+def test_reextract_records_the_page_that_kills_its_worker_and_files_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None) -> None:
+    pages, database_url = archived_articles(tmp_path)
     killer = pages[2].url
     monkeypatch.setenv("KILL_WORKER_ON", canonical(killer))
-    database_url = archive_pages(tmp_path, pages)
 
     for run in (1, 2):  # and a rerun does not die on it either
         done = scrapy("reextract", "--workers", "2", data_dir=tmp_path, database_url=database_url)
@@ -90,43 +105,18 @@ def test_reextract_records_the_page_that_kills_its_worker_and_files_the_rest(
         assert counts["failed"] == 1 and "worker_crashed: 1" in done.stdout, done.stdout
         assert counts["new" if run == 1 else "unchanged"] == len(pages) - 1, done.stdout
         assert counts["worker restarts"] >= 2, done.stdout  # the pool, then the quarantine
-    with open_catalogue(database_url)() as session:
-        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason)).all()
-        documents = session.scalars(select(Document.url)).all()
-    assert failures == [(killer, "worker_crashed")]  # once, though seen twice
+    failures, documents = failures_and_documents(database_url)
+    assert [(url, reason) for url, reason, _ in failures] == [(killer, "worker_crashed")]  # once
     assert sorted(documents) == sorted(page.url for page in pages if page.url != killer)
-
-
-def test_the_crawl_records_the_page_that_kills_its_worker_as_processed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None) -> None:
-    site = SampleSite(n_articles=12)
-    killer_path = sorted(site.gold_texts())[3]
-    with serve(site) as origin:
-        monkeypatch.setenv("KILL_WORKER_ON", canonical(origin + killer_path))
-        done = crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2"})
-    assert done.returncode == 0, done.log[-3000:]
-    assert "'extract/failed/worker_crashed': 1" in done.log
-    assert "'extract/worker_restarts': " in done.log
-    with open_catalogue(done.database_url)() as session:
-        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason)).all()
-        documents = session.scalars(select(Document.url)).all()
-        killer_done = session.scalar(select(FrontierEntry.done_at).where(
-            FrontierEntry.url == origin + killer_path))
-    assert (origin + killer_path, "worker_crashed") in failures
-    assert len(documents) == len(site.gold_texts()) - 1
-    assert killer_done is not None  # recorded, with its reason: later runs are not blocked
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_reextract_records_the_page_that_hangs_its_worker_and_ends(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None,
         workers: str) -> None:
-    site = SampleSite(n_articles=40)
-    pages = [Page("https://vov.vn" + path, site.respond(path, "https://vov.vn").body)
-             for path in site.gold_texts()]
+    pages, database_url = archived_articles(tmp_path)
     hanger = pages[5].url
     monkeypatch.setenv("HANG_WORKER_ON", canonical(hanger))
-    database_url = archive_pages(tmp_path, pages)
 
     done = scrapy("reextract", "--workers", workers, "-s", "EXTRACT_TIMEOUT=2", data_dir=tmp_path,
                   database_url=database_url, timeout=120)
@@ -135,33 +125,35 @@ def test_reextract_records_the_page_that_hangs_its_worker_and_ends(
     assert counts["failed"] == 1 and "timeout: 1" in done.stdout, done.stdout
     assert counts["new"] == len(pages) - 1, done.stdout
     assert counts["timeouts"] == 2 and counts["worker restarts"] == 2, done.stdout
-    with open_catalogue(database_url)() as session:
-        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason,
-                                          ExtractionFailure.detail)).all()
-        documents = session.scalars(select(Document.url)).all()
+    failures, documents = failures_and_documents(database_url)
     [(url, reason, detail)] = failures
     assert (url, reason) == (hanger, "timeout") and "2 s (EXTRACT_TIMEOUT)" in detail
     assert sorted(documents) == sorted(page.url for page in pages if page.url != hanger)
 
 
-def test_the_crawl_records_the_page_that_hangs_its_worker_as_processed_and_ends(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None) -> None:
+@pytest.mark.parametrize(("sabotage", "reason", "settings"), [
+    ("KILL_WORKER_ON", "worker_crashed", {}),
+    ("HANG_WORKER_ON", "timeout", {"EXTRACT_TIMEOUT": "2"}),
+])
+def test_the_crawl_records_the_page_that_kills_or_hangs_its_worker_as_processed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None,
+        sabotage: str, reason: str, settings: dict[str, str]) -> None:
     site = SampleSite(n_articles=12)
-    hanger_path = sorted(site.gold_texts())[3]
+    page = sorted(site.gold_texts())[3]
     with serve(site) as origin:
-        monkeypatch.setenv("HANG_WORKER_ON", canonical(origin + hanger_path))
-        done = crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2", "EXTRACT_TIMEOUT": "2"})
-    assert done.returncode == 0, done.log[-3000:]
-    assert "'extract/failed/timeout': 1" in done.log
-    assert "'extract/timeouts': 2" in done.log
+        monkeypatch.setenv(sabotage, canonical(origin + page))
+        done = crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2", **settings})
+    assert done.returncode == 0, done.log[-3000:]  # ended: a hung page does not hold it
+    assert f"'extract/failed/{reason}': 1" in done.log
+    assert "'extract/worker_restarts': " in done.log
+    assert ("'extract/timeouts': 2" in done.log) == (reason == "timeout")
+    failures, documents = failures_and_documents(done.database_url)
     with open_catalogue(done.database_url)() as session:
-        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason)).all()
-        documents = session.scalars(select(Document.url)).all()
-        hanger_done = session.scalar(select(FrontierEntry.done_at).where(
-            FrontierEntry.url == origin + hanger_path))
-    assert (origin + hanger_path, "timeout") in failures
+        page_done = session.scalar(select(FrontierEntry.done_at).where(
+            FrontierEntry.url == origin + page))
+    assert (origin + page, reason) in [(url, why) for url, why, _ in failures]
     assert len(documents) == len(site.gold_texts()) - 1
-    assert hanger_done is not None  # recorded, with its reason: later runs are not blocked
+    assert page_done is not None  # recorded, with its reason: later runs are not blocked
 
 
 def hang_on_a_file_name(item: str) -> str:
