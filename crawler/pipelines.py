@@ -3,11 +3,12 @@
 Extraction (lxml + trafilatura, CPU-bound) runs in a pool of worker processes
 (`crawler.workers`) and the results are filed by the archive's writer thread, so the
 reactor only hands work over. A failed extraction is recorded with its reason and the page
-counts as processed; the crawl goes on. A worker that dies is replaced and its page retried
-once, alone; a page that kills a worker again is recorded as `worker_crashed`.
+counts as processed; the crawl goes on. A worker that dies, or is killed for running past
+EXTRACT_TIMEOUT, is replaced and its page retried once, alone; a page that kills a worker
+again is recorded as `worker_crashed`, one that runs past the timeout again as `timeout`.
 
-Settings: EXTRACT_WORKERS (0 = one per core), EXTRACT_MAX_BYTES.
-Stats: extract/ok, extract/failed/<reason>, extract/worker_restarts.
+Settings: EXTRACT_WORKERS (0 = one per core), EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT (s, 0 = none).
+Stats: extract/ok, extract/failed/<reason>, extract/worker_restarts, extract/timeouts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from scrapy.exceptions import NotConfigured
 from crawler.archive import Archive
 from crawler.extract import EXTRACTOR_VERSION, Extraction, Failure, extract_article
 from crawler.items import ArticlePage, ExtractedArticle
-from crawler.workers import CRASHED, WorkerPool
+from crawler.workers import DEFAULT_TIMEOUT, WorkerPool
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -41,8 +42,9 @@ def _init_worker(hints: ExtractHints, max_bytes: int) -> None:
     _worker_hints, _worker_max_bytes = hints, max_bytes
 
 
-def _extract_in_worker(body: bytes, content_type: str | None) -> Extraction:
+def _extract_in_worker(page: tuple[bytes, str | None]) -> Extraction:
     assert _worker_hints is not None
+    body, content_type = page
     try:
         return extract_article(body, content_type=content_type, hints=_worker_hints,
                                max_bytes=_worker_max_bytes)
@@ -50,20 +52,18 @@ def _extract_in_worker(body: bytes, content_type: str | None) -> Extraction:
         return Extraction(EXTRACTOR_VERSION, failure=Failure("error", repr(error)))
 
 
-def _extract_pages(pages: list[tuple[bytes, str | None]]) -> list[Extraction]:
-    return [_extract_in_worker(body, content_type) for body, content_type in pages]
-
-
-def _crashed(_page: tuple[bytes, str | None], detail: str) -> Extraction:
-    return Extraction(EXTRACTOR_VERSION, failure=Failure(CRASHED, detail))
+def _failed(_page: tuple[bytes, str | None], reason: str, detail: str) -> Extraction:
+    return Extraction(EXTRACTOR_VERSION, failure=Failure(reason, detail))
 
 
 class ExtractPipeline:
-    def __init__(self, crawler: Crawler, archive: Archive, workers: int, max_bytes: int):
+    def __init__(self, crawler: Crawler, archive: Archive, workers: int, max_bytes: int,
+                 timeout: float = DEFAULT_TIMEOUT):
         self.crawler = crawler
         self.archive = archive
         self.workers = workers
         self.max_bytes = max_bytes
+        self.timeout = timeout
         self.pool: WorkerPool[tuple[bytes, str | None], Extraction] | None = None
 
     @classmethod
@@ -73,14 +73,15 @@ class ExtractPipeline:
                                 "set WARC_ENABLED=True, or ITEM_PIPELINES={} to crawl only")
         workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
         return cls(crawler, Archive.of(crawler), workers,
-                   crawler.settings.getint("EXTRACT_MAX_BYTES"))
+                   crawler.settings.getint("EXTRACT_MAX_BYTES"),
+                   crawler.settings.getfloat("EXTRACT_TIMEOUT", DEFAULT_TIMEOUT))
 
     def _start_pool(self) -> WorkerPool[tuple[bytes, str | None], Extraction]:
         hints = self.crawler.spider.site.extract  # type: ignore[union-attr]
         stats = self.crawler.stats
-        return WorkerPool(_extract_pages, _crashed, self.workers, initializer=_init_worker,
-                          initargs=(hints, self.max_bytes),
-                          on_restart=lambda: stats.inc_value("extract/worker_restarts"))
+        return WorkerPool(_extract_in_worker, _failed, self.workers, timeout=self.timeout,
+                          initializer=_init_worker, initargs=(hints, self.max_bytes),
+                          on_event=lambda event: stats.inc_value(f"extract/{event}"))
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
@@ -116,5 +117,5 @@ class ExtractPipeline:
         return extraction
 
     def close_spider(self) -> None:
-        if self.pool is not None:
+        if self.pool is not None:  # every page has its result by now: no worker is waited on
             self.pool.shutdown()

@@ -5,11 +5,13 @@ worker processes, one per core by default; each task is a run of captures from o
 file in offset order, so every worker reads its file forward and the page cache helps.
 The workers also read and decode the records (gzip, chunked, brotli), which keeps the
 parent process free to file results: text files and catalogue rows, in batches, as the
-crawl does. The parent is the only writer of the catalogue.
+crawl does. The parent is the only writer of the catalogue. With a timeout, even one worker is
+a process of the pool: only a process can be killed when a page hangs it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from itertools import groupby
@@ -20,7 +22,7 @@ from crawler.extract import EXTRACTOR_VERSION, extract_article, too_large
 from crawler.progress import Progress
 from crawler.refiling import Filer, Outcome
 from crawler.reselect import WorkItem
-from crawler.workers import CRASHED, WorkerPool
+from crawler.workers import WorkerPool
 from storage.decoding import TooLarge
 from storage.reader import read_capture
 from storage.warc import WarcReadError
@@ -84,9 +86,9 @@ def _init_worker(extractor: Extractor) -> None:
     _worker = extractor
 
 
-def _run_in_worker(items: list[WorkItem]) -> list[Outcome]:
+def _run_in_worker(item: WorkItem) -> Outcome:
     assert _worker is not None
-    return _worker.run(items)
+    return _worker.one(item)
 
 
 def chunks(items: Iterable[WorkItem], size: int = CHUNK) -> Iterator[list[WorkItem]]:
@@ -98,34 +100,35 @@ def chunks(items: Iterable[WorkItem], size: int = CHUNK) -> Iterator[list[WorkIt
             yield group[start:start + size]
 
 
-def _crashed(item: WorkItem, detail: str) -> Outcome:
-    return Outcome(item, EXTRACTOR_VERSION, failure=CRASHED, detail=detail)
+def _failed(item: WorkItem, reason: str, detail: str) -> Outcome:
+    return Outcome(item, EXTRACTOR_VERSION, failure=reason, detail=detail)
 
 
 def reextract(items: list[WorkItem], extractor: Extractor, filer: Filer, workers: int,
-              progress: Progress) -> int:
-    """Extract every item and file the outcomes; `workers` 1 runs in this process.
+              progress: Progress, timeout: float) -> Counter[str]:
+    """Extract every item and file the outcomes; `workers` 1 without a `timeout` (0) runs in
+    this process.
 
-    Returns how many times a dead worker's pool was replaced."""
+    Returns the pool's events: broken pools replaced (RESTARTS), workers killed (TIMEOUTS)."""
     tasks = chunks(items)
-    restarts = 0
+    events: Counter[str] = Counter()
     try:
-        if workers <= 1:
+        if workers <= 1 and not timeout:
             for task in tasks:
                 filer.add(extractor.run(task))
                 progress.advance(len(task))
         else:
-            restarts = _run_pool(tasks, extractor, filer, workers, progress)
+            events = _run_pool(tasks, extractor, filer, workers, progress, timeout)
         filer.flush()
     finally:
         progress.close()
-    return restarts
+    return events
 
 
 def _run_pool(tasks: Iterator[list[WorkItem]], extractor: Extractor, filer: Filer, workers: int,
-              progress: Progress) -> int:
+              progress: Progress, timeout: float) -> Counter[str]:
     # Workers fork from a server that has imported lxml and trafilatura once.
-    pool = WorkerPool(_run_in_worker, _crashed, workers, initializer=_init_worker,
+    pool = WorkerPool(_run_in_worker, _failed, workers, timeout=timeout, initializer=_init_worker,
                       initargs=(extractor,), preload=["crawler.extract", "storage.reader"])
     try:
         running: set[Future[list[Outcome]]] = set()
@@ -136,8 +139,8 @@ def _run_pool(tasks: Iterator[list[WorkItem]], extractor: Extractor, filer: File
         while running:
             running = _collect(running, filer, progress)
     finally:
-        pool.shutdown()
-    return pool.restarts
+        pool.shutdown()  # kills the workers: never waits on a hung one
+    return pool.counts
 
 
 def _collect(running: set[Future[list[Outcome]]], filer: Filer,

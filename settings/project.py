@@ -95,6 +95,9 @@ LISTING_MAX_PAGES = 0
 EXTRACT_WORKERS = 0
 # Pages larger than this (decoded body, bytes) are archived but not extracted.
 EXTRACT_MAX_BYTES = 2 * 1024 * 1024
+# Seconds one page may take in an extraction worker before the worker is killed; the page is
+# retried once alone, then recorded as `timeout` (0 = no limit).
+EXTRACT_TIMEOUT = 60
 
 # ---- scrapy warcimport ---------------------------------------------------------------------
 # A record whose block is larger is skipped (reported as too_large); larger ones are streamed.

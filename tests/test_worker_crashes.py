@@ -1,10 +1,12 @@
-"""Extraction workers that die: the page that kills one is retried once, alone, then recorded
-`worker_crashed`, and the run files every other page (reextract and the crawl alike); and
-killing the crawl itself leaves no extraction process behind."""
+"""Extraction workers that die or hang: the page that kills or hangs one is retried once,
+alone, then recorded `worker_crashed` or `timeout`, and the run files every other page
+(reextract and the crawl alike); and killing the crawl itself leaves no extraction process
+behind."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -16,6 +18,7 @@ import psutil
 import pytest
 from sqlalchemy import select
 
+from crawler.workers import WorkerPool
 from storage.db import open_catalogue
 from storage.models import Document, ExtractionFailure, FrontierEntry
 from tests.archived import Page, archive_pages
@@ -27,19 +30,27 @@ pytestmark = pytest.mark.slow
 
 # Test-only, and outside the project: Python imports `sitecustomize` at start-up in every
 # process, the forkserver included, so every extraction worker gets this wrapper, which
-# kills its own process (SIGKILL, as the OOM killer would) on a page holding the marker.
-KILLER = """
-import multiprocessing, os, signal
+# on a page holding the marker kills its own process (SIGKILL, as the OOM killer would) or
+# hangs in a regex that backtracks for ever, holding the GIL as a real one would.
+SABOTEUR = """
+import multiprocessing, os, re, signal
 
 import crawler.extract
 
-_marker = os.environ["KILL_WORKER_ON"].encode()
+_kill_on = os.environ.get("KILL_WORKER_ON", "").encode()
+_hang_on = os.environ.get("HANG_WORKER_ON", "").encode()
 _extract_article = crawler.extract.extract_article
 
 
 def extract_article(body, **options):
-    if _marker in body and multiprocessing.parent_process() is not None:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if multiprocessing.parent_process() is not None:
+        if _kill_on and _kill_on in body:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if _hang_on and _hang_on in body:
+            if os.environ.get("HUNG_PID_FILE"):
+                with open(os.environ["HUNG_PID_FILE"], "w") as pid_file:
+                    pid_file.write(str(os.getpid()))
+            re.match(r"(a+)+$", "a" * 64 + "b")
     return _extract_article(body, **options)
 
 
@@ -48,12 +59,13 @@ crawler.extract.extract_article = extract_article
 
 
 @pytest.fixture
-def killing_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Processes started from here on kill their extraction worker on a page holding
-    the value of KILL_WORKER_ON (set it with monkeypatch)."""
+def sabotaged_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Processes started from here on kill their extraction worker on a page holding the value
+    of KILL_WORKER_ON, and hang it on one holding HANG_WORKER_ON, writing its pid to
+    HUNG_PID_FILE if set (set them with monkeypatch)."""
     hook = tmp_path / "hook"
     hook.mkdir()
-    (hook / "sitecustomize.py").write_text(KILLER, encoding="utf-8")
+    (hook / "sitecustomize.py").write_text(SABOTEUR, encoding="utf-8")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])))
     yield
 
@@ -62,14 +74,29 @@ def canonical(url: str) -> str:
     return f'rel="canonical" href="{url}"'
 
 
-def test_reextract_records_the_page_that_kills_its_worker_and_files_the_rest(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killing_worker: None) -> None:
-    site = SampleSite(n_articles=40)  # two tasks of 32 captures at most: two workers
+def archived_articles(tmp_path: Path) -> tuple[list[Page], str]:
+    """The sample site's 40 articles, archived (two tasks of 32 captures at most: two workers),
+    and the DATABASE_URL."""
+    site = SampleSite(n_articles=40)
     pages = [Page("https://vov.vn" + path, site.respond(path, "https://vov.vn").body)
              for path in site.gold_texts()]
+    return pages, archive_pages(tmp_path, pages)
+
+
+def failures_and_documents(database_url: str) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(url, reason, detail) of each extraction failure, and the URL of each document."""
+    with open_catalogue(database_url)() as session:
+        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason,
+                                          ExtractionFailure.detail)).all()
+        documents = session.scalars(select(Document.url)).all()
+    return [(row.url, row.reason, row.detail) for row in failures], list(documents)
+
+
+def test_reextract_records_the_page_that_kills_its_worker_and_files_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None) -> None:
+    pages, database_url = archived_articles(tmp_path)
     killer = pages[2].url
     monkeypatch.setenv("KILL_WORKER_ON", canonical(killer))
-    database_url = archive_pages(tmp_path, pages)
 
     for run in (1, 2):  # and a rerun does not die on it either
         done = scrapy("reextract", "--workers", "2", data_dir=tmp_path, database_url=database_url)
@@ -78,31 +105,87 @@ def test_reextract_records_the_page_that_kills_its_worker_and_files_the_rest(
         assert counts["failed"] == 1 and "worker_crashed: 1" in done.stdout, done.stdout
         assert counts["new" if run == 1 else "unchanged"] == len(pages) - 1, done.stdout
         assert counts["worker restarts"] >= 2, done.stdout  # the pool, then the quarantine
-    with open_catalogue(database_url)() as session:
-        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason)).all()
-        documents = session.scalars(select(Document.url)).all()
-    assert failures == [(killer, "worker_crashed")]  # once, though seen twice
+    failures, documents = failures_and_documents(database_url)
+    assert [(url, reason) for url, reason, _ in failures] == [(killer, "worker_crashed")]  # once
     assert sorted(documents) == sorted(page.url for page in pages if page.url != killer)
 
 
-def test_the_crawl_records_the_page_that_kills_its_worker_as_processed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killing_worker: None) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_reextract_records_the_page_that_hangs_its_worker_and_ends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None,
+        workers: str) -> None:
+    pages, database_url = archived_articles(tmp_path)
+    hanger = pages[5].url
+    monkeypatch.setenv("HANG_WORKER_ON", canonical(hanger))
+
+    done = scrapy("reextract", "--workers", workers, "-s", "EXTRACT_TIMEOUT=2", data_dir=tmp_path,
+                  database_url=database_url, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = report_counts(done.stdout)
+    assert counts["failed"] == 1 and "timeout: 1" in done.stdout, done.stdout
+    assert counts["new"] == len(pages) - 1, done.stdout
+    assert counts["timeouts"] == 2 and counts["worker restarts"] == 2, done.stdout
+    failures, documents = failures_and_documents(database_url)
+    [(url, reason, detail)] = failures
+    assert (url, reason) == (hanger, "timeout") and "2 s (EXTRACT_TIMEOUT)" in detail
+    assert sorted(documents) == sorted(page.url for page in pages if page.url != hanger)
+
+
+@pytest.mark.parametrize(("sabotage", "reason", "settings"), [
+    ("KILL_WORKER_ON", "worker_crashed", {}),
+    ("HANG_WORKER_ON", "timeout", {"EXTRACT_TIMEOUT": "2"}),
+])
+def test_the_crawl_records_the_page_that_kills_or_hangs_its_worker_as_processed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None,
+        sabotage: str, reason: str, settings: dict[str, str]) -> None:
     site = SampleSite(n_articles=12)
-    killer_path = sorted(site.gold_texts())[3]
+    page = sorted(site.gold_texts())[3]
     with serve(site) as origin:
-        monkeypatch.setenv("KILL_WORKER_ON", canonical(origin + killer_path))
-        done = crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2"})
-    assert done.returncode == 0, done.log[-3000:]
-    assert "'extract/failed/worker_crashed': 1" in done.log
+        monkeypatch.setenv(sabotage, canonical(origin + page))
+        done = crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2", **settings})
+    assert done.returncode == 0, done.log[-3000:]  # ended: a hung page does not hold it
+    assert f"'extract/failed/{reason}': 1" in done.log
     assert "'extract/worker_restarts': " in done.log
+    assert ("'extract/timeouts': 2" in done.log) == (reason == "timeout")
+    failures, documents = failures_and_documents(done.database_url)
     with open_catalogue(done.database_url)() as session:
-        failures = session.execute(select(ExtractionFailure.url, ExtractionFailure.reason)).all()
-        documents = session.scalars(select(Document.url)).all()
-        killer_done = session.scalar(select(FrontierEntry.done_at).where(
-            FrontierEntry.url == origin + killer_path))
-    assert (origin + killer_path, "worker_crashed") in failures
+        page_done = session.scalar(select(FrontierEntry.done_at).where(
+            FrontierEntry.url == origin + page))
+    assert (origin + page, reason) in [(url, why) for url, why, _ in failures]
     assert len(documents) == len(site.gold_texts()) - 1
-    assert killer_done is not None  # recorded, with its reason: later runs are not blocked
+    assert page_done is not None  # recorded, with its reason: later runs are not blocked
+
+
+def hang_on_a_file_name(item: str) -> str:
+    """In a worker: hang (holding the GIL) on an item naming a file, once its pid is there."""
+    if item.startswith("/"):
+        Path(item).write_text(str(os.getpid()), encoding="utf-8")
+        re.match(r"(a+)+$", "a" * 64 + "b")
+    return item
+
+
+def failure_text(_item: str, reason: str, detail: str) -> str:
+    return f"{reason}: {detail}"
+
+
+def no_setup() -> None:
+    pass
+
+
+def test_shutting_down_never_waits_on_a_hung_worker(tmp_path: Path) -> None:
+    pid_file = tmp_path / "hung.pid"
+    pool = WorkerPool(hang_on_a_file_name, failure_text, 1, timeout=0, initializer=no_setup)
+    work = pool.submit(["first", str(pid_file)])
+    assert wait_for(lambda: pid_file.exists() and pid_file.read_text(), 60), "no worker started"
+    worker = psutil.Process(int(pid_file.read_text()))
+
+    stopping = threading.Thread(target=pool.shutdown, daemon=True)
+    stopping.start()
+    stopping.join(timeout=30)
+    assert not stopping.is_alive(), "shutdown waited on the hung worker"
+    with pytest.raises(RuntimeError, match="shut down"):
+        work.result(timeout=5)
+    assert wait_for(lambda: not _alive(worker), 30), "the hung worker was left running"
 
 
 def hold_articles_after(site: SampleSite, count: int, release: threading.Event) -> None:
@@ -129,18 +212,28 @@ def wait_for(condition, timeout: float):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="process trees as Linux shows them")
-def test_killing_the_crawl_leaves_no_extraction_process_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker", ["waiting", "hung"])
+def test_killing_the_crawl_leaves_no_extraction_process_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sabotaged_worker: None,
+        worker: str) -> None:
     site, release = SampleSite(n_articles=20), threading.Event()
-    hold_articles_after(site, 4, release)
+    hung_pid = tmp_path / "hung.pid"
+    if worker == "waiting":
+        hold_articles_after(site, 4, release)
     descendants: list[psutil.Process] = []
     with serve(site) as origin:
-        process = start_crawl(origin, tmp_path, settings={"EXTRACT_WORKERS": "2"})
+        if worker == "hung":  # in the GIL, with no deadline to end it: only its death signal can
+            monkeypatch.setenv("HANG_WORKER_ON", canonical(origin + sorted(site.gold_texts())[0]))
+            monkeypatch.setenv("HUNG_PID_FILE", str(hung_pid))
+        process = start_crawl(origin, tmp_path,
+                              settings={"EXTRACT_WORKERS": "2", "EXTRACT_TIMEOUT": "0"})
         crawler = psutil.Process(process.pid)
         try:
             def workers_running() -> list[psutil.Process]:
                 tree = crawler.children(recursive=True)
                 forkserver = [p for p in tree if "forkserver" in " ".join(p.cmdline())]
-                return tree if len(forkserver) >= 2 else []  # the server and a worker at least
+                ready = len(forkserver) >= 2 and (worker == "waiting" or hung_pid.exists())
+                return tree if ready else []  # the server and a worker at least
 
             descendants = wait_for(workers_running, 120)
             assert descendants, "no extraction worker started"

@@ -6,7 +6,9 @@
     scrapy reextract --run 12 --workers 2
 
 Prints what changed: unchanged, changed, new (no text before), failed (by reason), and the
-captures skipped because a newer capture of their URL exists. Exit status (crawler.exitcodes):
+captures skipped because a newer capture of their URL exists. A page still extracting after
+EXTRACT_TIMEOUT seconds has its worker killed, and is retried once alone before it is recorded
+`timeout`. Exit status (crawler.exitcodes):
 0 finished (pages that could not be extracted are counted, not a failed run); 1 a record
 could not be read (an archive file moved, changed or damaged), or the catalogue or TEXT_DIR
 cannot be used (one line says why); 2 bad arguments.
@@ -18,6 +20,7 @@ import argparse
 import os
 import re
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from crawler.progress import make_progress
 from crawler.reextraction import Extractor, chunks, reextract
 from crawler.refiling import Filer, Tally, writable_folder
 from crawler.reselect import Selected, Selection, select_work
+from crawler.workers import DEFAULT_TIMEOUT, RESTARTS, TIMEOUTS
 from storage.db import open_catalogue
 
 
@@ -81,8 +85,9 @@ class Command(ScrapyCommand):
         extractor = Extractor(hints, settings.getint("EXTRACT_MAX_BYTES"), Path(settings["WARC_DIR"]))
         filer = Filer(sessions, text_dir)
         progress = make_progress(len(items), "reextract")
-        restarts = opened(lambda: reextract(items, extractor, filer, workers, progress), url)
-        print(report(filer.tally, selected, time.monotonic() - started, workers, restarts))
+        timeout = settings.getfloat("EXTRACT_TIMEOUT", DEFAULT_TIMEOUT)
+        events = opened(lambda: reextract(items, extractor, filer, workers, progress, timeout), url)
+        print(report(filer.tally, selected, time.monotonic() - started, workers, events))
         return ExitCode.FAILED if filer.tally.failed.get("read_error") else ExitCode.OK
 
 
@@ -112,7 +117,8 @@ def _date(value: str | None, option: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def report(tally: Tally, selected: Selected, elapsed: float, workers: int, restarts: int = 0) -> str:
+def report(tally: Tally, selected: Selected, elapsed: float, workers: int,
+           events: Counter[str] | None = None) -> str:
     """The summary: one count per line, so scripts (and the tests) can read it."""
     done = tally.done
     rate = done / elapsed if elapsed > 0 else 0.0
@@ -127,6 +133,11 @@ def report(tally: Tally, selected: Selected, elapsed: float, workers: int, resta
         f"  superseded     {selected.superseded}  (a newer capture of the same URL is the one extracted)",
         f"  files written  {tally.files_written}",
     ]
-    if restarts:
-        lines.append(f"  worker restarts  {restarts}  (a worker died: its pages were retried alone)")
+    events = events or Counter()
+    if events[TIMEOUTS]:
+        lines.append(f"  timeouts       {events[TIMEOUTS]}  (a page ran past EXTRACT_TIMEOUT: "
+                     f"its worker was killed)")
+    if events[RESTARTS]:
+        lines.append(f"  worker restarts  {events[RESTARTS]}  (a worker died or was killed: its "
+                     f"pages were retried alone)")
     return "\n".join(lines)
