@@ -35,6 +35,8 @@ MAX_LINE = 1 << 16
 OUT_SLICE = 1 << 18  # logical bytes decompressed at a time: what bounds the buffer
 _GZIP_MEMBER_START = GZIP_MAGIC + b"\x08"  # magic + deflate method
 _NOT_BLANK = re.compile(rb"[^\r\n]")
+# What a WARC record (`WARC/1.1`) or an ARC record (`http://...`, `filedesc://...`) starts with
+_RECORD_START = re.compile(rb"[\r\n]*(?:WARC/\d|[A-Za-z][A-Za-z0-9+.-]{0,15}:)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,17 +444,18 @@ class GzipSource(Source):
         return None
 
     def _plausible_member(self, start: int) -> bool:
-        """The magic bytes also occur inside compressed data by chance: a real member has
-        no reserved flag bits and its first bytes decompress."""
+        """The magic bytes also occur inside compressed data by chance (a stored deflate
+        block holds raw bytes: 1 in 16 million of them start like a member): a real member
+        has no reserved flag bits, and its first bytes decompress to a record's start."""
         self._file.seek(start)
         head = self._file.read(min(4096, self._end - start))
         if len(head) < 10 or head[3] & 0xE0:
             return False
         try:
-            zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
+            first = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
         except zlib.error:
             return False
-        return True
+        return _RECORD_START.match(first) is not None
 
 
 class SharedMembersFound(SourceError):

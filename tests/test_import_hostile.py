@@ -5,6 +5,7 @@ or per command, and stays bounded on any input (issue "Hold up on the real web",
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +80,21 @@ def test_records_over_the_cap_are_skipped_exactly(catalogue_url: str, warc_dir: 
         assert problem.length == (len(big) if report.format == "warc" else len(gzip_member(big)))
         assert report.responses + report.duplicates == 2  # the same records, twice
     assert len(assert_pointers_read_back(open_catalogue(catalogue_url), warc_dir)) == 2
+
+
+def test_a_skipped_gzip_record_ends_at_its_member_not_at_a_chance_magic(
+        catalogue_url: str, warc_dir: Path, tmp_path: Path) -> None:
+    """Raw bytes in a stored deflate block can start like a gzip member (`1f 8b 08`) and
+    even decompress a little: this body (seed 1483) holds such bytes, which must not be
+    taken for the next member when a too-large record is skipped."""
+    big = gzip_member(record(b"http://example.com/big", body=random.Random(1483).randbytes(300_000)))
+    small = [gzip_member(record(f"http://example.com/{n}".encode())) for n in range(2)]
+    path = tmp_path / "chance.warc.gz"
+    path.write_bytes(small[0] + big + small[1])
+    [report] = importer(catalogue_url, warc_dir, max_record_bytes=200_000).run([path])
+    assert [(p.code, p.offset, p.length) for p in report.problems] == [
+        ("too_large", len(small[0]), len(big))]
+    assert report.responses == 2
 
 
 def test_a_large_record_is_streamed_not_held(tmp_path: Path) -> None:
