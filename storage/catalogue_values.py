@@ -65,8 +65,7 @@ def fit_values(model: type[Base], values: dict[str, Any]) -> tuple[dict[str, Any
             if fit != value:
                 _note(problems, name, "held NUL characters: removed")
         else:
-            fit = fitted(value, limit, name, problems) or ""
-            fit = fit if fit or not value else None  # empty after removal: NULL
+            fit = fitted(value, limit, name, problems) if value else value
         fitted_values[name] = fit
     return fitted_values, problems
 
@@ -77,9 +76,8 @@ def capture_values(capture: NewCapture) -> dict[str, Any]:
     (A shallow copy: `dataclasses.asdict` deep-copies, and this runs for every row.)"""
     values, problems = fit_values(Capture, {f.name: getattr(capture, f.name)
                                             for f in fields(capture)})
-    if capture.status != NO_STATUS and not 100 <= capture.status <= 599:
-        _note(problems, "status", f"impossible status {capture.status}: stored as 0")
-        values["status"] = NO_STATUS
+    if capture.status != NO_STATUS:
+        values["status"] = _http_status(capture.status, problems)
     if problems:
         values["problems"] = {**(capture.problems or {}), **problems}
     return values
@@ -102,9 +100,13 @@ def status_code(text: str | None, problems: Problems) -> int:
     except ValueError:
         _note(problems, "status", f"unreadable status {text.strip()[:20]!r}: stored as 0")
         return 0
+    return _http_status(status, problems)
+
+
+def _http_status(status: int, problems: Problems) -> int:
     if not 100 <= status <= 599:
-        _note(problems, "status", f"impossible status {str(status)[:20]}: stored as 0")
-        return 0
+        _note(problems, "status", f"impossible status {str(status)[:20]}: stored as {NO_STATUS}")
+        return NO_STATUS
     return status
 
 

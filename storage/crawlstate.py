@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Insert, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -202,22 +203,20 @@ def record_failures(session: Session, site: str, failures: Sequence[FetchFailure
 
 def failing(session: Session, site: str) -> dict[str, HeldBack]:
     """Every URL of the site whose last fetch failed: backing off, or given up."""
-    rows = session.execute(
-        select(FrontierEntry.url, FrontierEntry.last_error, FrontierEntry.attempts,
-               FrontierEntry.retry_at, FrontierEntry.gave_up_at)
-        .where(FrontierEntry.site == site, FrontierEntry.last_error.isnot(None))
-        .order_by(FrontierEntry.url))
-    return {url: HeldBack(reason, attempts, retry_at, gave_up_at)
-            for url, reason, attempts, retry_at, gave_up_at in rows}
+    return _failure_states(session, site, FrontierEntry.last_error.isnot(None))
 
 
 def held_back(session: Session, site: str, now: datetime) -> dict[str, HeldBack]:
     """The site's URLs backing off (their next attempt not due at `now`) or given up."""
+    return _failure_states(session, site, or_(FrontierEntry.retry_at > now,
+                                              FrontierEntry.gave_up_at.isnot(None)))
+
+
+def _failure_states(session: Session, site: str, condition: Any) -> dict[str, HeldBack]:
     rows = session.execute(
         select(FrontierEntry.url, FrontierEntry.last_error, FrontierEntry.attempts,
                FrontierEntry.retry_at, FrontierEntry.gave_up_at)
-        .where(FrontierEntry.site == site,
-               or_(FrontierEntry.retry_at > now, FrontierEntry.gave_up_at.isnot(None))))
+        .where(FrontierEntry.site == site, condition).order_by(FrontierEntry.url))
     return {url: HeldBack(reason or "", attempts, retry_at, gave_up_at)
             for url, reason, attempts, retry_at, gave_up_at in rows}
 

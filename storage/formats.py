@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.dates import DateRefused, read_date
+from storage.dates import DateRefused, parse_date, read_date
 from storage.warc import sha1_digest as warc_sha1_digest
 
 __all__ = [
@@ -182,10 +182,7 @@ def read_arc_date(value: str | None) -> datetime | None:
 
 def parse_warc_date(value: str | None) -> datetime | None:
     """read_warc_date for readers that only need the value: None for anything refused."""
-    try:
-        return read_warc_date(value)
-    except DateRefused:
-        return None
+    return parse_date(value, UTC)
 
 
 def parse_arc_date(value: str) -> datetime | None:

@@ -72,8 +72,7 @@ class Command(ScrapyCrawl):
         stats = crawler.stats.get_stats()
         self.exitcode = int(exit_code_for(stats.get("finish_reason"), stats))
         if self.exitcode == ExitCode.BLOCKED:
-            print(f"scrapy crawl: {crawler.stats.get_value('bot_challenge/message')}",
-                  file=sys.stderr)
+            print(f"scrapy crawl: {stats.get('bot_challenge/message')}", file=sys.stderr)
 
     @staticmethod
     def _failed_to_start(error: BaseException) -> int:

@@ -249,11 +249,14 @@ class NewsSpider(Spider):
         self.archive.remember(found)
         return requests
 
-    def processed(self, response: Response) -> None:
+    def processed(self, response: Response, page: bool = True) -> None:
         """Queued after everything the page led to: only then is it done for the frontier
-        (and so are the URLs that redirected to it, by HTTP, meta refresh or script)."""
-        for url in (*response.meta.get("redirect_urls", ()),
-                    response.request.url if response.request else response.url):
+        (and so are the URLs that redirected to it, by HTTP, meta refresh or script).
+        `page=False`: only those, the page itself being marked by the pipeline once filed."""
+        urls = list(response.meta.get("redirect_urls", ()))
+        if page:
+            urls.append(response.request.url if response.request else response.url)
+        for url in urls:
             self.archive.processed(url)
 
     def fetch_failed(self, failure: Failure) -> None:
@@ -397,11 +400,7 @@ class NewsSpider(Spider):
             # a page a dead run fetched but never finished is extracted even if unchanged
             extract_unchanged=response.meta.get("reason") == "unfinished",
         )
-        if not self.extracting:
-            self.processed(response)
-        else:  # the pipeline marks this page; what redirected here (its target is pending) is done
-            for url in response.meta.get("redirect_urls", ()):
-                self.archive.processed(url)
+        self.processed(response, page=not self.extracting)
 
     def article_links(self, response: Response) -> list[str]:
         """The page's links to articles, canonical, each once, in page order."""
