@@ -25,8 +25,8 @@ from pathlib import Path
 
 import psutil
 
-from storage import repository
-from storage.db import open_catalogue
+from storage.catalogue import repository
+from storage.catalogue.db import open_catalogue
 from tests.crawl import FAST, PROJECT
 from tests.sample_site import SampleSite, serve
 

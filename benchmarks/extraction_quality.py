@@ -59,7 +59,7 @@ from unittest import mock
 
 import trafilatura
 
-from crawler import extract
+from crawler.extraction import article as extract
 from crawler.profiles import ExtractHints, load_profiles
 from settings import project
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from storage.db import open_catalogue
-from storage.models import Capture, CrawlRun
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Capture, CrawlRun
 from tests.crawl import crawl
 from tests.sample_site import SampleSite, serve
 

@@ -29,9 +29,9 @@ from pathlib import Path
 import trafilatura
 
 from crawler.profiles import load_profiles
-from crawler.reselect import Selection, select_work
-from storage.db import open_catalogue
-from storage.reader import read_capture
+from crawler.reextract.select import Selection, select_work
+from storage.catalogue.db import open_catalogue
+from storage.warc.reader import read_capture
 from tests.crawl import PROJECT, crawl
 from tests.sample_site import SampleSite, serve
 

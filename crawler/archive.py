@@ -33,15 +33,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.bounded import BoundedDict
 from crawler.exitcodes import Unusable, opened
-from crawler.recrawl import Stored, how_to_store
-from crawler.runlock import pid_alive
-from storage import crawlstate, repository
-from storage.crawlstate import Backoff, CaptureState, Discovered, FetchFailure, LockHolder
-from storage.db import open_catalogue
+from crawler.extensions.runlock import pid_alive
+from crawler.middlewares.recrawl import Stored, how_to_store
+from storage.catalogue import crawlstate, repository
+from storage.catalogue.crawlstate import Backoff, CaptureState, Discovered, FetchFailure, LockHolder
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.repository import NewCapture, NewDocument, NewFailure, utcnow
 from storage.repair import Repaired, abandoned, repair, uncatalogued, writer_pid
-from storage.repository import NewCapture, NewDocument, NewFailure, utcnow
 from storage.textfiles import sha1_hex, write_text_file
-from storage.warc import HttpExchange, WarcPointer, WarcWriter, sha1_digest
+from storage.warc.writer import HttpExchange, WarcPointer, WarcWriter, sha1_digest
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
     from crawler.challenges import Blocking
-    from crawler.extract import Extraction
+    from crawler.extraction.article import Extraction
     from crawler.items import ArticlePage
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.decoding import DecodeError, decode_body
+from storage.warc.decoding import DecodeError, decode_body
 
 # Strings only a challenge or interstitial page carries (compared lower-cased). Not what
 # also rides on ordinary pages: Cloudflare injects /cdn-cgi/challenge-platform/ scripts into

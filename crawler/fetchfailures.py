@@ -14,8 +14,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import defer, error
 
-from crawler.urlguard import Refused
-from storage.crawlstate import FetchFailure
+from crawler.middlewares.urlguard import Refused
+from storage.catalogue.crawlstate import FetchFailure
 
 _NETWORK = {
     error.DNSLookupError: "dns",

@@ -1,7 +1,7 @@
 """ExtractPipeline: turns archived article pages into text files and `documents` rows.
 
 Extraction (lxml + trafilatura, CPU-bound) runs in a pool of worker processes
-(`crawler.workers`) and the results are filed by the archive's writer thread, so the
+(`crawler.extraction.workers`) and the results are filed by the archive's writer thread, so the
 reactor only hands work over. A failed extraction is recorded with its reason and the page
 counts as processed; the crawl goes on. A worker that dies, or is killed for running past
 EXTRACT_TIMEOUT, is replaced and its page retried once, alone; a page that kills a worker
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy.exceptions import NotConfigured
 
 from crawler.archive import Archive
-from crawler.extract import EXTRACTOR_VERSION, Extraction, Failure, extract_article
+from crawler.extraction.article import EXTRACTOR_VERSION, Extraction, Failure, extract_article
+from crawler.extraction.workers import DEFAULT_TIMEOUT, WorkerPool
 from crawler.items import ArticlePage, ExtractedArticle
-from crawler.workers import DEFAULT_TIMEOUT, WorkerPool
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -1,7 +1,7 @@
 """Site profiles: what a VOV-style site looks like, read from `settings/sites/<name>.toml`.
 
 A profile is data (seeds, URL rules, politeness, extraction hints); the code is
-shared by every site. `ProfileSpiderLoader` turns each profile file into a spider
+shared by every site. `crawler.spiderloader` turns each profile file into a spider
 of the same name, so `scrapy crawl vov` needs no spider class written for vov.
 """
 
@@ -20,10 +20,6 @@ from storage.dates import zone_named
 
 if TYPE_CHECKING:
     from datetime import tzinfo
-
-    from scrapy import Spider
-    from scrapy.http import Request
-    from scrapy.settings import BaseSettings
 
 
 class ProfileError(ValueError):
@@ -202,36 +198,3 @@ def load_profiles(directory: Path) -> dict[str, SiteProfile]:
             raise ProfileError(f"{path}: name {profile.name!r} must equal the file name")
         profiles[profile.name] = profile
     return profiles
-
-
-class ProfileSpiderLoader:
-    """Scrapy spider loader: one `NewsSpider` subclass per profile file in SITE_PROFILES_DIR."""
-
-    def __init__(self, settings: BaseSettings):
-        from crawler.spiders.news import NewsSpider  # spiders import this module
-
-        directory = Path(settings.get("SITE_PROFILES_DIR"))
-        self._spiders: dict[str, type[Spider]] = {
-            name: type(f"{name.title()}Spider", (NewsSpider,), {"name": name, "profile": profile})
-            for name, profile in load_profiles(directory).items()
-        }
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> Self:
-        return cls(settings)
-
-    def load(self, spider_name: str) -> type[Spider]:
-        try:
-            return self._spiders[spider_name]
-        except KeyError:
-            known = ", ".join(sorted(self._spiders)) or "none"
-            raise KeyError(
-                f"Spider not found: {spider_name} (sites with a profile: {known})"
-            ) from None
-
-    def list(self) -> list[str]:
-        return sorted(self._spiders)
-
-    def find_by_request(self, request: Request) -> list[str]:
-        return [name for name, spider in self._spiders.items()
-                if spider.profile.canonical(request.url) is not None]  # type: ignore[attr-defined]

@@ -30,7 +30,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'archiv
 
 # ---- spiders: one per site profile ------------------------------------------------------
 SITE_PROFILES_DIR = str(Path(__file__).with_name("sites"))
-SPIDER_LOADER_CLASS = "crawler.profiles.ProfileSpiderLoader"
+SPIDER_LOADER_CLASS = "crawler.spiderloader.ProfileSpiderLoader"
 COMMANDS_MODULE = "crawler.commands"
 
 # ---- politeness --------------------------------------------------------------------------
@@ -59,8 +59,8 @@ DEFAULT_REQUEST_HEADERS = {
 COOKIES_ENABLED = False
 # Refuse what the catalogue cannot hold and, in a mirror crawl (-a origin=...), any other host.
 # Follow pages whose only content is a script redirect, as meta refreshes are followed.
-DOWNLOADER_MIDDLEWARES = {"crawler.urlguard.UrlGuardMiddleware": 40,
-                          "crawler.jsredirect.JsRedirectMiddleware": 575}
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.urlguard.UrlGuardMiddleware": 40,
+                          "crawler.middlewares.jsredirect.JsRedirectMiddleware": 575}
 JSREDIRECT_ENABLED = True
 # URLs longer than this (bytes; or than Scrapy's URLLENGTH_LIMIT) are never followed.
 CATALOGUE_MAX_URL_BYTES = 2000

@@ -22,12 +22,12 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from storage.repository import NewCapture
-from storage.warc import OPEN_SUFFIX, REVISIT_PROFILES
+from storage.catalogue.repository import NewCapture
+from storage.warc.writer import OPEN_SUFFIX, REVISIT_PROFILES
 
 logger = logging.getLogger(__name__)
 
-# {prefix}-{timestamp}-{serial}-{host}-{pid}.warc.gz.open, as storage.warc names files
+# {prefix}-{timestamp}-{serial}-{host}-{pid}.warc.gz.open, as storage.warc.writer names files
 OPEN_NAME = re.compile(r"^.+-(?P<stamp>\d{20})-\d{5}-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz\.open$")
 PROFILE_KEYS = {uri: key for key, uri in REVISIT_PROFILES.items()}
 READ_SIZE = 1 << 20

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage import repository
-from storage.db import open_catalogue
-from storage.warc import HttpExchange, WarcWriter
+from storage.catalogue import repository
+from storage.catalogue.db import open_catalogue
+from storage.warc.writer import HttpExchange, WarcWriter
 
 FETCHED = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 MiB = 1 << 20

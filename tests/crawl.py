@@ -64,9 +64,9 @@ def check_archive(data_dir: Path, database_url: str) -> int:
     pointer reads back the record it names. Returns the number of captures checked."""
     from sqlalchemy import select
 
-    from storage.db import open_catalogue
-    from storage.models import Capture
-    from storage.warc import read_record
+    from storage.catalogue.db import open_catalogue
+    from storage.catalogue.models import Capture
+    from storage.warc.writer import read_record
 
     files = sorted((data_dir / "warc").iterdir())
     assert not [f.name for f in files if f.name.endswith(".open")], "a file was left .open"

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.archiveiterator import ArchiveIterator
 
-from storage.models import Capture
-from storage.reader import read_capture
+from storage.catalogue.models import Capture
+from storage.warc.reader import read_capture
 from tests.crawl import PROJECT
 from tests.peak_rss import run_measured
 

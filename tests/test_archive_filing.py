@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from crawler.archive import Archive
-from crawler.extract import EXTRACTOR_VERSION, Article, Extraction
+from crawler.extraction.article import EXTRACTOR_VERSION, Article, Extraction
 from crawler.items import ArticlePage
-from storage import repository
-from storage.db import open_catalogue
-from storage.models import Document
-from storage.warc import HttpExchange, WarcWriter
+from storage.catalogue import repository
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Document
+from storage.warc.writer import HttpExchange, WarcWriter
 
 URL = "https://vov.vn/the-gioi/bai-post1.vov"
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from storage import repository
-from storage.db import make_engine, open_catalogue, upgrade
-from storage.models import Article, Capture, Document, ExtractionFailure
-from storage.repository import NewCapture, NewDocument, NewFailure
+from storage.catalogue import repository
+from storage.catalogue.db import make_engine, open_catalogue, upgrade
+from storage.catalogue.models import Article, Capture, Document, ExtractionFailure
+from storage.catalogue.repository import NewCapture, NewDocument, NewFailure
 from storage.textfiles import TEXT_FILE_PATTERN, sha1_hex
 
 FETCHED = datetime(2024, 5, 14, 1, 30, tzinfo=UTC)
@@ -137,7 +137,7 @@ def test_migrations_build_exactly_the_models(catalogue_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from storage.models import Base
+    from storage.catalogue.models import Base
 
     engine = make_engine(catalogue_url)
     upgrade(engine)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage import repository
-from storage.db import open_catalogue
-from storage.models import Capture, CrawlRun
+from storage.catalogue import repository
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Capture, CrawlRun
 from tests.crawl import check_archive, crawl, start_crawl
 from tests.sample_site import SampleSite, serve
 

@@ -1,4 +1,4 @@
-"""storage.decoding: every coding decoded as before, and no step ever holds more than its limit."""
+"""storage.warc.decoding: every coding decoded as before, and no step ever holds more than its limit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 import brotli
 import pytest
 
-from storage.decoding import CHUNK, DecodeError, TooLarge, decode_body, decode_or_keep, gunzip
+from storage.warc.decoding import CHUNK, DecodeError, TooLarge, decode_body, decode_or_keep, gunzip
 from tests.archived import MiB, gzip_bomb
 
 HTML = "<html><body><p>Tiếng Việt có dấu</p></body></html>".encode() * 40

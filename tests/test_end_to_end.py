@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from storage import repository
-from storage.db import open_catalogue
-from storage.models import Capture, CrawlRun
+from storage.catalogue import repository
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Capture, CrawlRun
 from storage.textfiles import TEXT_FILE_PATTERN
-from storage.warc import read_record
+from storage.warc.writer import read_record
 from tests.crawl import CrawlResult, crawl, scrapy
 from tests.sample_site import SampleSite, serve
 

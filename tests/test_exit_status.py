@@ -15,9 +15,9 @@ from sqlalchemy import create_engine, select, text
 
 from crawler.commands.crawl import exit_code_for
 from crawler.exitcodes import ExitCode
-from storage import crawlstate
-from storage.db import open_catalogue
-from storage.models import CrawlRun
+from storage.catalogue import crawlstate
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import CrawlRun
 from tests.crawl import AS_OWNER, PROJECT, check_archive, crawl, crawl_command
 from tests.hostile_site import SYNTHETIC_CHALLENGE, real_challenge
 from tests.sample_site import SampleSite, serve

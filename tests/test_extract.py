@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import EXTRACTOR_VERSION, extract_article
+from crawler.extraction.article import EXTRACTOR_VERSION, extract_article
 from crawler.profiles import ExtractHints, load_profiles
 from settings import project
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from crawler.extract import Article, extract_article
-from crawler.metadata import PageMetadata
+from crawler.extraction.article import Article, extract_article
+from crawler.extraction.metadata import PageMetadata
 from crawler.profiles import ExtractHints, ProfileError, SiteProfile, load_profiles
 from settings import project
-from storage import repository
-from storage.db import open_catalogue
-from storage.models import Document
-from storage.repository import NewCapture, NewDocument
+from storage.catalogue import repository
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Document
+from storage.catalogue.repository import NewCapture, NewDocument
 
 VOV: ExtractHints = load_profiles(Path(project.SITE_PROFILES_DIR))["vov"].extract
 FETCHED = datetime(2024, 5, 20, tzinfo=UTC)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from storage import repository
-from storage.db import open_catalogue
-from storage.models import Capture, CrawlRun, ExtractionFailure, FrontierEntry
+from storage.catalogue import repository
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Capture, CrawlRun, ExtractionFailure, FrontierEntry
 from tests import hostile_site as odd
 from tests.crawl import CrawlResult, check_archive, crawl, scrapy
 from tests.hostile_site import HostileSite
@@ -149,7 +149,7 @@ def test_the_challenge_page_vov_vn_really_sends_is_recognised() -> None:
     if real is None:
         pytest.skip("../shared/data/vov-real/bot-challenge.html is not here")
     from crawler.challenges import Blocking
-    from crawler.jsredirect import script_redirect_target
+    from crawler.middlewares.jsredirect import script_redirect_target
     assert Blocking().marker_in(real) == "_jsc_ch_conf"
     assert script_redirect_target(real) is None  # it builds its URL in script: not followed
 

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from storage import importer as importer_module
-from storage.db import open_catalogue
-from storage.importer import Finding, Importer, ImportLimits
-from storage.repository import NewCapture
-from storage.scanner import ScanProblem
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.repository import NewCapture
+from storage.imports import importer as importer_module
+from storage.imports.importer import Finding, Importer, ImportLimits
+from storage.warc.scanner import ScanProblem
 from tests import hostile_files as hostile
 from tests.hostile_files import GiB, assert_pointers_read_back, captures, gzip_member, record
 

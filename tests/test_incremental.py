@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage import repository
-from storage.db import open_catalogue
-from storage.models import Article, Capture, CrawlRun, Document
+from storage.catalogue import repository
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Article, Capture, CrawlRun, Document
 from tests.crawl import CrawlResult, check_archive, crawl, scrapy
 from tests.sample_site import SampleSite, serve
 from tests.sample_site.site import RequestRecord

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.profiles import ProfileError, ProfileSpiderLoader, SiteProfile, load_profiles
+from crawler.profiles import ProfileError, SiteProfile, load_profiles
+from crawler.spiderloader import ProfileSpiderLoader
 from settings import project
 
 SITES = Path(project.SITE_PROFILES_DIR)

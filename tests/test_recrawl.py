@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from crawler.recrawl import RecrawlPolicy, how_to_store
-from crawler.runlock import RunLock, SiteLocked, pid_alive
-from storage import crawlstate
-from storage.catalogue_values import capture_values
-from storage.crawlstate import Backoff, CaptureState, FetchFailure, HeldBack
-from storage.db import open_catalogue
+from crawler.extensions.runlock import RunLock, SiteLocked, pid_alive
+from crawler.middlewares.recrawl import RecrawlPolicy, how_to_store
+from storage.catalogue import crawlstate
+from storage.catalogue.crawlstate import Backoff, CaptureState, FetchFailure, HeldBack
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.repository import NewCapture
+from storage.catalogue.values import capture_values
 from storage.repair import abandoned, repair, uncatalogued
-from storage.repository import NewCapture
-from storage.warc import HttpExchange, WarcWriter
+from storage.warc.writer import HttpExchange, WarcWriter
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 FETCHED = NOW - timedelta(days=2)

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from crawler.extract import EXTRACTOR_VERSION
+from crawler.extraction.article import EXTRACTOR_VERSION
 from crawler.profiles import load_profiles
-from crawler.progress import LineProgress
-from crawler.reselect import Selection, select_work
-from storage.db import open_catalogue
-from storage.models import Document, ExtractionFailure
+from crawler.reextract.progress import LineProgress
+from crawler.reextract.select import Selection, select_work
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Document, ExtractionFailure
 from tests.crawl import PROJECT, CrawlResult, crawl
 from tests.sample_site import SampleSite
 

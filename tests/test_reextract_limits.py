@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage.db import open_catalogue
-from storage.models import ExtractionFailure
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import ExtractionFailure
 from tests.archived import MiB, Page, archive_pages, gzip_bomb
 from tests.crawl import PROJECT
 from tests.peak_rss import run_measured

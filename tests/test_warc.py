@@ -1,4 +1,4 @@
-"""Tests for storage.warc: byte-exact output, tool compatibility, pointers, rotation, crashes.
+"""Tests for storage.warc.writer: byte-exact output, tool compatibility, pointers, rotation, crashes.
 
 The golden file is regenerated with ``VNARCHIVE_REGENERATE_GOLDEN=1 pytest tests/test_warc.py``;
 inspect the diff by eye before committing it.
@@ -26,7 +26,7 @@ from fastwarc.warc import ArchiveIterator as FastArchiveIterator
 from fastwarc.warc import WarcRecordType
 from warcio.archiveiterator import ArchiveIterator
 
-from storage.warc import (
+from storage.warc.writer import (
     HttpExchange,
     WarcPointer,
     WarcReadError,
@@ -147,10 +147,10 @@ def sha1_b32(data: bytes) -> str:
 
 
 def warcio_check(*paths: Path, patched: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run the ``warcio check`` CLI; ``patched`` first imports storage.warc (brotli shim)."""
+    """Run the ``warcio check`` CLI; ``patched`` first imports storage.warc.writer (brotli shim)."""
     if patched:
         command = [sys.executable, "-c",
-                   "import sys, storage.warc; from warcio.cli import main; main(sys.argv[1:])"]
+                   "import sys, storage.warc.writer; from warcio.cli import main; main(sys.argv[1:])"]
     else:
         command = [sys.executable, "-m", "warcio.cli"]
     return subprocess.run(
@@ -231,7 +231,7 @@ def test_warcio_check_passes_and_detects_corruption(tmp_path: Path) -> None:
 
 def test_warcio_check_passes_with_brotli_bodies(tmp_path: Path) -> None:
     # Stock `warcio check` crashes on br bodies when Google's Brotli package is
-    # installed (warcio expects brotlipy); storage.warc registers an adapter.
+    # installed (warcio expects brotlipy); storage.warc.writer registers an adapter.
     with make_writer(tmp_path) as writer:
         writer.write_exchange(html_exchange(encoding="br"))
     result = warcio_check(tmp_path / "test-00000.warc.gz", patched=True)
@@ -481,7 +481,7 @@ def test_after_a_failed_write_the_next_pointer_is_still_right(tmp_path: Path) ->
     be where it really lands, not after the bytes that were cut."""
     from unittest import mock
 
-    import storage.warc as warc_module
+    import storage.warc.writer as warc_module
 
     def exchange_of_size(n: int) -> HttpExchange:
         return HttpExchange(f"https://vov.vn/a-post{n}.vov", "GET", [], b"", "HTTP/1.1", 200,

@@ -22,11 +22,11 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.profiles import load_profiles
-from crawler.reselect import Selection, select_work
-from storage.db import open_catalogue
-from storage.importer import Importer
-from storage.models import Capture, ImportedFile
-from storage.reader import read_capture
+from crawler.reextract.select import Selection, select_work
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Capture, ImportedFile
+from storage.imports.importer import Importer
+from storage.warc.reader import read_capture
 from tests.conftest import SHARED_DATA
 from tests.crawl import PROJECT
 from tests.test_reextract import report_counts

@@ -18,9 +18,9 @@ import psutil
 import pytest
 from sqlalchemy import select
 
-from crawler.workers import WorkerPool
-from storage.db import open_catalogue
-from storage.models import Document, ExtractionFailure, FrontierEntry
+from crawler.extraction.workers import WorkerPool
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Document, ExtractionFailure, FrontierEntry
 from tests.archived import Page, archive_pages
 from tests.crawl import crawl, scrapy, start_crawl
 from tests.sample_site import SampleSite, serve
@@ -35,11 +35,11 @@ pytestmark = pytest.mark.slow
 SABOTEUR = """
 import multiprocessing, os, re, signal
 
-import crawler.extract
+import crawler.extraction.article
 
 _kill_on = os.environ.get("KILL_WORKER_ON", "").encode()
 _hang_on = os.environ.get("HANG_WORKER_ON", "").encode()
-_extract_article = crawler.extract.extract_article
+_extract_article = crawler.extraction.article.extract_article
 
 
 def extract_article(body, **options):
@@ -54,7 +54,7 @@ def extract_article(body, **options):
     return _extract_article(body, **options)
 
 
-crawler.extract.extract_article = extract_article
+crawler.extraction.article.extract_article = extract_article
 """
 
 

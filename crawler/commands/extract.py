@@ -23,10 +23,10 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.exitcodes import ExitCode, one_line_errors, opened
-from crawler.extract import Extraction, extract_article, too_large
+from crawler.extraction.article import Extraction, extract_article, too_large
 from crawler.profiles import ExtractHints, SiteProfile, load_profiles
-from crawler.refiling import writable_folder
-from storage.decoding import GZIP_MAGIC, DecodeError, TooLarge, gunzip
+from crawler.reextract.filing import writable_folder
+from storage.warc.decoding import GZIP_MAGIC, DecodeError, TooLarge, gunzip
 
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 

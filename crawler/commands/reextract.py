@@ -28,14 +28,14 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.exitcodes import ExitCode, one_line_errors, opened
-from crawler.extract import EXTRACTOR_VERSION
+from crawler.extraction.article import EXTRACTOR_VERSION
+from crawler.extraction.workers import DEFAULT_TIMEOUT, RESTARTS, TIMEOUTS
 from crawler.profiles import ExtractHints, SiteProfile, load_profiles
-from crawler.progress import make_progress
-from crawler.reextraction import Extractor, chunks, reextract
-from crawler.refiling import Filer, Tally, writable_folder
-from crawler.reselect import Selected, Selection, select_work
-from crawler.workers import DEFAULT_TIMEOUT, RESTARTS, TIMEOUTS
-from storage.db import open_catalogue
+from crawler.reextract.filing import Filer, Tally, writable_folder
+from crawler.reextract.progress import make_progress
+from crawler.reextract.run import Extractor, chunks, reextract
+from crawler.reextract.select import Selected, Selection, select_work
+from storage.catalogue.db import open_catalogue
 
 
 class Command(ScrapyCommand):

@@ -9,9 +9,9 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 
 from crawler.exitcodes import one_line_errors, opened
-from storage import crawlstate, repository
-from storage.crawlstate import HeldBack
-from storage.db import open_catalogue
+from storage.catalogue import crawlstate, repository
+from storage.catalogue.crawlstate import HeldBack
+from storage.catalogue.db import open_catalogue
 
 
 class Command(ScrapyCommand):

@@ -13,12 +13,12 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.extract import extract_article
+from crawler.extraction.article import extract_article
 from crawler.profiles import load_profiles
-from storage import repository
-from storage.db import open_catalogue
-from storage.models import Capture
-from storage.warc import read_record
+from storage.catalogue import repository
+from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Capture
+from storage.warc.writer import read_record
 
 
 class Command(ScrapyCommand):

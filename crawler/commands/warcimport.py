@@ -10,7 +10,7 @@ of them is printed as it goes, never held); then one line per file with its coun
 and a summary. Exit status 0 if
 everything was imported (repairs are not failures), 1 if a file could not be imported or
 had records that could not be, 2 for bad arguments; a catalogue that cannot be opened is
-one line on stderr. Importing a file again changes nothing (see storage.importer).
+one line on stderr. Importing a file again changes nothing (see storage.imports.importer).
 
 Settings: IMPORT_MAX_RECORD_BYTES, IMPORT_MAX_EXTRACTED_BYTES, IMPORT_MAX_COMPRESSION_RATIO.
 """
@@ -25,8 +25,8 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.exitcodes import ExitCode, one_line_errors, opened
-from storage.db import open_catalogue
-from storage.importer import FileReport, Finding, Importer, ImportLimits, Repair
+from storage.catalogue.db import open_catalogue
+from storage.imports.importer import FileReport, Finding, Importer, ImportLimits, Repair
 
 
 class Command(ScrapyCommand):
@@ -66,7 +66,7 @@ class Command(ScrapyCommand):
 
 
 class _Printed:
-    """Prints what the import finds while it imports (storage.importer.Progress)."""
+    """Prints what the import finds while it imports (storage.imports.importer.Progress)."""
 
     def found(self, report: FileReport, finding: Finding) -> None:
         print(finding_line(report, finding))

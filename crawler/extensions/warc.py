@@ -24,9 +24,9 @@ from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThread
 
 from crawler.archive import UNKNOWN, Archive, Archived
-from crawler.runlock import RunLock, SiteLocked
-from storage.crawlstate import COUNTS, Discovered
-from storage.warc import HttpExchange
+from crawler.extensions.runlock import RunLock, SiteLocked
+from storage.catalogue.crawlstate import COUNTS, Discovered
+from storage.warc.writer import HttpExchange
 
 if TYPE_CHECKING:
 

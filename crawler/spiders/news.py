@@ -8,7 +8,7 @@ Only URLs matching the profile's article pattern are parsed as articles; everyth
 else a page links to is ignored, so calendars, search and print pages never trap it.
 Every request is made for a canonical URL, so each page is fetched once.
 
-What to fetch again is decided from the catalogue (crawler.recrawl): hubs every run,
+What to fetch again is decided from the catalogue (crawler.middlewares.recrawl): hubs every run,
 conditionally; articles when a sign says they changed. Every URL the run decides to
 fetch is put in the frontier first and marked processed only after its page and links
 are recorded, so what a killed run left unfinished is taken up by the next one.
@@ -37,9 +37,9 @@ from crawler.bounded import BoundedDict
 from crawler.challenges import ChallengeCounter
 from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
-from crawler.recrawl import CatalogueReader, RecrawlPolicy
-from crawler.urlguard import Refused, url_limit, url_refusal
-from storage.crawlstate import CaptureState, Discovered, FetchFailure, HeldBack
+from crawler.middlewares.recrawl import CatalogueReader, RecrawlPolicy
+from crawler.middlewares.urlguard import Refused, url_limit, url_refusal
+from storage.catalogue.crawlstate import CaptureState, Discovered, FetchFailure, HeldBack
 from storage.dates import DateRefused, read_date
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class Link:
 
 class NewsSpider(Spider):
     name = "news"
-    profile: ClassVar[SiteProfile]  # set by crawler.profiles.ProfileSpiderLoader
+    profile: ClassVar[SiteProfile]  # set by crawler.spiderloader.ProfileSpiderLoader
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -102,7 +102,7 @@ class NewsSpider(Spider):
         super().__init__(*args, **kwargs)
         self.site: SiteProfile = self.profile.at_origin(origin) if origin else self.profile
         self.allowed_domains = [*self.site.hosts, self.site.origin_host]
-        # a mirror crawl never leaves the mirror (crawler.urlguard refuses other hosts)
+        # a mirror crawl never leaves the mirror (crawler.middlewares.urlguard refuses other hosts)
         self.mirror_host = self.site.origin_host if origin else None
         # Menus and sidebars repeat the same links on every page: remember what they become.
         self.canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self._canonical)

@@ -1,11 +1,11 @@
-"""Alembic environment: runs on the connection that `storage.db.upgrade` hands over."""
+"""Alembic environment: runs on the connection that `storage.catalogue.db.upgrade` hands over."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from storage.models import Base
+from storage.catalogue.models import Base
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from storage import repository
-from storage.repository import CaptureRef, CaptureSpan
+from storage.catalogue import repository
+from storage.catalogue.repository import CaptureRef, CaptureSpan
 
 __all__ = ["resolve_revisits_in"]
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.dates import DateRefused, parse_date, read_date
-from storage.warc import sha1_digest as warc_sha1_digest
+from storage.warc.writer import sha1_digest as warc_sha1_digest
 
 __all__ = [
     "GZIP_MAGIC",

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.reselect import WorkItem
-from storage import repository
-from storage.repository import NewDocument, NewFailure, utcnow
+from crawler.reextract.select import WorkItem
+from storage.catalogue import repository
+from storage.catalogue.repository import NewDocument, NewFailure, utcnow
 from storage.textfiles import sha1_hex, write_text_file
 
 __all__ = ["Filer", "Outcome", "Tally", "writable_folder"]

@@ -18,14 +18,14 @@ from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crawler.extract import EXTRACTOR_VERSION, extract_article, too_large
-from crawler.progress import Progress
-from crawler.refiling import Filer, Outcome
-from crawler.reselect import WorkItem
-from crawler.workers import WorkerPool
-from storage.decoding import TooLarge
-from storage.reader import read_capture
-from storage.warc import WarcReadError
+from crawler.extraction.article import EXTRACTOR_VERSION, extract_article, too_large
+from crawler.extraction.workers import WorkerPool
+from crawler.reextract.filing import Filer, Outcome
+from crawler.reextract.progress import Progress
+from crawler.reextract.select import WorkItem
+from storage.warc.decoding import TooLarge
+from storage.warc.reader import read_capture
+from storage.warc.writer import WarcReadError
 
 if TYPE_CHECKING:
     from crawler.profiles import ExtractHints
@@ -129,7 +129,7 @@ def _run_pool(tasks: Iterator[list[WorkItem]], extractor: Extractor, filer: File
               progress: Progress, timeout: float) -> Counter[str]:
     # Workers fork from a server that has imported lxml and trafilatura once.
     pool = WorkerPool(_run_in_worker, _failed, workers, timeout=timeout, initializer=_init_worker,
-                      initargs=(extractor,), preload=["crawler.extract", "storage.reader"])
+                      initargs=(extractor,), preload=["crawler.extraction.article", "storage.warc.reader"])
     try:
         running: set[Future[list[Outcome]]] = set()
         for task in tasks:

@@ -140,7 +140,7 @@ class Document(Base):
     extractor_version: Mapped[str] = mapped_column(String(64))
     extracted_at: Mapped[datetime]
     capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
-    # Metadata as the page states it (crawler.metadata); None where it states none. Dates are
+    # Metadata as the page states it (crawler.extraction.metadata); None where it states none. Dates are
     # never after the capture; a value the page gave but that was refused is None, with the
     # reason in metadata_problems ({field: reason}).
     modified_at: Mapped[datetime | None]

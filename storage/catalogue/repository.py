@@ -16,9 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from storage.batching import in_chunks
-from storage.catalogue_values import capture_values, fit_values
-from storage.models import (
+from storage.catalogue.batching import in_chunks
+from storage.catalogue.models import (
     Article,
     Base,
     Capture,
@@ -27,6 +26,7 @@ from storage.models import (
     ExtractionFailure,
     ImportedFile,
 )
+from storage.catalogue.values import capture_values, fit_values
 from storage.textfiles import text_file_name
 
 

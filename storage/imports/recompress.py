@@ -15,8 +15,8 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.formats import Sniffed
-from storage.scanner import ScanLimits, ScannedRecord, ScanProblem, scan
+from storage.warc.formats import Sniffed
+from storage.warc.scanner import ScanLimits, ScannedRecord, ScanProblem, scan
 
 __all__ = ["recompress"]
 

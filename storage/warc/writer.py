@@ -50,7 +50,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserExce
 from warcio.timeutils import iso_date_to_datetime
 from warcio.warcwriter import WARCWriter as _WarcioWriter
 
-from storage.decoding import RECORD_HEADROOM, DecodeError, TooLarge, decode_or_keep
+from storage.warc.decoding import RECORD_HEADROOM, DecodeError, TooLarge, decode_or_keep
 
 __all__ = [
     "ArchivedResponse",
@@ -288,7 +288,7 @@ def _clean_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 def _response_http_headers(exchange: HttpExchange, protocol: str) -> StatusAndHeaders:
     """HTTP status line and headers of the response record."""
     # Any status a server sent is archived as it came (1000, 099): the record keeps what
-    # happened; the catalogue normalises what it cannot hold (storage.catalogue_values).
+    # happened; the catalogue normalises what it cannot hold (storage.catalogue.values).
     headers = _fix_framing(_clean_headers(exchange.response_headers), len(exchange.response_body))
     statusline = f"{exchange.status} {_reason_phrase(exchange.status)}"
     return StatusAndHeaders(statusline, headers, protocol=protocol)

@@ -16,8 +16,8 @@ from sqlalchemy import Insert, and_, bindparam, delete, func, or_, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.batching import in_chunks
-from storage.models import Article, Base, Capture, CrawlLock, CrawlRun, FrontierEntry
+from storage.catalogue.batching import in_chunks
+from storage.catalogue.models import Article, Base, Capture, CrawlLock, CrawlRun, FrontierEntry
 
 COUNTS = ("new", "changed", "unchanged", "not_modified", "gone", "failed")
 

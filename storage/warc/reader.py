@@ -2,7 +2,7 @@
 
 Why this module exists: `captures.warc_file` names either one of our own files, relative
 to the WARC directory (written by our crawler: exactly one gzip member per record, whose
-digests are checked by `storage.warc.read_record`), or a file another tool wrote, which
+digests are checked by `storage.warc.writer.read_record`), or a file another tool wrote, which
 `scrapy warcimport` catalogued where it lies (an absolute path), or copied into
 `imported/` under the WARC directory when it had to be fixed (whole-file gzip) or taken
 out of a zip. Those are read leniently: gzip or not, one member or several per record,
@@ -14,11 +14,11 @@ from __future__ import annotations
 import zlib
 from pathlib import Path, PurePath
 
-from storage.decoding import RECORD_HEADROOM, TooLarge, decode_or_keep
-from storage.formats import GZIP_MAGIC, WARC_MAGIC
-from storage.records import ParsedRecord, RecordError, parse_record
-from storage.sources import BytesSource
-from storage.warc import ArchivedResponse, WarcReadError, read_record
+from storage.warc.decoding import RECORD_HEADROOM, TooLarge, decode_or_keep
+from storage.warc.formats import GZIP_MAGIC, WARC_MAGIC
+from storage.warc.records import ParsedRecord, RecordError, parse_record
+from storage.warc.sources import BytesSource
+from storage.warc.writer import ArchivedResponse, WarcReadError, read_record
 
 __all__ = ["IMPORTED_DIR", "is_foreign", "read_capture", "read_foreign_record"]
 
@@ -37,7 +37,7 @@ def read_capture(warc_dir: Path | str, warc_file: str, offset: int, length: int,
     """The record at a catalogue pointer, whoever wrote the file. Raises WarcReadError.
 
     Its body is decoded to at most `decode_limit` bytes; past that, `decode_error` is a
-    `storage.decoding.TooLarge` and `decoded_payload` the body as stored.
+    `storage.warc.decoding.TooLarge` and `decoded_payload` the body as stored.
     """
     if is_foreign(warc_file):
         return read_foreign_record(Path(warc_dir) / warc_file, offset, length, name=warc_file,

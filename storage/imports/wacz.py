@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from storage.formats import sniff_bytes
-from storage.sources import Inflation
+from storage.warc.formats import sniff_bytes
+from storage.warc.sources import Inflation
 
 __all__ = ["EntryRefused", "Extraction", "WaczError", "WaczMember", "extract_member",
            "warc_members"]
@@ -40,7 +40,7 @@ class WaczError(Exception):
 
 
 class EntryRefused(Exception):
-    """One entry that is not imported; `code` names why (see storage.scanner.ScanProblem)."""
+    """One entry that is not imported; `code` names why (see storage.warc.scanner.ScanProblem)."""
 
     def __init__(self, name: str, reason: str, code: str) -> None:
         super().__init__(f"{name}: {reason}")

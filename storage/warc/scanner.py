@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from storage.formats import Sniffed
-from storage.records import ParsedRecord, RecordError, Streaming, looks_like_record, parse_record
-from storage.sources import (
+from storage.warc.formats import Sniffed
+from storage.warc.records import ParsedRecord, RecordError, Streaming, looks_like_record, parse_record
+from storage.warc.sources import (
     GzipSource,
     Inflation,
     PlainSource,
@@ -82,7 +82,7 @@ def scan(
 ) -> Iterator[ScannedRecord | ScanProblem]:
     """Records and problems in file order. `start`/`end` bound a file range (a WARC stored
     inside a WACZ); `allow_shared` reads whole-file gzip too (offsets are then meaningless);
-    `sink` is given every byte of every record (see storage.recompress)."""
+    `sink` is given every byte of every record (see storage.imports.recompress)."""
     if sniffed.kind not in ("warc", "arc"):
         raise ValueError(f"cannot scan {sniffed.label}")
     limits = limits or ScanLimits()

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.exitcodes import ExitCode, Unusable
-from storage import crawlstate
-from storage.crawlstate import LockHolder
+from storage.catalogue import crawlstate
+from storage.catalogue.crawlstate import LockHolder
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ the title, lead ("VOV.VN - ...") and date come from the profile's selectors (the
 sits outside the body, where plain trafilatura drops it), everything around the body
 container and the boilerplate blocks inside it are cut out before trafilatura sees the
 page, and boilerplate paragraphs are filtered after. Metadata (dates, author, section,
-tags, language, canonical URL) is read by `crawler.metadata` from the page as it states it.
+tags, language, canonical URL) is read by `crawler.extraction.metadata` from the page as it states it.
 
 Pages with no body hint that matches (other sites, odd layouts) go through trafilatura's
 precision mode, with its balanced mode as a guard against collapse: measured on the Zyte
@@ -37,10 +37,10 @@ from lxml import html
 from lxml.etree import ParserError
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
-from crawler.metadata import PageMetadata, css, read_metadata
-from crawler.metadata import one_line as clean
-from storage.decoding import TooLarge
+from crawler.extraction.metadata import PageMetadata, css, read_metadata
+from crawler.extraction.metadata import one_line as clean
 from storage.textfiles import format_text
+from storage.warc.decoding import TooLarge
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement

@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.catalogue_values import Problems, fitted, status_code, undecodable, url_refusal
+from storage.catalogue.repository import NewCapture
+from storage.catalogue.values import Problems, fitted, status_code, undecodable, url_refusal
 from storage.dates import DateRefused
-from storage.formats import (
+from storage.warc.formats import (
     arc_record_id,
     normalize_digest,
     normalize_record_id,
@@ -29,9 +30,8 @@ from storage.formats import (
     read_warc_date,
     sha1_digest,
 )
-from storage.records import ParsedRecord
-from storage.repository import NewCapture
-from storage.scanner import ScannedRecord, ScanProblem
+from storage.warc.records import ParsedRecord
+from storage.warc.scanner import ScannedRecord, ScanProblem
 
 __all__ = ["CAPTURED_TYPES", "CaptureRows", "RecordPlace"]
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from storage.formats import GZIP_MAGIC
+from storage.warc.formats import GZIP_MAGIC
 
 __all__ = ["BytesSource", "GzipSource", "Inflation", "PlainSource", "Source", "SourceError"]
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Self
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.urls import host_of
-from storage.catalogue_values import URL_MAX_BYTES
+from storage.catalogue.values import URL_MAX_BYTES
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider

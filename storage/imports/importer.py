@@ -16,8 +16,8 @@ catalogue cannot hold, a row the database refuses (on PostgreSQL each batch is i
 under a SAVEPOINT and retried record by record) each cost that record only, and are
 reported; an unexpected error costs its file only.
 
-Memory stays bounded whatever the input: records are streamed (storage.sources and
-storage.records; `ImportLimits` caps what is read), and nothing is kept per record. Bad
+Memory stays bounded whatever the input: records are streamed (storage.warc.sources and
+storage.warc.records; `ImportLimits` caps what is read), and nothing is kept per record. Bad
 records and repairs go to a `Progress` as they are found, a batch at a time (the command
 prints them); a `FileReport` counts them by kind and keeps only the first `KEPT` of each.
 Records already catalogued (same WARC-Record-ID, from another file or earlier in the same
@@ -45,17 +45,17 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import repository
-from storage.catalogue_rows import CaptureRows, RecordPlace
+from storage.catalogue import repository
+from storage.catalogue.repository import CaptureSpan, NewCapture
 from storage.dates import EARLIEST, LATEST
-from storage.formats import Sniffed, sniff
-from storage.reader import IMPORTED_DIR
-from storage.recompress import recompress
-from storage.repository import CaptureSpan, NewCapture
-from storage.revisits import resolve_revisits_in
-from storage.scanner import ScanLimits, ScannedRecord, ScanProblem, SharedMembers, scan
-from storage.sources import Inflation
-from storage.wacz import EntryRefused, Extraction, WaczError, WaczMember, extract_member, warc_members
+from storage.imports.recompress import recompress
+from storage.imports.revisits import resolve_revisits_in
+from storage.imports.rows import CaptureRows, RecordPlace
+from storage.imports.wacz import EntryRefused, Extraction, WaczError, WaczMember, extract_member, warc_members
+from storage.warc.formats import Sniffed, sniff
+from storage.warc.reader import IMPORTED_DIR
+from storage.warc.scanner import ScanLimits, ScannedRecord, ScanProblem, SharedMembers, scan
+from storage.warc.sources import Inflation
 
 __all__ = ["KEPT", "FileReport", "Finding", "Findings", "ImportLimits", "Importer", "Progress", "Repair"]
 

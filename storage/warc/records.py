@@ -29,8 +29,8 @@ from warcio.statusandheaders import (
     StatusAndHeadersParserException,
 )
 
-from storage.formats import WARC_MAGIC, parse_arc_date, parse_warc_date
-from storage.sources import MAX_LINE, Source
+from storage.warc.formats import WARC_MAGIC, parse_arc_date, parse_warc_date
+from storage.warc.sources import MAX_LINE, Source
 
 __all__ = ["ParsedRecord", "RecordError", "Streaming", "looks_like_record", "parse_record"]
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String
 
-from storage.models import Base, Capture
+from storage.catalogue.models import Base, Capture
 
 if TYPE_CHECKING:
-    from storage.repository import NewCapture
+    from storage.catalogue.repository import NewCapture
 
 __all__ = ["URL_MAX_BYTES", "Problems", "capture_values", "fit_values", "fitted", "status_code",
            "undecodable", "url_refusal"]

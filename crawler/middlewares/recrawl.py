@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import crawlstate
-from storage.crawlstate import CaptureState, Discovered, HeldBack
-from storage.warc import Revisit
+from storage.catalogue import crawlstate
+from storage.catalogue.crawlstate import CaptureState, Discovered, HeldBack
+from storage.warc.writer import Revisit
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
-from crawler.extract import HTML_TYPES
+from crawler.extraction.article import HTML_TYPES
 from crawler.profiles import SiteProfile
-from storage.batching import in_chunks
-from storage.models import Capture, CrawlRun, Document
+from storage.catalogue.batching import in_chunks
+from storage.catalogue.models import Capture, CrawlRun, Document
 
 __all__ = ["Selection", "Selected", "WorkItem", "select_work"]
 
