@@ -38,10 +38,11 @@ from crawler.middlewares.recrawl import Stored, how_to_store
 from storage.catalogue import crawlstate, repository
 from storage.catalogue.crawlstate import Backoff, CaptureState, Discovered, FetchFailure, LockHolder
 from storage.catalogue.db import open_catalogue
-from storage.catalogue.repository import NewCapture, NewDocument, NewFailure, utcnow
+from storage.catalogue.repository import NewCapture, NewDocument, NewFailure
+from storage.dates import utc_now
 from storage.repair import Repaired, abandoned, repair, uncatalogued, writer_pid
-from storage.textfiles import sha1_hex, write_text_file
-from storage.warc.writer import HttpExchange, WarcPointer, WarcWriter, sha1_digest
+from storage.textfiles import text_sha1_of, write_text_file
+from storage.warc.writer import HttpExchange, WarcPointer, WarcWriter, warc_digest
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -297,7 +298,7 @@ class Archive:
             if batch.captures:
                 self.writer.sync()  # the records are durable before rows point at them
             self._insert_captures(session, batch.captures)
-            now = utcnow()
+            now = utc_now()
             crawlstate.remember(session, self.site, batch.discovered, now)
             for listed, sitemap_url in batch.relisted:
                 crawlstate.relist(session, self.site, listed, sitemap_url)
@@ -374,7 +375,7 @@ class Archive:
         self, session: Session, batch: _Batch, exchange: HttpExchange, record_id: str,
         source_lastmod: datetime | None, kind: str | None, looked_up: CaptureState | None,
     ) -> Archived:
-        digest = sha1_digest(exchange.response_body)
+        digest = warc_digest(exchange.response_body)
         previous = self._previous(session, exchange.url, looked_up)
         blocked = self._challenge(exchange)
         # a challenge is no copy of the page: a full record, no outcome, never the URL's latest
@@ -495,7 +496,7 @@ class Archive:
                 failures.append(NewFailure(
                     url=page.url, reason=extraction.failure.reason,
                     detail=extraction.failure.detail, extractor_version=extraction.version,
-                    failed_at=utcnow(), capture_id=capture_id,
+                    failed_at=utc_now(), capture_id=capture_id,
                 ))
                 filed[id(item)] = Filed(None, extraction.failure.reason)
                 continue
@@ -504,13 +505,13 @@ class Archive:
             text = article.text
             write_text_file(self.text_dir, path, text)
             filed[id(item)] = Filed(path, None)
-            if filed_before.get(page.url) == sha1_hex(text):
+            if filed_before.get(page.url) == text_sha1_of(text):
                 continue  # the same text again: the catalogue has it
-            filed_before[page.url] = sha1_hex(text)
+            filed_before[page.url] = text_sha1_of(text)
             documents.append(NewDocument(
                 url=page.url, title=article.title, text_path=path,
-                text_sha1=sha1_hex(text), extractor_version=extraction.version,
-                extracted_at=utcnow(), capture_id=capture_id,
+                text_sha1=text_sha1_of(text), extractor_version=extraction.version,
+                extracted_at=utc_now(), capture_id=capture_id,
                 **article.document_fields(page.fetched_at),  # published_at and page metadata
             ))
         repository.insert_documents(session, documents)

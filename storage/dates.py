@@ -40,6 +40,11 @@ _ABBREVIATIONS = {
 _ABBREVIATION = re.compile(r"\s*\(?([A-Z]{1,4})\)?\s*$")
 
 
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC: the one clock of catalogue rows and WARC dates."""
+    return datetime.now(UTC)
+
+
 class DateRefused(ValueError):
     """A date that was given but cannot be used; str() is the reason, for the record."""
 

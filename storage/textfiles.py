@@ -22,7 +22,7 @@ from pathlib import Path
 TEXT_FILE_PATTERN = re.compile(r"\d{3,}_[0-9a-f]{16}\.txt")
 
 
-def sha1_hex(text: str) -> str:
+def text_sha1_of(text: str) -> str:
     """The `documents.text_sha1` of a text: SHA-1 of its UTF-8 bytes."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 

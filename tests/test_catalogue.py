@@ -13,7 +13,7 @@ from storage.catalogue import repository
 from storage.catalogue.db import make_engine, open_catalogue, upgrade
 from storage.catalogue.models import Article, Capture, Document, ExtractionFailure
 from storage.catalogue.repository import NewCapture, NewDocument, NewFailure
-from storage.textfiles import TEXT_FILE_PATTERN, sha1_hex
+from storage.textfiles import TEXT_FILE_PATTERN, text_sha1_of
 
 FETCHED = datetime(2024, 5, 14, 1, 30, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ def test_migrations_create_the_documented_tables(catalogue_url: str) -> None:
 
 def document_of(capture_id: int, url: str, path: str, text: str) -> NewDocument:
     return NewDocument(url=url, title=text.split("\n")[0], published_at=FETCHED, text_path=path,
-                       text_sha1=sha1_hex(text), extractor_version="v1", extracted_at=FETCHED,
+                       text_sha1=text_sha1_of(text), extractor_version="v1", extracted_at=FETCHED,
                        capture_id=capture_id)
 
 

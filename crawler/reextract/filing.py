@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.reextract.select import WorkItem
 from storage.catalogue import repository
-from storage.catalogue.repository import NewDocument, NewFailure, utcnow
-from storage.textfiles import sha1_hex, write_text_file
+from storage.catalogue.repository import NewDocument, NewFailure
+from storage.dates import utc_now
+from storage.textfiles import text_sha1_of, write_text_file
 
 __all__ = ["Filer", "Outcome", "Tally", "writable_folder"]
 
@@ -82,10 +83,10 @@ class Filer:
         paths = repository.article_text_paths(session, urls)
         before = repository.latest_text_sha1(session, urls)
         documents = []
-        now = utcnow()
+        now = utc_now()
         for outcome in outcomes:
             assert outcome.text is not None and outcome.title is not None
-            url, sha1 = outcome.item.url, sha1_hex(outcome.text)
+            url, sha1 = outcome.item.url, text_sha1_of(outcome.text)
             self._write(paths[url], outcome.text)
             if before.get(url) == sha1:
                 self.tally.unchanged += 1
@@ -110,7 +111,7 @@ class Filer:
 
     def _file_failures(self, session: Session, outcomes: list[Outcome]) -> None:
         known = repository.failure_keys(session, (o.item.capture_id for o in outcomes))
-        now = utcnow()
+        now = utc_now()
         failures = []
         for outcome in outcomes:
             assert outcome.failure is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Insert, case, delete, func, insert, select, update
@@ -27,19 +27,15 @@ from storage.catalogue.models import (
     ImportedFile,
 )
 from storage.catalogue.values import capture_values, fit_values
+from storage.dates import utc_now
 from storage.textfiles import text_file_name
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 # ---- crawl runs -------------------------------------------------------------
 
 
 def start_run(session: Session, *, spider: str, site: str, hostname: str, pid: int) -> CrawlRun:
     run = CrawlRun(
-        spider=spider, site=site, started_at=utcnow(), status="running", hostname=hostname, pid=pid
+        spider=spider, site=site, started_at=utc_now(), status="running", hostname=hostname, pid=pid
     )
     session.add(run)
     session.flush()
@@ -48,7 +44,7 @@ def start_run(session: Session, *, spider: str, site: str, hostname: str, pid: i
 
 def finish_run(session: Session, run_id: int, *, status: str, stats: dict[str, Any]) -> CrawlRun:
     run = session.get_one(CrawlRun, run_id)
-    run.finished_at = utcnow()
+    run.finished_at = utc_now()
     run.status = status
     run.stats = stats
     return run
@@ -187,7 +183,7 @@ def article_text_paths(session: Session, urls: Iterable[str]) -> dict[str, str]:
     ids = _article_ids(session, wanted)
     missing = wanted - ids.keys()
     if missing:
-        now = utcnow()
+        now = utc_now()
         session.execute(
             _insert_ignoring_duplicates(session, Article),
             [{"url": url, "first_seen_at": now} for url in sorted(missing)],
@@ -323,7 +319,7 @@ def imported_file(session: Session, path: str, size: int, sha256: str) -> Import
 
 
 def add_imported_file(session: Session, **fields: Any) -> ImportedFile:
-    row = ImportedFile(imported_at=utcnow(), **fields)
+    row = ImportedFile(imported_at=utc_now(), **fields)
     session.add(row)
     session.flush()
     return row

@@ -28,7 +28,7 @@ from storage.warc.formats import (
     normalize_record_id,
     read_arc_date,
     read_warc_date,
-    sha1_digest,
+    warc_digest,
 )
 from storage.warc.records import ParsedRecord
 from storage.warc.scanner import ScannedRecord, ScanProblem
@@ -140,7 +140,7 @@ def _payload_digest(record: ParsedRecord, revisit: bool) -> str:
         return digest
     if revisit:
         return ""
-    return record.streamed_sha1 or sha1_digest(record.payload)
+    return record.streamed_sha1 or warc_digest(record.payload)
 
 
 def _profile(uri: str | None, problems: Problems) -> str | None:

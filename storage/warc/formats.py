@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.dates import DateRefused, parse_date, read_date
-from storage.warc.writer import sha1_digest as warc_sha1_digest
+from storage.warc.writer import warc_digest as warc_sha1_digest
 
 __all__ = [
     "GZIP_MAGIC",
@@ -31,7 +31,7 @@ __all__ = [
     "parse_warc_date",
     "read_arc_date",
     "read_warc_date",
-    "sha1_digest",
+    "warc_digest",
     "sniff",
     "sniff_bytes",
 ]
@@ -132,7 +132,7 @@ def _digest_bytes(algorithm: str, encoded: str) -> bytes | None:
 
 
 # Our own payload digest, for records that carry none (ARC, some wget versions).
-sha1_digest = warc_sha1_digest
+warc_digest = warc_sha1_digest
 
 
 # ---- record ids ----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserExce
 from warcio.timeutils import iso_date_to_datetime
 from warcio.warcwriter import WARCWriter as _WarcioWriter
 
+from storage.dates import utc_now
 from storage.warc.decoding import RECORD_HEADROOM, DecodeError, TooLarge, decode_or_keep
 
 __all__ = [
@@ -61,7 +62,6 @@ __all__ = [
     "enable_warcio_brotli",
     "new_record_id",
     "read_record",
-    "utc_now",
 ]
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class WarcReadError(Exception):
 # --------------------------------------------------------------------------
 
 
-def sha1_digest(payload: bytes) -> str:
+def warc_digest(payload: bytes) -> str:
     """A WARC digest (`sha1:` + base32), as WARC-Payload-Digest and WARC-Block-Digest use."""
     return "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode("ascii")
 
@@ -190,11 +190,6 @@ def sha1_digest(payload: bytes) -> str:
 def new_record_id() -> str:
     """A fresh ``<urn:uuid:...>`` WARC-Record-ID."""
     return f"<urn:uuid:{uuid.uuid4()}>"
-
-
-def utc_now() -> datetime:
-    """Current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------
