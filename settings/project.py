@@ -1,6 +1,8 @@
 """Scrapy settings for the archive: the module that `scrapy.cfg` names.
 
-The one place that reads the environment:
+Every setting of our own has its default in `settings/defaults.py` (what components fall
+back to) and here; README's settings table lists them all. The one place that reads the
+environment:
     DATA_DIR      where warc/, text/ and the default SQLite catalogue live (default ./data)
     DATABASE_URL  any SQLAlchemy URL for the catalogue (default sqlite:///$DATA_DIR/archive.sqlite3)
     VNARCHIVE_CONTACT  a URL or e-mail that site operators can reach you at (goes into the User-Agent)
@@ -25,11 +27,11 @@ BOT_NAME = "vnarchive"
 # ---- where things live ----------------------------------------------------------------
 DATA_DIR = Path(os.environ.get("DATA_DIR", "data")).resolve()
 WARC_DIR = str(DATA_DIR / "warc")
-TEXT_DIR = str(DATA_DIR / "text")
+EXTRACT_TEXT_DIR = str(DATA_DIR / "text")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'archive.sqlite3'}"
 
 # ---- spiders: one per site profile ------------------------------------------------------
-SITE_PROFILES_DIR = str(Path(__file__).with_name("sites"))
+PROFILES_DIR = str(Path(__file__).with_name("sites"))
 SPIDER_LOADER_CLASS = "crawler.spiderloader.ProfileSpiderLoader"
 COMMANDS_MODULE = "crawler.commands"
 
@@ -67,6 +69,8 @@ CATALOGUE_MAX_URL_BYTES = 2000
 
 # ---- archive -------------------------------------------------------------------------------
 EXTENSIONS = {"crawler.extensions.warc.WarcExporter": 100}
+# False: crawl without archiving (and so without extracting: set ITEM_PIPELINES={} too).
+WARC_ENABLED = True
 # WARC files are closed and a new one begun once a file reaches this size (bytes).
 WARC_MAX_SIZE = 1024 * 1024 * 1024
 # File name prefix; each process adds its own timestamp, host name and pid.
@@ -77,20 +81,20 @@ WARC_PREFIX = BOT_NAME
 RECRAWL_ENABLED = True
 # A run's lock is stale when its heartbeat is older than this (seconds), or at once when
 # the run was on this host and its process is gone.
-RUN_LOCK_STALE_AFTER = 600
+RUNLOCK_STALE_AFTER = 600
 # A URL whose fetch failed (5xx, timeout, bot challenge) is tried again after this many
 # seconds, four times longer after each further failure (at most two days), and given up
 # (recorded, never fetched again unless its sitemap says it changed) after this many failures.
 RECRAWL_BACKOFF = 1800
 RECRAWL_GIVE_UP_AFTER = 5
-RUN_LOCK_HEARTBEAT = 60
+RUNLOCK_HEARTBEAT = 60
 # `scrapy schedule`: site -> cron expression (UTC), or {"cron": ..., "args": {...}, "settings": {...}}
-SCHEDULES = {"vov": "17 * * * *"}
+SCHEDULE_CRAWLS = {"vov": "17 * * * *"}
 
 # ---- extraction ----------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ExtractPipeline": 300}
 # Listing pages read per category at most (0: the profile's max_category_pages).
-LISTING_MAX_PAGES = 0
+DISCOVERY_MAX_LISTING_PAGES = 0
 # Worker processes for extraction (0 = one per core).
 EXTRACT_WORKERS = 0
 # Pages larger than this (decoded body, bytes) are archived but not extracted.

@@ -1,0 +1,51 @@
+"""Every setting of our own, with its default: the one list code, `project.py` and README follow.
+
+Data only. `settings/project.py` starts from these values and adds what the environment
+says (DATA_DIR, DATABASE_URL, VNARCHIVE_CONTACT); components read them through
+`crawler.config.setting`, which falls back to these defaults, so a component builds
+even from bare Scrapy settings (`scrapy.utils.test.get_crawler({})`).
+"""
+
+from __future__ import annotations
+
+DEFAULTS: dict[str, object] = {
+    # where things live (project.py puts them under DATA_DIR)
+    "WARC_DIR": "data/warc",
+    "EXTRACT_TEXT_DIR": "data/text",
+    "DATABASE_URL": "sqlite:///data/archive.sqlite3",
+    "PROFILES_DIR": "settings/sites",
+    # archive
+    "WARC_ENABLED": True,
+    "WARC_MAX_SIZE": 1024 * 1024 * 1024,
+    "WARC_PREFIX": "vnarchive",
+    # refusing what cannot be archived or is not a page
+    "CATALOGUE_MAX_URL_BYTES": 2000,
+    "JSREDIRECT_ENABLED": True,
+    # incremental crawls
+    "RECRAWL_ENABLED": True,
+    "RECRAWL_BACKOFF": 1800,
+    "RECRAWL_GIVE_UP_AFTER": 5,
+    "RUNLOCK_STALE_AFTER": 600,
+    "RUNLOCK_HEARTBEAT": 60,
+    "DISCOVERY_MAX_LISTING_PAGES": 0,
+    "SCHEDULE_CRAWLS": {},
+    # extraction
+    "EXTRACT_WORKERS": 0,
+    "EXTRACT_MAX_BYTES": 2 * 1024 * 1024,
+    "EXTRACT_TIMEOUT": 60,
+    # scrapy warcimport
+    "IMPORT_MAX_RECORD_BYTES": 1024 * 1024 * 1024,
+    "IMPORT_MAX_EXTRACTED_BYTES": 8 * 1024 * 1024 * 1024,
+    "IMPORT_MAX_COMPRESSION_RATIO": 200,
+}
+
+# Names users may already script against (old name -> current name): both are read, and
+# whichever was set with the higher priority (command line over project) wins.
+RENAMED: dict[str, str] = {
+    "TEXT_DIR": "EXTRACT_TEXT_DIR",
+    "SITE_PROFILES_DIR": "PROFILES_DIR",
+    "RUN_LOCK_STALE_AFTER": "RUNLOCK_STALE_AFTER",
+    "RUN_LOCK_HEARTBEAT": "RUNLOCK_HEARTBEAT",
+    "LISTING_MAX_PAGES": "DISCOVERY_MAX_LISTING_PAGES",
+    "SCHEDULES": "SCHEDULE_CRAWLS",
+}
