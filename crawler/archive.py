@@ -35,9 +35,10 @@ from crawler.bounded import BoundedDict
 from crawler.exitcodes import Unusable, opened
 from crawler.extensions.runlock import pid_alive
 from crawler.middlewares.recrawl import Stored, how_to_store
-from storage.catalogue import crawlstate, repository
-from storage.catalogue.crawlstate import Backoff, CaptureState, Discovered, FetchFailure, LockHolder
+from storage.catalogue import frontier, repository, runs
 from storage.catalogue.db import open_catalogue
+from storage.catalogue.frontier import Backoff, CaptureState, Discovered, FetchFailure
+from storage.catalogue.locks import LockHolder
 from storage.catalogue.repository import NewCapture, NewDocument, NewFailure
 from storage.dates import utc_now
 from storage.repair import Repaired, abandoned, repair, uncatalogued, writer_pid
@@ -174,7 +175,7 @@ class Archive:
 
     def start_run(self, spider: str, site: str) -> int:
         with self.sessions.begin() as session:
-            run = repository.start_run(
+            run = runs.start_run(
                 session, spider=spider, site=site, hostname=socket.gethostname(), pid=os.getpid()
             )
             self.run_id = run.id
@@ -203,7 +204,7 @@ class Archive:
             repaired.append(fixed)
         if dead is not None:
             with self.sessions.begin() as session:
-                repository.mark_run_killed(session, dead.run_id)
+                runs.mark_run_killed(session, dead.run_id)
         return repaired
 
     def _catalogue_repaired(self, open_path: Path, name: str, run_id: int | None) -> None:
@@ -226,8 +227,8 @@ class Archive:
         if self.run_id is None:
             return
         with self.sessions.begin() as session:
-            repository.finish_run(session, self.run_id, status=status, stats=stats)
-            crawlstate.set_run_counts(session, self.run_id, counts or {})
+            runs.finish_run(session, self.run_id, status=status, stats=stats)
+            runs.set_run_counts(session, self.run_id, counts or {})
 
     # ---- queued writes: each returns a Future resolved once its row is committed ----------
 
@@ -253,7 +254,7 @@ class Archive:
         return self._submit(lambda session, batch: batch.processed.append(url))
 
     def failed(self, failure: FetchFailure) -> Future[None]:
-        """A fetch of this URL failed: it backs off, or is given up (crawlstate.record_failures)."""
+        """A fetch of this URL failed: it backs off, or is given up (frontier.record_failures)."""
         return self._submit(lambda session, batch: batch.failed.append(failure))
 
     def file_extraction(self, page: ArticlePage, extraction: Extraction) -> Future[Filed]:
@@ -299,14 +300,14 @@ class Archive:
                 self.writer.sync()  # the records are durable before rows point at them
             self._insert_captures(session, batch.captures)
             now = utc_now()
-            crawlstate.remember(session, self.site, batch.discovered, now)
+            frontier.remember(session, self.site, batch.discovered, now)
             for listed, sitemap_url in batch.relisted:
-                crawlstate.relist(session, self.site, listed, sitemap_url)
-            crawlstate.mark_gone(session, batch.gone, now)
-            crawlstate.mark_back(session, batch.back)
+                frontier.relist(session, self.site, listed, sitemap_url)
+            frontier.mark_gone(session, batch.gone, now)
+            frontier.mark_back(session, batch.back)
             filed = self._file_extractions(session, batch.extracted, paths)
-            crawlstate.mark_done(session, self.site, batch.processed, now)
-            crawlstate.record_failures(session, self.site, batch.failed, now, self.backoff)
+            frontier.mark_done(session, self.site, batch.processed, now)
+            frontier.record_failures(session, self.site, batch.failed, now, self.backoff)
             session.commit()
             session.expunge_all()  # a long crawl must not grow the identity map
         except Exception as error:
@@ -428,7 +429,7 @@ class Archive:
             return self.latest[url]
         if looked_up is not UNKNOWN:
             return looked_up
-        return crawlstate.latest_captures(session, self.site, [url]).get(url)
+        return frontier.latest_captures(session, self.site, [url]).get(url)
 
     def _remember_latest(self, exchange: HttpExchange, pointer: WarcPointer, revisit: Any,
                          previous: CaptureState | None, source_lastmod: datetime | None) -> None:
@@ -440,7 +441,7 @@ class Archive:
             payload_record_id=pointer.record_id if own else previous.payload_record_id,
             payload_capture_id=None if own else previous.payload_capture_id,
             payload_fetched_at=exchange.fetched_at if own else previous.payload_fetched_at,
-            processed_at=None, listed_lastmod=None,
+            done_at=None, listed_lastmod=None,
         )
 
     @staticmethod

@@ -9,9 +9,9 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 
 from crawler.exitcodes import one_line_errors, opened
-from storage.catalogue import crawlstate, repository
-from storage.catalogue.crawlstate import HeldBack
+from storage.catalogue import frontier, repository, runs
 from storage.catalogue.db import open_catalogue
+from storage.catalogue.frontier import HeldBack
 
 
 class Command(ScrapyCommand):
@@ -33,7 +33,7 @@ class Command(ScrapyCommand):
         settings = self.settings
         sessions = opened(lambda: open_catalogue(settings["DATABASE_URL"]), settings["DATABASE_URL"])
         with sessions() as session:
-            run = repository.crawl_run(session, opts.run)
+            run = runs.crawl_run(session, opts.run)
             if run is None:
                 print("No crawl run in the catalogue yet.")
                 self.exitcode = 1
@@ -41,7 +41,7 @@ class Command(ScrapyCommand):
             captures = repository.captures_of_run(session, run.id)
             documents = repository.documents_of_run(session, run.id)
             failures = repository.failures_of_run(session, run.id)
-            failing = crawlstate.failing(session, run.site)
+            failing = frontier.failing(session, run.site)
         warc_dir, text_dir = Path(settings["WARC_DIR"]), Path(settings["TEXT_DIR"])
         warc_files = sorted({capture.warc_file for capture in captures})
         warc_bytes = sum(_size(warc_dir / name) for name in warc_files)

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.exitcodes import ExitCode, Unusable
-from storage.catalogue import crawlstate
-from storage.catalogue.crawlstate import LockHolder
+from storage.catalogue import locks
+from storage.catalogue.locks import LockHolder
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +82,16 @@ class RunLock:
         """Take the lock, or raise SiteLocked saying who holds it."""
         now = datetime.now(UTC)
         with self.sessions.begin() as session:
-            if crawlstate.take_lock(session, self.site, self.run_id, self.hostname, os.getpid(), now):
+            if locks.take_lock(session, self.site, self.run_id, self.hostname, os.getpid(), now):
                 return
-            holder = crawlstate.lock_holder(session, self.site)
+            holder = locks.lock_holder(session, self.site)
             if holder is None:  # released between the two statements: try once more
-                if crawlstate.take_lock(session, self.site, self.run_id, self.hostname,
+                if locks.take_lock(session, self.site, self.run_id, self.hostname,
                                         os.getpid(), now):
                     return
                 raise SiteLocked(f"could not take the lock of site {self.site!r}; try again")
             alive = holder.hostname != self.hostname or pid_alive(holder.pid, holder.acquired_at)
-            if not crawlstate.is_stale(holder, self.hostname, alive, now, self.stale_after):
+            if not locks.is_stale(holder, self.hostname, alive, now, self.stale_after):
                 since = f"{holder.acquired_at:%Y-%m-%d %H:%M:%S}"
                 raise SiteLocked(
                     f"site {self.site!r} is being crawled by run {holder.run_id} "
@@ -99,7 +99,7 @@ class RunLock:
                     f"heartbeat {holder.heartbeat_at:%H:%M:%S} UTC); two runs of one site "
                     f"never overlap"
                 )
-            if not crawlstate.take_lock(session, self.site, self.run_id, self.hostname,
+            if not locks.take_lock(session, self.site, self.run_id, self.hostname,
                                         os.getpid(), now, replace=holder):
                 raise SiteLocked(f"another run took the stale lock of site {self.site!r} first")
         self.taken_over = holder
@@ -111,8 +111,8 @@ class RunLock:
     def beat(self) -> bool:
         """Renew the lock; False if another run took it over (this one must stop)."""
         with self.sessions.begin() as session:
-            return crawlstate.beat(session, self.site, self.run_id, datetime.now(UTC))
+            return locks.beat(session, self.site, self.run_id, datetime.now(UTC))
 
     def release(self) -> None:
         with self.sessions.begin() as session:
-            crawlstate.release_lock(session, self.site, self.run_id)
+            locks.release_lock(session, self.site, self.run_id)

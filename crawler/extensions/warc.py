@@ -25,7 +25,8 @@ from twisted.internet.threads import deferToThread
 
 from crawler.archive import UNKNOWN, Archive, Archived
 from crawler.extensions.runlock import RunLock, SiteLocked
-from storage.catalogue.crawlstate import COUNTS, Discovered
+from storage.catalogue.frontier import Discovered
+from storage.catalogue.runs import COUNTS
 from storage.warc.writer import HttpExchange
 
 if TYPE_CHECKING:

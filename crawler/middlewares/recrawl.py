@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.catalogue import crawlstate
-from storage.catalogue.crawlstate import CaptureState, Discovered, HeldBack
+from storage.catalogue import frontier
+from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
 from storage.warc.writer import Revisit
 
 
@@ -47,7 +47,7 @@ class RecrawlPolicy:
                 return Decision(False, "given_up", {})
         if latest is None:
             return Decision(True, "new", {})
-        if not latest.processed:
+        if not latest.finished:
             return Decision(True, "unfinished", {})
         if not self.enabled:
             return Decision(True, "forced", {})
@@ -62,7 +62,7 @@ class RecrawlPolicy:
 
     def hub(self, latest: CaptureState | None) -> dict[str, str]:
         """Headers for a hub: always fetched, conditionally when its last copy was processed."""
-        if not self.enabled or latest is None or not latest.processed:
+        if not self.enabled or latest is None or not latest.finished:
             return {}
         return validators(latest)
 
@@ -96,18 +96,18 @@ class CatalogueReader:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue-reader")
 
     async def latest(self, urls: Iterable[str]) -> dict[str, CaptureState]:
-        return await self._run(crawlstate.latest_captures, self.site, list(urls))
+        return await self._run(frontier.latest_captures, self.site, list(urls))
 
     async def held_back(self) -> dict[str, HeldBack]:
         """Every URL of the site backing off or given up, now: read once per run (a short
         list), so deciding on a link costs no query of its own."""
-        return await self._run(crawlstate.held_back, self.site, datetime.now(UTC))
+        return await self._run(frontier.held_back, self.site, datetime.now(UTC))
 
     async def pending(self, before: datetime) -> list[Discovered]:
-        return await self._run(crawlstate.pending, self.site, before)
+        return await self._run(frontier.pending, self.site, before)
 
     async def listed_in(self, sitemap_url: str) -> set[str]:
-        return await self._run(crawlstate.listed_in, self.site, sitemap_url)
+        return await self._run(frontier.listed_in, self.site, sitemap_url)
 
     async def _run(self, query: Any, *args: Any) -> Any:
         def work() -> Any:

@@ -39,7 +39,7 @@ from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
 from crawler.middlewares.recrawl import CatalogueReader, RecrawlPolicy
 from crawler.middlewares.urlguard import Refused, url_limit, url_refusal
-from storage.catalogue.crawlstate import CaptureState, Discovered, FetchFailure, HeldBack
+from storage.catalogue.frontier import CaptureState, Discovered, FetchFailure, HeldBack
 from storage.dates import DateRefused, read_date
 
 if TYPE_CHECKING:

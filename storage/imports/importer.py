@@ -45,8 +45,9 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.catalogue import repository
-from storage.catalogue.repository import CaptureSpan, NewCapture
+from storage.catalogue import imported, repository
+from storage.catalogue.imported import CaptureSpan
+from storage.catalogue.repository import NewCapture
 from storage.dates import EARLIEST, LATEST
 from storage.imports.recompress import recompress
 from storage.imports.revisits import resolve_revisits_in
@@ -314,7 +315,7 @@ class Importer:
 
     def _import(self, session: Session, path: Path, sniffed: Sniffed, size: int, sha256: str,
                 report: FileReport) -> None:
-        earlier = repository.imported_file(session, str(path), size, sha256)
+        earlier = imported.imported_file(session, str(path), size, sha256)
         if earlier is not None:
             report.outcome = "already imported"
             report.note = (f"on {earlier.imported_at:%Y-%m-%d %H:%M} UTC ({earlier.captures} captures, "
@@ -323,7 +324,7 @@ class Importer:
         for unit in self._units(path, sniffed, sha256, report):
             self._add(report, self._import_unit(session, unit, report))
         report.resolved = sum(resolve_revisits_in(session, span) for span in report.spans)
-        repository.add_imported_file(
+        imported.add_imported_file(
             session, path=str(path), size=size, sha256=sha256, format=report.format,
             stored_as=report.stored_as, records=report.records, captures=report.captures,
             duplicates=report.duplicates, problems=report.findings.problem_count,
@@ -382,7 +383,7 @@ class Importer:
             return counts
         except SharedMembers as shared:
             if counts.span is not None:
-                repository.delete_captures_in(session, counts.span)
+                imported.delete_captures_in(session, counts.span)
             logger.info("%s: %s; recompressing", unit.path, shared)
         fixed, problems = self._recompress(unit)
         report.stored_as = fixed.place.warc_file
