@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
+from sqlalchemy.engine import make_url
 
 from crawler.exitcodes import one_line_errors, opened
 from storage.catalogue import frontier, repository, runs
@@ -90,6 +91,4 @@ def _size(path: Path) -> int:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
