@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.bounded import BoundedDict
 from crawler.exitcodes import Unusable, opened
 from crawler.extensions.runlock import pid_alive
-from crawler.middlewares.recrawl import Stored, how_to_store
+from crawler.revisits import Stored, how_to_store
 from storage.catalogue import frontier, repository, runs
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.frontier import Backoff, CaptureState, Discovered, FetchFailure

@@ -62,6 +62,8 @@ COOKIES_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.urlguard.UrlGuardMiddleware": 40,
                           "crawler.middlewares.jsredirect.JsRedirectMiddleware": 575}
 JSREDIRECT_ENABLED = True
+# What to fetch again is decided from the catalogue, next to the spider (see RECRAWL_ENABLED).
+SPIDER_MIDDLEWARES = {"crawler.middlewares.recrawl.RecrawlMiddleware": 950}
 # URLs longer than this (bytes; or than Scrapy's URLLENGTH_LIMIT) are never followed.
 CATALOGUE_MAX_URL_BYTES = 2000
 

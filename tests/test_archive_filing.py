@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from crawler.archive import Archive
-from crawler.extraction.article import EXTRACTOR_VERSION, Article, Extraction
+from crawler.extraction.article import EXTRACTOR_VERSION, ArticleText, Extraction
 from crawler.items import ArticlePage
 from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
@@ -37,7 +37,7 @@ def file_once(tmp_path: Path, catalogue_url: str) -> Archive:
     archive.archive_exchange(exchange(), record_id, None, "article").result(timeout=30)
     page = ArticlePage(url=URL, status=200, body=b"<p>x</p>", content_type="text/html",
                        warc_record_id=record_id, fetched_at=datetime.now(UTC))
-    extraction = Extraction(EXTRACTOR_VERSION, Article("Tiêu đề", ("VOV.VN - Đoạn một.",)))
+    extraction = Extraction(EXTRACTOR_VERSION, ArticleText("Tiêu đề", ("VOV.VN - Đoạn một.",)))
     try:
         archive.file_extraction(page, extraction).result(timeout=30)
     finally:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from crawler.extensions.runlock import RunLock, SiteLocked, pid_alive
-from crawler.middlewares.recrawl import RecrawlPolicy, how_to_store
+from crawler.middlewares.recrawl import RecrawlPolicy
+from crawler.revisits import how_to_store
 from storage.catalogue import frontier, locks
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.frontier import Backoff, CaptureState, FetchFailure, HeldBack
