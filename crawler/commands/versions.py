@@ -18,7 +18,7 @@ from crawler.profiles import load_profiles
 from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture
-from storage.warc.writer import read_record
+from storage.warc.reader import read_record
 
 
 class Command(ScrapyCommand):

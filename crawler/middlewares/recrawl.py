@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.catalogue import frontier
 from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
-from storage.warc.writer import Revisit
+from storage.warc.exchange import Revisit
 
 
 @dataclass(frozen=True, slots=True)
