@@ -10,6 +10,9 @@ is ever longer than the limit plus one chunk. Corrupt data raises `DecodeError`.
 Codings: chunked (Transfer-Encoding), gzip / x-gzip (several members; trailing junk that
 does not start a member is ignored, as some servers add it), deflate (zlib-wrapped, or raw
 as many servers send it), br (the `brotli` package), identity.
+
+The one gzip-member loop lives here too: `gunzip_members` inflates a WARC record's member
+(or members) for `storage.warc.reader` under the same cap, and says where they ended.
 """
 
 from __future__ import annotations
