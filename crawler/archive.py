@@ -43,7 +43,8 @@ from storage.catalogue.repository import NewCapture, NewDocument, NewFailure
 from storage.dates import utc_now
 from storage.repair import Repaired, abandoned, repair, uncatalogued, writer_pid
 from storage.textfiles import text_sha1_of, write_text_file
-from storage.warc.writer import HttpExchange, WarcPointer, WarcWriter, warc_digest
+from storage.warc.exchange import HttpExchange, WarcPointer, warc_digest
+from storage.warc.writer import WarcWriter
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.catalogue.frontier import CaptureState
-from storage.warc.writer import Revisit
+from storage.warc.exchange import Revisit
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ from crawler.items import ArticlePage
 from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Document
-from storage.warc.writer import HttpExchange, WarcWriter
+from storage.warc.exchange import HttpExchange
+from storage.warc.writer import WarcWriter
 
 URL = "https://vov.vn/the-gioi/bai-post1.vov"
 

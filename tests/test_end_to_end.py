@@ -14,7 +14,7 @@ from storage.catalogue import repository, runs
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, CrawlRun
 from storage.textfiles import TEXT_FILE_PATTERN
-from storage.warc.writer import read_record
+from storage.warc.reader import read_capture
 from tests.catalogue_queries import capture_counts_by_url, latest_documents
 from tests.crawl import CrawlResult, crawl, scrapy
 from tests.sample_site import SampleSite, serve
@@ -86,8 +86,8 @@ def test_every_catalogue_pointer_reads_back_its_record(result: CrawlResult,
         captures = session.scalars(select(Capture)).all()
     assert captures
     for capture in captures:
-        record = read_record(result.data_dir / "warc", capture.warc_file,
-                             capture.warc_offset, capture.warc_length)
+        record = read_capture(result.data_dir / "warc", capture.warc_file,
+                              capture.warc_offset, capture.warc_length)
         assert record.record_type == "response"
         assert record.target_uri == capture.url
         assert record.record_id == capture.warc_record_id

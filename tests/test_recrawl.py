@@ -20,7 +20,8 @@ from storage.catalogue.db import open_catalogue
 from storage.catalogue.frontier import Backoff, CaptureState, FetchFailure, HeldBack
 from storage.catalogue.repository import NewCapture, capture_values
 from storage.repair import abandoned, repair, uncatalogued
-from storage.warc.writer import HttpExchange, WarcWriter
+from storage.warc.exchange import HttpExchange
+from storage.warc.writer import WarcWriter
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 FETCHED = NOW - timedelta(days=2)

@@ -27,7 +27,7 @@ from crawler.archive import UNKNOWN, Archive, Archived
 from crawler.extensions.runlock import RunLock, SiteLocked
 from storage.catalogue.frontier import Discovered
 from storage.catalogue.runs import COUNTS
-from storage.warc.writer import HttpExchange
+from storage.warc.exchange import HttpExchange
 
 if TYPE_CHECKING:
 

@@ -24,8 +24,8 @@ from crawler.reextract.filing import Filer, Outcome
 from crawler.reextract.progress import Progress
 from crawler.reextract.select import WorkItem
 from storage.warc.decoding import TooLarge
+from storage.warc.exchange import WarcReadError
 from storage.warc.reader import read_capture
-from storage.warc.writer import WarcReadError
 
 if TYPE_CHECKING:
     from crawler.profiles import ExtractHints

@@ -256,3 +256,16 @@ def failure_keys(session: Session, capture_ids: Iterable[int]) -> set[tuple[int,
         ).where(ExtractionFailure.capture_id.in_(chunk)))
         found.update((capture_id, reason, version) for capture_id, reason, version in rows)
     return found
+
+
+# ---- versions of an article -------------------------------------------------
+
+
+def payload_capture(session: Session, capture: Capture) -> Capture | None:
+    """The capture whose record holds `capture`'s payload: itself, or the original a revisit
+    refers to (a revisit's record holds headers only); None if that is not catalogued."""
+    if capture.warc_type != "revisit":
+        return capture
+    if capture.refers_to_capture_id is None:
+        return None
+    return session.get(Capture, capture.refers_to_capture_id)
