@@ -68,7 +68,8 @@ SPIDER_MIDDLEWARES = {"crawler.middlewares.recrawl.RecrawlMiddleware": 950}
 CATALOGUE_MAX_URL_BYTES = 2000
 
 # ---- archive -------------------------------------------------------------------------------
-EXTENSIONS = {"crawler.extensions.warc.WarcExporter": 100}
+# The run's row, lock and start-up repair first (a locked site is never fetched), then the archive.
+EXTENSIONS = {"crawler.extensions.runlock.RunLifecycle": 90, "crawler.extensions.warc.WarcExporter": 100}
 # WARC files are closed and a new one begun once a file reaches this size (bytes).
 WARC_MAX_SIZE = 1024 * 1024 * 1024
 # File name prefix; each process adds its own timestamp, host name and pid.

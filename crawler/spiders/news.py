@@ -34,6 +34,7 @@ from scrapy.utils.sitemap import Sitemap
 from crawler.archive import Archive
 from crawler.cataloguereader import CatalogueReader
 from crawler.challenges import ChallengeCounter
+from crawler.extensions.warc import capture_of
 from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
 from crawler.middlewares.recrawl import DECIDE_NOW
@@ -234,7 +235,7 @@ class NewsSpider(Spider):
         if page:
             urls.append(response.request.url if response.request else response.url)
         for url in urls:
-            self.archive.processed(url)
+            self.archive.mark_done(url)
 
     def fetch_failed(self, failure: Failure) -> None:
         """A request that brought no page to parse (a 5xx after Scrapy's retries, a network
@@ -375,16 +376,15 @@ class NewsSpider(Spider):
         for request in requests:
             yield request
         # the recrawl middleware decides on the links before it passes the page on
+        capture = capture_of(self.crawler, response)  # None only when archiving is switched off
         yield ArticlePage(
             url=response.url,
             status=response.status,
             body=response.body,
             content_type=header(response, b"Content-Type"),
-            # set by WarcExporter; absent only when archiving is switched off
-            warc_record_id=response.meta.get("warc_record_id"),
-            fetched_at=response.meta.get("fetched_at") or datetime.now(UTC),
+            capture=capture,
+            fetched_at=capture.fetched_at if capture else datetime.now(UTC),
             source_lastmod=response.meta.get("lastmod"),
-            archived=response.meta.get("archived"),
             # a page a dead run fetched but never finished is extracted even if unchanged
             extract_unchanged=response.meta.get("reason") == "unfinished",
         )
