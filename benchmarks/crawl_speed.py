@@ -25,8 +25,8 @@ from pathlib import Path
 
 import psutil
 
-from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
+from tests.catalogue_queries import table_counts
 from tests.crawl import FAST, PROJECT
 from tests.sample_site import SampleSite, serve
 
@@ -125,7 +125,7 @@ def main() -> None:
                          {**common, "WARC_ENABLED": "False", "ITEM_PIPELINES": "{}"})
         full = run_crawl("full vov", origin, Path(tmp) / "full", common)
         with open_catalogue(f"sqlite:///{Path(tmp) / 'full' / 'archive.sqlite3'}")() as session:
-            counts = repository.table_counts(session)
+            counts = table_counts(session)
     print(f"sample site: {args.articles} articles, {os.cpu_count()} cores, "
           f"concurrency {args.concurrency}")
     print(f"{'crawl':<14}{'pages':>7}{'seconds':>9}{'pages/s':>9}{'peak RSS MiB':>14}"

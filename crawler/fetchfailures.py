@@ -15,7 +15,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import defer, error
 
 from crawler.middlewares.urlguard import Refused
-from storage.catalogue.crawlstate import FetchFailure
+from storage.catalogue.frontier import FetchFailure
 
 _NETWORK = {
     error.DNSLookupError: "dns",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from crawler.captures import PendingCapture
 
 
 @dataclass(slots=True)
@@ -16,10 +16,9 @@ class ArticlePage:
     status: int
     body: bytes  # after Content-Encoding was removed (the WARC keeps the encoded bytes)
     content_type: str | None
-    warc_record_id: str | None  # the response record this page was archived as
+    capture: PendingCapture | None  # how the page went into the archive (None: archiving is off)
     fetched_at: datetime
     source_lastmod: datetime | None = None
-    archived: asyncio.Future[Any] | None = None  # resolves to crawler.archive.Archived
     extract_unchanged: bool = False
 
 

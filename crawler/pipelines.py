@@ -1,14 +1,17 @@
 """ExtractPipeline: turns archived article pages into text files and `documents` rows.
 
 Extraction (lxml + trafilatura, CPU-bound) runs in a pool of worker processes
-(`crawler.extraction.workers`) and the results are filed by the archive's writer thread, so the
-reactor only hands work over. A failed extraction is recorded with its reason and the page
-counts as processed; the crawl goes on. A worker that dies, or is killed for running past
+(`crawler.extraction.workers`) and the results are filed by the archive's writer thread
+(through the one filer, `storage.catalogue.filing`), so the reactor only hands work over.
+A page the archive stored as a revisit (the payload of its URL's last capture) is not
+extracted again: its text is filed already. A failed extraction is recorded with its
+reason and the page counts as processed; the crawl goes on. A worker that dies, or is killed for running past
 EXTRACT_TIMEOUT, is replaced and its page retried once, alone; a page that kills a worker
 again is recorded as `worker_crashed`, one that runs past the timeout again as `timeout`.
 
 Settings: EXTRACT_WORKERS (0 = one per core), EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT (s, 0 = none).
-Stats: extract/ok, extract/failed/<reason>, extract/worker_restarts, extract/timeouts.
+Stats: extract/ok, extract/failed/<reason>, extract/skipped/unchanged, extract/file_errors,
+extract/worker_restarts, extract/timeouts.
 """
 
 from __future__ import annotations
@@ -86,19 +89,23 @@ class ExtractPipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
             return item
-        if item.archived is not None and not item.extract_unchanged and \
-                (await item.archived).warc_type == "revisit":
+        capture = item.capture
+        if capture is not None and not item.extract_unchanged and \
+                (await capture.archived).warc_type == "revisit":
             self.crawler.stats.inc_value("extract/skipped/unchanged")  # its text is filed already
-            self.archive.processed(item.url)
+            self.archive.mark_done(item.url)
             return ExtractedArticle(item.url, None, None, None)
         extraction = await self._extract(item)
         try:
-            filed = await asyncio.wrap_future(self.archive.file_extraction(item, extraction))
+            if capture is None:
+                raise LookupError(f"{item.url} was not archived (WARC_ENABLED is off)")
+            filed = await asyncio.wrap_future(self.archive.file_extraction(
+                item.url, capture.record_id, item.fetched_at, extraction))
         except Exception:  # the page is safe in the WARC, and left unprocessed: the next run
             self.crawler.stats.inc_value("extract/file_errors")  # extracts it again
             logger.error("Could not file the text of %s", item.url, exc_info=True)
             return ExtractedArticle(item.url, None, None, "file_error")
-        self.archive.processed(item.url)  # a failure is recorded too: it does not block later runs
+        self.archive.mark_done(item.url)  # a failure is recorded too: it does not block later runs
         stats = self.crawler.stats
         if filed.failure:
             stats.inc_value(f"extract/failed/{filed.failure}")

@@ -33,3 +33,12 @@ def move_to_origin(url: str, origin: str) -> str:
     """The same path and query on another origin (a mirror of the site)."""
     parts, target = urlsplit(url), urlsplit(origin)
     return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, parts.fragment))
+
+
+def with_query_parameter(url: str, name: str, value: int) -> str:
+    """`url` with `name=value` (the first page, 0, is the URL without the parameter)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+    if value:
+        query.append((name, str(value)))
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -64,11 +64,14 @@ COOKIES_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.urlguard.UrlGuardMiddleware": 40,
                           "crawler.middlewares.jsredirect.JsRedirectMiddleware": 575}
 JSREDIRECT_ENABLED = True
+# What to fetch again is decided from the catalogue, next to the spider (see RECRAWL_ENABLED).
+SPIDER_MIDDLEWARES = {"crawler.middlewares.recrawl.RecrawlMiddleware": 950}
 # URLs longer than this (bytes; or than Scrapy's URLLENGTH_LIMIT) are never followed.
 CATALOGUE_MAX_URL_BYTES = 2000
 
 # ---- archive -------------------------------------------------------------------------------
-EXTENSIONS = {"crawler.extensions.warc.WarcExporter": 100}
+# The run's row, lock and start-up repair first (a locked site is never fetched), then the archive.
+EXTENSIONS = {"crawler.extensions.runlock.RunLifecycle": 90, "crawler.extensions.warc.WarcExporter": 100}
 # False: crawl without archiving (and so without extracting: set ITEM_PIPELINES={} too).
 WARC_ENABLED = True
 # WARC files are closed and a new one begun once a file reaches this size (bytes).

@@ -23,7 +23,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from storage.catalogue.repository import NewCapture
-from storage.warc.writer import OPEN_SUFFIX, REVISIT_PROFILES
+from storage.warc.exchange import OPEN_SUFFIX, REVISIT_PROFILES
 
 logger = logging.getLogger(__name__)
 

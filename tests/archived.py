@@ -10,7 +10,8 @@ from pathlib import Path
 
 from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
-from storage.warc.writer import HttpExchange, WarcWriter
+from storage.warc.exchange import HttpExchange
+from storage.warc.writer import WarcWriter
 
 FETCHED = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 MiB = 1 << 20

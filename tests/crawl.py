@@ -66,7 +66,7 @@ def check_archive(data_dir: Path, database_url: str) -> int:
 
     from storage.catalogue.db import open_catalogue
     from storage.catalogue.models import Capture
-    from storage.warc.writer import read_record
+    from storage.warc.reader import read_capture
 
     files = sorted((data_dir / "warc").iterdir())
     assert not [f.name for f in files if f.name.endswith(".open")], "a file was left .open"
@@ -76,8 +76,8 @@ def check_archive(data_dir: Path, database_url: str) -> int:
     with open_catalogue(database_url)() as session:
         captures = session.scalars(select(Capture)).all()
     for capture in captures:
-        record = read_record(data_dir / "warc", capture.warc_file, capture.warc_offset,
-                             capture.warc_length)
+        record = read_capture(data_dir / "warc", capture.warc_file, capture.warc_offset,
+                              capture.warc_length)
         assert (record.record_type, record.target_uri, record.record_id) == (
             capture.warc_type, capture.url, capture.warc_record_id)
         # a status the catalogue cannot hold is 0 there, with the reason; the record keeps it

@@ -9,11 +9,18 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from storage.catalogue import repository
+from storage.catalogue import repository, runs
 from storage.catalogue.db import make_engine, open_catalogue, upgrade
 from storage.catalogue.models import Article, Capture, Document, ExtractionFailure
 from storage.catalogue.repository import NewCapture, NewDocument, NewFailure
+from storage.catalogue.upserts import insert_ignoring_duplicates
 from storage.textfiles import TEXT_FILE_PATTERN, text_sha1_of
+from tests.catalogue_queries import (
+    capture_by_record_id,
+    capture_counts_by_url,
+    latest_documents,
+    table_counts,
+)
 
 FETCHED = datetime(2024, 5, 14, 1, 30, tzinfo=UTC)
 
@@ -55,7 +62,7 @@ def document_of(capture_id: int, url: str, path: str, text: str) -> NewDocument:
 def test_a_run_its_captures_and_documents_round_trip(catalogue_url: str) -> None:
     sessions = open_catalogue(catalogue_url)
     with sessions.begin() as session:
-        run = repository.start_run(session, spider="vov", site="vov", hostname="h", pid=1)
+        run = runs.start_run(session, spider="vov", site="vov", hostname="h", pid=1)
         first = new_capture("https://vov.vn/a-post1.vov", 1, run.id)
         ids = repository.insert_captures(session, [
             first,
@@ -67,18 +74,18 @@ def test_a_run_its_captures_and_documents_round_trip(catalogue_url: str) -> None
         path = repository.article_text_paths(session, [first.url])[first.url]
         repository.insert_documents(session, [
             document_of(ids[first.warc_record_id], first.url, path, "Tiêu đề\n\nVOV.VN - x\n")])
-        repository.finish_run(session, run.id, status="finished", stats={"item_scraped_count": 1})
+        runs.finish_run(session, run.id, status="finished", stats={"item_scraped_count": 1})
     with sessions() as session:
         assert [c.warc_offset for c in repository.captures_of_run(session, run.id)] == [100, 200, 300]
-        assert repository.capture_counts_by_url(session, run.id) == {
+        assert capture_counts_by_url(session, run.id) == {
             "https://vov.vn/a-post1.vov": 2, "https://vov.vn/robots.txt": 1}
-        found = repository.capture_by_record_id(session, first.warc_record_id)
+        found = capture_by_record_id(session, first.warc_record_id)
         assert found is not None and found.fetched_at == FETCHED  # timezone kept
-        [document] = repository.latest_documents(session)
+        [document] = latest_documents(session)
         assert document.capture_id == found.id and document.title == "Tiêu đề"
         assert len(document.text_sha1) == 40
         assert session.scalar(select(Capture).where(Capture.id == found.id)).etag == '"abc"'
-        counts = repository.table_counts(session)
+        counts = table_counts(session)
         assert counts == {"crawl_runs": 1, "captures": 3, "documents": 1, "extraction_failures": 0}
         run_row = session.get(type(run), run.id)
         assert run_row.status == "finished" and run_row.stats == {"item_scraped_count": 1}
@@ -104,7 +111,7 @@ def test_an_article_added_meanwhile_by_another_crawler_keeps_its_name(catalogue_
     with sessions.begin() as other:
         theirs = repository.article_text_paths(other, [url])
     with sessions.begin() as session:  # a duplicate insert is ignored, not an error
-        session.execute(repository._insert_ignoring_duplicates(session, Article),
+        session.execute(insert_ignoring_duplicates(session, Article),
                         [{"url": url, "first_seen_at": FETCHED}])
         assert repository.article_text_paths(session, [url]) == theirs
 
@@ -120,7 +127,7 @@ def test_record_ids_are_unique(catalogue_url: str) -> None:
 def test_failures_are_recorded_per_run(catalogue_url: str) -> None:
     sessions = open_catalogue(catalogue_url)
     with sessions.begin() as session:
-        run = repository.start_run(session, spider="vov", site="vov", hostname="h", pid=1)
+        run = runs.start_run(session, spider="vov", site="vov", hostname="h", pid=1)
         capture = new_capture("https://vov.vn/x-post9.vov", 9, run.id)
         ids = repository.insert_captures(session, [capture])
         repository.insert_failures(session, [NewFailure(

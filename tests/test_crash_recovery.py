@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, CrawlRun
+from tests.catalogue_queries import latest_documents
 from tests.crawl import check_archive, crawl, start_crawl
 from tests.sample_site import SampleSite, serve
 
@@ -43,7 +43,7 @@ def after_articles(site: SampleSite, count: int | str) -> threading.Event:
 def texts_by_path(data_dir: Path, origin: str) -> dict[str, str]:
     with open_catalogue(f"sqlite:///{data_dir / 'archive.sqlite3'}")() as session:
         return {d.url.removeprefix(origin): (data_dir / "text" / d.text_path).read_text("utf-8")
-                for d in repository.latest_documents(session)}
+                for d in latest_documents(session)}
 
 
 @pytest.mark.parametrize(("kill_after", "settings"), [

@@ -11,7 +11,16 @@ from collections.abc import Callable
 import brotli
 import pytest
 
-from storage.warc.decoding import CHUNK, DecodeError, TooLarge, decode_body, decode_or_keep, gunzip
+from storage.warc.decoding import (
+    CHUNK,
+    CorruptData,
+    DecodeError,
+    TooLarge,
+    decode_body,
+    decode_or_keep,
+    gunzip,
+    gunzip_members,
+)
 from tests.archived import MiB, gzip_bomb
 
 HTML = "<html><body><p>Tiếng Việt có dấu</p></body></html>".encode() * 40
@@ -121,3 +130,23 @@ def test_gunzip_of_a_local_file_is_capped() -> None:
     assert gunzip(gzip.compress(HTML), len(HTML)) == HTML
     with pytest.raises(TooLarge):
         gunzip(gzip_bomb(16 * MiB), MiB)
+
+
+def test_gunzip_members_says_where_the_members_end() -> None:
+    """The one member loop the readers share: they judge what follows the members."""
+    first, second = gzip.compress(HTML[:500]), gzip.compress(HTML[500:])
+    assert gunzip_members(first + second + b"tail", None) == (HTML, len(first + second))
+    assert gunzip_members(first + second, None, first_only=True) == (HTML[:500], len(first))
+    assert gunzip_members(first + second[:-3], None) == (HTML, None)  # cut inside the second
+    assert gunzip_members(first[:-3], None, first_only=True)[1] is None
+
+
+def test_gunzip_members_refuses_corrupt_data_and_names_what_grew_too_large() -> None:
+    damaged = bytearray(gzip.compress(HTML))
+    damaged[12:20] = b"\xff" * 8
+    with pytest.raises(CorruptData) as corrupt:
+        gunzip_members(bytes(damaged), None)
+    assert corrupt.value.detail and isinstance(corrupt.value, DecodeError)
+    with pytest.raises(TooLarge, match="the record's gzip member") as raised:
+        gunzip_members(gzip_bomb(16 * MiB), MiB, what="the record's gzip member")
+    assert raised.value.limit == MiB

@@ -10,11 +10,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from storage.catalogue import repository
+from storage.catalogue import repository, runs
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, CrawlRun
 from storage.textfiles import TEXT_FILE_PATTERN
-from storage.warc.writer import read_record
+from storage.warc.reader import read_capture
+from tests.catalogue_queries import capture_counts_by_url, latest_documents
 from tests.crawl import CrawlResult, crawl, scrapy
 from tests.sample_site import SampleSite, serve
 
@@ -50,7 +51,7 @@ def test_every_article_text_equals_gold(site: SampleSite, result: CrawlResult,
                                         catalogue) -> None:  # type: ignore[no-untyped-def]
     gold = site.gold_texts()
     with catalogue() as session:
-        documents = {path_of(d.url): d for d in repository.latest_documents(session)}
+        documents = {path_of(d.url): d for d in latest_documents(session)}
     assert set(documents) == set(gold)
     for path, text in gold.items():
         written = (result.data_dir / "text" / documents[path].text_path).read_text(encoding="utf-8")
@@ -62,7 +63,7 @@ def test_every_article_text_equals_gold(site: SampleSite, result: CrawlResult,
 def test_bad_pages_are_archived_and_their_failure_recorded(site: SampleSite, result: CrawlResult,
                                                            catalogue) -> None:  # type: ignore[no-untyped-def]
     with catalogue() as session:
-        run = repository.crawl_run(session)
+        run = runs.crawl_run(session)
         failures = {path_of(f.url): f.reason for f in repository.failures_of_run(session, run.id)}
         captured = {path_of(c.url) for c in repository.captures_of_run(session, run.id)}
     assert failures == site.expected_failures()
@@ -85,8 +86,8 @@ def test_every_catalogue_pointer_reads_back_its_record(result: CrawlResult,
         captures = session.scalars(select(Capture)).all()
     assert captures
     for capture in captures:
-        record = read_record(result.data_dir / "warc", capture.warc_file,
-                             capture.warc_offset, capture.warc_length)
+        record = read_capture(result.data_dir / "warc", capture.warc_file,
+                              capture.warc_offset, capture.warc_length)
         assert record.record_type == "response"
         assert record.target_uri == capture.url
         assert record.record_id == capture.warc_record_id
@@ -97,7 +98,7 @@ def test_every_catalogue_pointer_reads_back_its_record(result: CrawlResult,
 def test_each_url_is_fetched_once_and_traps_never(site: SampleSite, result: CrawlResult,
                                                    catalogue) -> None:  # type: ignore[no-untyped-def]
     with catalogue() as session:
-        counts = repository.capture_counts_by_url(session)
+        counts = capture_counts_by_url(session)
     server_error = site.special["server_error"]
     by_path = {path_of(url): n for url, n in counts.items()}
     assert by_path.pop(server_error) == RETRY_TIMES + 1  # a 500 is retried, each try archived
@@ -147,7 +148,7 @@ def test_summary_reports_what_the_run_produced(site: SampleSite, result: CrawlRe
     done = scrapy("summary", data_dir=result.data_dir, database_url=result.database_url)
     assert done.returncode == 0, done.stderr
     with catalogue() as session:
-        captures = len(repository.captures_of_run(session, repository.crawl_run(session).id))
+        captures = len(repository.captures_of_run(session, runs.crawl_run(session).id))
     lines = {line.strip().split("  ")[0]: line for line in done.stdout.splitlines()}
     assert f" {captures}  " in lines["pages fetched"]
     assert f" {len(site.gold_texts())}  in {result.data_dir / 'text'}" in lines["text files written"]

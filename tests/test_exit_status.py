@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select, text
 
 from crawler.commands.crawl import exit_code_for
 from crawler.exitcodes import ExitCode
-from storage.catalogue import crawlstate
+from storage.catalogue import locks
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import CrawlRun
 from tests.crawl import AS_OWNER, PROJECT, check_archive, crawl, crawl_command
@@ -69,7 +69,7 @@ def test_a_locked_site_is_one_line_and_status_3(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
     sessions = open_catalogue(database_url)
     with sessions.begin() as session:  # this test process holds the site: alive
-        assert crawlstate.take_lock(session, "vov", 99, socket.gethostname(), os.getpid(),
+        assert locks.take_lock(session, "vov", 99, socket.gethostname(), os.getpid(),
                                     datetime.now(UTC))
     site = SampleSite(n_articles=3)
     with serve(site) as origin:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from crawler.extraction.article import Article, extract_article
+from crawler.extraction.article import ArticleText, extract_article
 from crawler.extraction.metadata import PageMetadata
 from crawler.profiles import ExtractHints, ProfileError, SiteProfile, load_profiles
 from settings import project
@@ -88,7 +88,7 @@ def test_an_unreadable_date_is_refused_with_the_reason_and_the_next_source_used(
 
 
 def test_dates_after_the_capture_are_refused_when_filed() -> None:
-    article = Article("T", ("p",), PageMetadata(published_at=datetime(2024, 5, 14, tzinfo=UTC),
+    article = ArticleText("T", ("p",), PageMetadata(published_at=datetime(2024, 5, 14, tzinfo=UTC),
                                                 modified_at=datetime(2024, 6, 1, tzinfo=UTC)))
     assert article.modified_before(FETCHED) is None and article.published_before(FETCHED) is not None
     fields = article.document_fields(FETCHED)
@@ -138,7 +138,7 @@ def test_a_bad_timezone_in_a_profile_is_refused() -> None:
 
 def test_metadata_round_trips_through_the_catalogue(catalogue_url: str) -> None:
     sessions = open_catalogue(catalogue_url)
-    article = Article("T", ("p",), PageMetadata(
+    article = ArticleText("T", ("p",), PageMetadata(
         published_at=datetime(2024, 5, 14, 1, 30, tzinfo=UTC), author="Thu Hằng", section="Thế giới",
         tags=("Ngoại giao", "Hòa bình"), language="vi", canonical_url="https://vov.vn/a-post1.vov",
         image_count=2, problems={"modified_at": "unreadable date 'x'"}))

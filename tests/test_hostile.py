@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, CrawlRun, ExtractionFailure, FrontierEntry
 from tests import hostile_site as odd
+from tests.catalogue_queries import latest_documents
 from tests.crawl import CrawlResult, check_archive, crawl, scrapy
 from tests.hostile_site import HostileSite
 from tests.sample_site import serve
@@ -58,7 +58,7 @@ def test_every_other_article_gets_its_text_and_the_archive_holds(
         first: CrawlResult, origin: str, site: HostileSite) -> None:
     with open_catalogue(first.database_url)() as session:
         texts = {d.url.removeprefix(origin): (first.data_dir / "text" / d.text_path).read_text()
-                 for d in repository.latest_documents(session)}
+                 for d in latest_documents(session)}
     gold = site.gold_texts()
     assert {path: texts.get(path) for path in gold} == gold
     for copy in odd.COPIES:  # odd headers, odd sitemap dates, a script redirect's target
@@ -168,6 +168,6 @@ def test_reextract_never_takes_a_challenge_for_its_page(first: CrawlResult, orig
     done = scrapy("reextract", data_dir=first.data_dir, database_url=first.database_url)
     assert done.returncode == 0, done.stdout + done.stderr
     with open_catalogue(first.database_url)() as session:
-        documents = {d.url.removeprefix(origin) for d in repository.latest_documents(session)}
+        documents = {d.url.removeprefix(origin) for d in latest_documents(session)}
         tried = {f.url.removeprefix(origin) for f in session.scalars(select(ExtractionFailure))}
     assert odd.CHALLENGE not in documents | tried  # not even tried: it is not the page

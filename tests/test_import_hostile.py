@@ -17,8 +17,11 @@ from sqlalchemy.orm import sessionmaker
 
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.repository import NewCapture
-from storage.imports import importer as importer_module
-from storage.imports.importer import Finding, Importer, ImportLimits
+from storage.imports import batches as import_batches
+from storage.imports import reports as import_reports
+from storage.imports.batches import insert_rows
+from storage.imports.importer import Importer, ImportLimits
+from storage.imports.reports import Finding
 from storage.warc.scanner import ScanProblem
 from tests import hostile_files as hostile
 from tests.hostile_files import GiB, assert_pointers_read_back, captures, gzip_member, record
@@ -149,8 +152,8 @@ def test_memory_does_not_grow_with_the_records_of_a_file(tmp_path: Path) -> None
 
 def test_a_report_keeps_the_first_findings_and_counts_them_all(catalogue_url: str, warc_dir: Path,
                                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importer_module, "KEPT", 3)
-    monkeypatch.setattr(importer_module, "BATCH", 4)  # findings are told a batch at a time
+    monkeypatch.setattr(import_reports, "KEPT", 3)
+    monkeypatch.setattr(import_batches, "BATCH", 4)  # findings are told a batch at a time
     path = tmp_path / "findings.warc"
     hostile.write_many_small_records(path, 30, bad_every=3, revisit_every=1000)
     told: list[Finding] = []
@@ -167,7 +170,7 @@ def test_a_report_keeps_the_first_findings_and_counts_them_all(catalogue_url: st
 
 def test_duplicates_are_found_across_and_within_batches(catalogue_url: str, warc_dir: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importer_module, "BATCH", 2)
+    monkeypatch.setattr(import_batches, "BATCH", 2)
     same = [record(f"http://example.com/{n}".encode(), record_id=b"<urn:same>") for n in range(2)]
     other = [record(f"http://example.com/o{n}".encode()) for n in range(3)]
     path = tmp_path / "dupes.warc"
@@ -344,7 +347,7 @@ def test_a_row_postgresql_refuses_costs_only_its_record(postgres_url: str, warc_
                           warc_file="/x.warc", warc_offset=n, warc_length=1, warc_record_id=f"<id-{n}>")
 
     with sessions.begin() as session:  # the mechanism itself, on the real server
-        ids, refused = Importer._insert_rows(
+        ids, refused = insert_rows(
             session, [row(0, "http://a/"), row(1, "http://b/" + os.urandom(4500).hex()), row(2, "http://c/")], "")
     assert sorted(ids) == ["<id-0>", "<id-2>"]
     assert [(p.offset, p.code) for p in refused] == [(1, "refused")]
@@ -469,7 +472,7 @@ def test_whole_file_gzip_found_after_a_batch_went_in_starts_over_cleanly(
         catalogue_url: str, warc_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first pass inserted rows before the shared member showed: they are deleted (by
     the pass's span) and the recompressed copy is imported, earlier rows untouched."""
-    monkeypatch.setattr(importer_module, "BATCH", 1)
+    monkeypatch.setattr(import_batches, "BATCH", 1)
     earlier = tmp_path / "earlier.warc"
     earlier.write_bytes(record(b"http://example.com/earlier"))
     records = [record(f"http://example.com/{n}".encode()) for n in range(3)]

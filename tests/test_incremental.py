@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Article, Capture, CrawlRun, Document
+from tests.catalogue_queries import latest_documents
 from tests.crawl import CrawlResult, check_archive, crawl, scrapy
 from tests.sample_site import SampleSite, serve
 from tests.sample_site.site import RequestRecord
@@ -87,7 +87,7 @@ def latest_texts(history: History) -> dict[str, str]:
     text_dir = history.data_dir / "text"
     with open_catalogue(history.database_url)() as session:
         return {d.url.removeprefix(history.origin): (text_dir / d.text_path).read_text("utf-8")
-                for d in repository.latest_documents(session)}
+                for d in latest_documents(session)}
 
 
 def test_run_1_archives_every_article(history: History) -> None:

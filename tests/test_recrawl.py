@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 
 from crawler.extensions.runlock import RunLock, SiteLocked, pid_alive
-from crawler.middlewares.recrawl import RecrawlPolicy, how_to_store
-from storage.catalogue import crawlstate
-from storage.catalogue.crawlstate import Backoff, CaptureState, FetchFailure, HeldBack
+from crawler.middlewares.recrawl import RecrawlPolicy
+from crawler.revisits import how_to_store
+from storage.catalogue import frontier, locks
 from storage.catalogue.db import open_catalogue
-from storage.catalogue.repository import NewCapture
-from storage.catalogue.values import capture_values
+from storage.catalogue.frontier import Backoff, CaptureState, FetchFailure, HeldBack
+from storage.catalogue.repository import NewCapture, capture_values
 from storage.repair import abandoned, repair, uncatalogued
-from storage.warc.writer import HttpExchange, WarcWriter
+from storage.warc.exchange import HttpExchange
+from storage.warc.writer import WarcWriter
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 FETCHED = NOW - timedelta(days=2)
@@ -31,7 +32,7 @@ def state(**changes: object) -> CaptureState:
         url="https://vov.vn/a-post1.vov", record_id="<urn:uuid:2>", fetched_at=FETCHED, status=200,
         payload_digest="sha1:AAAA", etag='"v1"', last_modified="Sun, 22 Nov 2026 12:00:00 GMT",
         source_lastmod=None, payload_record_id="<urn:uuid:1>", payload_capture_id=1,
-        payload_fetched_at=FETCHED - timedelta(days=5), processed_at=FETCHED, listed_lastmod=None)
+        payload_fetched_at=FETCHED - timedelta(days=5), done_at=FETCHED, listed_lastmod=None)
     values.update(changes)
     return CaptureState(**values)  # type: ignore[arg-type]
 
@@ -47,8 +48,8 @@ def state(**changes: object) -> CaptureState:
     (state(listed_lastmod=FETCHED - timedelta(days=9)), FETCHED - timedelta(days=8), True,
      True, "lastmod"),
     (state(status=500), None, False, True, "retry"),
-    (state(processed_at=None), None, False, True, "unfinished"),
-    (state(processed_at=FETCHED - timedelta(seconds=1)), None, False, True, "unfinished"),
+    (state(done_at=None), None, False, True, "unfinished"),
+    (state(done_at=FETCHED - timedelta(seconds=1)), None, False, True, "unfinished"),
 ])
 def test_articles_are_fetched_again_only_on_a_sign(latest: CaptureState | None,
                                                    lastmod: datetime | None, sitemap: bool,
@@ -64,7 +65,7 @@ def test_revisit_interval_and_validators() -> None:
     assert decision.headers == {"If-None-Match": '"v1"',
                                 "If-Modified-Since": "Sun, 22 Nov 2026 12:00:00 GMT"}
     assert policy.hub(state()) == decision.headers
-    assert policy.hub(state(processed_at=None)) == {}  # never parsed: fetch it whole
+    assert policy.hub(state(done_at=None)) == {}  # never parsed: fetch it whole
     assert RecrawlPolicy(enabled=False).article(state(), None, NOW).fetch
 
 
@@ -106,16 +107,16 @@ def test_one_run_per_site_and_stale_locks_are_taken_over(catalogue_url: str) -> 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     with sessions.begin() as session:
-        crawlstate.release_lock(session, "vov", 4)
-        crawlstate.take_lock(session, "vov", 5, socket.gethostname(), int(dead.stdout), NOW)
+        locks.release_lock(session, "vov", 4)
+        locks.take_lock(session, "vov", 5, socket.gethostname(), int(dead.stdout), NOW)
     third = RunLock(sessions, "vov", 6, timedelta(minutes=10))
     third.acquire()
     assert third.taken_over is not None and third.taken_over.run_id == 5
 
     # elsewhere, a holder is stale once its heartbeat stops
     with sessions.begin() as session:
-        crawlstate.release_lock(session, "vov", 6)
-        crawlstate.take_lock(session, "vov", 7, "elsewhere", 1, NOW - timedelta(hours=1))
+        locks.release_lock(session, "vov", 6)
+        locks.take_lock(session, "vov", 7, "elsewhere", 1, NOW - timedelta(hours=1))
     fourth = RunLock(sessions, "vov", 8, timedelta(minutes=10))
     fourth.acquire()
     assert fourth.taken_over is not None and fourth.taken_over.run_id == 7
@@ -193,9 +194,9 @@ def test_failures_win_over_every_other_sign_and_crash_safety_over_settings() -> 
     assert policy.article(None, NOW, NOW, held=backing_off).reason == "backoff"
     assert policy.article(state(), None, NOW, held=given_up).reason == "given_up"
     assert policy.article(state(), NOW, NOW, held=given_up).fetch  # a new sign after giving up
-    unprocessed = state(processed_at=None)
+    unfinished = state(done_at=None)
     for enabled in (True, False):
-        decision = RecrawlPolicy(enabled=enabled).article(unprocessed, None, NOW)
+        decision = RecrawlPolicy(enabled=enabled).article(unfinished, None, NOW)
         assert (decision.fetch, decision.reason) == (True, "unfinished")
     assert RecrawlPolicy(enabled=False).article(state(), None, NOW).reason == "forced"
 
@@ -206,15 +207,15 @@ def test_a_failing_url_backs_off_longer_each_time_then_is_given_up(catalogue_url
     url, refused = "https://vov.vn/a-post1.vov", "https://vov.vn/b-post2.vov"
     challenged = "https://vov.vn/c-post3.vov"
     with sessions.begin() as session:
-        crawlstate.remember(session, "vov", [crawlstate.Discovered(url)], NOW)
+        frontier.remember(session, "vov", [frontier.Discovered(url)], NOW)
     delays = []
     for attempt in range(1, 4):
         with sessions.begin() as session:
-            crawlstate.record_failures(session, "vov", [
+            frontier.record_failures(session, "vov", [
                 FetchFailure(url, "http_503", True), FetchFailure(refused, "robots_txt", False),
                 FetchFailure(challenged, "blocked", True, may_give_up=False)], NOW, backoff)
-            held = crawlstate.held_back(session, "vov", NOW)
-            pending = [d.url for d in crawlstate.pending(session, "vov", NOW + timedelta(days=9))]
+            held = frontier.held_back(session, "vov", NOW)
+            pending = [d.url for d in frontier.pending(session, "vov", NOW + timedelta(days=9))]
         assert held[refused].gave_up_at == NOW and held[refused].reason == "robots_txt"
         if attempt < 3:
             delays.append(held[url].retry_at - NOW)
@@ -225,8 +226,8 @@ def test_a_failing_url_backs_off_longer_each_time_then_is_given_up(catalogue_url
     assert held[challenged].gave_up_at is None and held[challenged].retry_at is not None
     assert pending == [challenged]
     with sessions.begin() as session:  # a success ends the streak
-        crawlstate.mark_done(session, "vov", [url], NOW)
-        assert url not in crawlstate.held_back(session, "vov", NOW)
+        frontier.mark_done(session, "vov", [url], NOW)
+        assert url not in frontier.held_back(session, "vov", NOW)
 
 
 def test_a_capture_the_catalogue_cannot_hold_as_sent_is_normalised_with_the_reasons() -> None:

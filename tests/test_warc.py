@@ -1,4 +1,5 @@
-"""Tests for storage.warc.writer: byte-exact output, tool compatibility, pointers, rotation, crashes.
+"""Tests for storage.warc.writer and the strict reader of our own files (storage.warc.reader):
+byte-exact output, tool compatibility, pointers, rotation, crashes.
 
 The golden file is regenerated with ``VNARCHIVE_REGENERATE_GOLDEN=1 pytest tests/test_warc.py``;
 inspect the diff by eye before committing it.
@@ -26,13 +27,10 @@ from fastwarc.warc import ArchiveIterator as FastArchiveIterator
 from fastwarc.warc import WarcRecordType
 from warcio.archiveiterator import ArchiveIterator
 
-from storage.warc.writer import (
-    HttpExchange,
-    WarcPointer,
-    WarcReadError,
-    WarcWriter,
-    read_record,
-)
+from storage.warc.exchange import HttpExchange, WarcPointer, WarcReadError
+from storage.warc.reader import read_record
+from storage.warc.writer import WarcWriter
+from tests.warcio_brotli import enable_warcio_brotli
 
 GOLDEN = Path(__file__).parent / "golden" / "exchanges.warc"
 FETCHED_AT = datetime(2025, 3, 14, 1, 59, 26, 535897, tzinfo=UTC)
@@ -147,10 +145,11 @@ def sha1_b32(data: bytes) -> str:
 
 
 def warcio_check(*paths: Path, patched: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run the ``warcio check`` CLI; ``patched`` first imports storage.warc.writer (brotli shim)."""
+    """Run the ``warcio check`` CLI; ``patched`` first lets warcio decode br (tests.warcio_brotli)."""
     if patched:
         command = [sys.executable, "-c",
-                   "import sys, storage.warc.writer; from warcio.cli import main; main(sys.argv[1:])"]
+                   "import sys; from tests.warcio_brotli import enable_warcio_brotli; "
+                   "enable_warcio_brotli(); from warcio.cli import main; main(sys.argv[1:])"]
     else:
         command = [sys.executable, "-m", "warcio.cli"]
     return subprocess.run(
@@ -231,7 +230,7 @@ def test_warcio_check_passes_and_detects_corruption(tmp_path: Path) -> None:
 
 def test_warcio_check_passes_with_brotli_bodies(tmp_path: Path) -> None:
     # Stock `warcio check` crashes on br bodies when Google's Brotli package is
-    # installed (warcio expects brotlipy); storage.warc.writer registers an adapter.
+    # installed (warcio expects brotlipy); tests.warcio_brotli registers an adapter.
     with make_writer(tmp_path) as writer:
         writer.write_exchange(html_exchange(encoding="br"))
     result = warcio_check(tmp_path / "test-00000.warc.gz", patched=True)
@@ -240,6 +239,7 @@ def test_warcio_check_passes_with_brotli_bodies(tmp_path: Path) -> None:
 
 
 def test_warcio_reads_records_and_decodes_content(tmp_path: Path) -> None:
+    enable_warcio_brotli()  # warcio 1.8 expects brotlipy's API, not Brotli's
     with make_writer(tmp_path) as writer:
         pointers = [writer.write_exchange(html_exchange(encoding="gzip")),
                     writer.write_exchange(html_exchange(encoding="br")),
@@ -367,9 +367,9 @@ def test_rotation_by_size(tmp_path: Path) -> None:
     pointers = []
     for n in range(8):
         pointers.append(writer.write_exchange(html_exchange(url=f"https://vov.vn/bai-{n}")))
-        if writer.current_file:
+        if writer.current_path:
             assert writer.current_path.exists() and writer.current_path.name.endswith(".warc.gz.open")
-            assert not (tmp_path / writer.current_file).exists()
+            assert not (tmp_path / writer.current_path.name.removesuffix(".open")).exists()
     writer.close()
     writer.close()  # idempotent
 

@@ -25,7 +25,7 @@ from scrapy.exceptions import UsageError
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from crawler.extraction.article import Extraction, extract_article, too_large
 from crawler.profiles import ExtractHints, SiteProfile, load_profiles
-from crawler.reextract.filing import writable_folder
+from storage.catalogue.filing import writable_folder
 from storage.warc.decoding import GZIP_MAGIC, DecodeError, TooLarge, gunzip
 
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")

@@ -31,11 +31,11 @@ from crawler.exitcodes import ExitCode, one_line_errors, opened
 from crawler.extraction.article import EXTRACTOR_VERSION
 from crawler.extraction.workers import DEFAULT_TIMEOUT, RESTARTS, TIMEOUTS
 from crawler.profiles import ExtractHints, SiteProfile, load_profiles
-from crawler.reextract.filing import Filer, Tally, writable_folder
 from crawler.reextract.progress import make_progress
-from crawler.reextract.run import Extractor, chunks, reextract
+from crawler.reextract.run import Extractor, Filer, Tally, chunks, reextract
 from crawler.reextract.select import Selected, Selection, select_work
 from storage.catalogue.db import open_catalogue
+from storage.catalogue.filing import writable_folder
 
 
 class Command(ScrapyCommand):

@@ -7,11 +7,12 @@ from collections import Counter
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
+from sqlalchemy.engine import make_url
 
 from crawler.exitcodes import one_line_errors, opened
-from storage.catalogue import crawlstate, repository
-from storage.catalogue.crawlstate import HeldBack
+from storage.catalogue import frontier, repository, runs
 from storage.catalogue.db import open_catalogue
+from storage.catalogue.frontier import HeldBack
 
 
 class Command(ScrapyCommand):
@@ -33,7 +34,7 @@ class Command(ScrapyCommand):
         settings = self.settings
         sessions = opened(lambda: open_catalogue(settings["DATABASE_URL"]), settings["DATABASE_URL"])
         with sessions() as session:
-            run = repository.crawl_run(session, opts.run)
+            run = runs.crawl_run(session, opts.run)
             if run is None:
                 print("No crawl run in the catalogue yet.")
                 self.exitcode = 1
@@ -41,7 +42,7 @@ class Command(ScrapyCommand):
             captures = repository.captures_of_run(session, run.id)
             documents = repository.documents_of_run(session, run.id)
             failures = repository.failures_of_run(session, run.id)
-            failing = crawlstate.failing(session, run.site)
+            failing = frontier.failing(session, run.site)
         warc_dir, text_dir = Path(settings["WARC_DIR"]), Path(settings["TEXT_DIR"])
         warc_files = sorted({capture.warc_file for capture in captures})
         warc_bytes = sum(_size(warc_dir / name) for name in warc_files)
@@ -90,6 +91,4 @@ def _size(path: Path) -> int:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

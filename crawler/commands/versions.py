@@ -1,7 +1,9 @@
 """`scrapy versions URL`: every extracted version of an article, with dates, and a diff.
 
 The text file holds the newest version only; older texts are derived again from their
-WARC records (the archive is the truth), with the current extractor.
+WARC records (the archive is the truth), with the current extractor. A revisit's record
+holds headers only: its text is read from the record it refers to. Records are read with
+`read_capture`, so captures imported from other tools' files diff like our own.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from crawler.profiles import load_profiles
 from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture
-from storage.warc.writer import read_record
+from storage.warc.reader import read_capture
 
 
 class Command(ScrapyCommand):
@@ -43,6 +45,7 @@ class Command(ScrapyCommand):
         sessions = open_catalogue(self.settings["DATABASE_URL"])
         with sessions() as session:
             versions = repository.document_versions(session, args[0])
+            holders = [repository.payload_capture(session, capture) for _, capture in versions[-2:]]
         if not versions:
             print(f"No extracted version of {args[0]} in the catalogue.")
             self.exitcode = 1
@@ -54,17 +57,21 @@ class Command(ScrapyCommand):
                   f"{document.title}")
         if opts.diff and len(versions) > 1:
             hints = load_profiles(Path(self.settings["SITE_PROFILES_DIR"]))[opts.site].extract
-            old, new = (self.text_of(capture, hints) for _, capture in versions[-2:])
+            old, new = (self.text_of(capture, holder, hints)
+                        for (_, capture), holder in zip(versions[-2:], holders, strict=True))
             print("".join(difflib.unified_diff(
                 old.splitlines(keepends=True), new.splitlines(keepends=True),
                 fromfile=f"version {len(versions) - 1}", tofile=f"version {len(versions)}")))
 
-    def text_of(self, capture: Capture, hints) -> str:  # type: ignore[no-untyped-def]
-        record = read_record(Path(self.settings["WARC_DIR"]), capture.warc_file,
-                             capture.warc_offset, capture.warc_length)
+    def text_of(self, capture: Capture, holder: Capture | None, hints) -> str:  # type: ignore[no-untyped-def]
+        """The text of `capture`, read from `holder`, the capture whose record holds its payload."""
+        if holder is None:
+            return "(no text: the revisit's original record is not in the catalogue)\n"
+        record = read_capture(Path(self.settings["WARC_DIR"]), holder.warc_file,
+                              holder.warc_offset, holder.warc_length)
         extraction = extract_article(
-            record.decoded_payload, content_type=capture.content_type, hints=hints,
-            max_bytes=self.settings.getint("EXTRACT_MAX_BYTES"))
+            record.decoded_payload, content_type=capture.content_type or holder.content_type,
+            hints=hints, max_bytes=self.settings.getint("EXTRACT_MAX_BYTES"))
         if extraction.article is None:
             return f"(extraction failed: {extraction.failure})\n"
         return extraction.article.text

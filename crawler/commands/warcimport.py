@@ -26,7 +26,8 @@ from scrapy.exceptions import UsageError
 
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from storage.catalogue.db import open_catalogue
-from storage.imports.importer import FileReport, Finding, Importer, ImportLimits, Repair
+from storage.imports.importer import Importer, ImportLimits
+from storage.imports.reports import FileReport, Finding, Repair
 
 
 class Command(ScrapyCommand):
@@ -66,7 +67,7 @@ class Command(ScrapyCommand):
 
 
 class _Printed:
-    """Prints what the import finds while it imports (storage.imports.importer.Progress)."""
+    """Prints what the import finds while it imports (storage.imports.reports.Progress)."""
 
     def found(self, report: FileReport, finding: Finding) -> None:
         print(finding_line(report, finding))

@@ -1,8 +1,20 @@
-"""One run per site at a time, on one machine or many sharing a catalogue.
+"""One run per site at a time, on one machine or many sharing a catalogue; the run's row;
+and the repair of what a dead run left.
 
-The lock is a catalogue row with a heartbeat. A holder is stale when it ran on this host
-and its process is gone, or when its heartbeat stopped (another host, or a hung run);
-a stale lock is reported and taken over, so a crashed run never blocks the site forever.
+`RunLifecycle` (a Scrapy extension, before any request is made): the run's `crawl_runs`
+row, the site's lock with its heartbeat, and start-up recovery. The lock is a catalogue
+row with a heartbeat. A holder is stale when it ran on this host and its process is
+gone, or when its heartbeat stopped (another host, or a hung run); a stale lock is
+reported and taken over, so a crashed run never blocks the site forever. Recovery then
+repairs the WARC files dead crawlers of this host left `.open` (cut after their last
+whole record), catalogues the records they hold that never reached the catalogue, and
+marks the dead run killed. The run is recorded as finished, and the site freed, once
+the archive is closed (crawler.signals.archive_closed).
+
+Settings: RUN_LOCK_STALE_AFTER, RUN_LOCK_HEARTBEAT (seconds), WARC_ENABLED (off: no run
+row, no lock). Stats: catalogue/crawl_run_id, runlock/taken_over_from_run,
+runlock/repaired_files, runlock/recatalogued_captures, runlock/heartbeat_errors,
+runlock/lost.
 """
 
 from __future__ import annotations
@@ -11,12 +23,31 @@ import logging
 import os
 import socket
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
 
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from twisted.internet.task import LoopingCall
+from twisted.internet.threads import deferToThread
 
+from crawler.archive import Archive
 from crawler.exitcodes import ExitCode, Unusable
-from storage.catalogue import crawlstate
-from storage.catalogue.crawlstate import LockHolder
+from crawler.signals import archive_closed
+from storage.catalogue import locks, repository, runs
+from storage.catalogue.locks import LockHolder
+from storage.catalogue.runs import COUNTS
+from storage.repair import abandoned, repair, uncatalogued, writer_pid
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
+    from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +113,16 @@ class RunLock:
         """Take the lock, or raise SiteLocked saying who holds it."""
         now = datetime.now(UTC)
         with self.sessions.begin() as session:
-            if crawlstate.take_lock(session, self.site, self.run_id, self.hostname, os.getpid(), now):
+            if locks.take_lock(session, self.site, self.run_id, self.hostname, os.getpid(), now):
                 return
-            holder = crawlstate.lock_holder(session, self.site)
+            holder = locks.lock_holder(session, self.site)
             if holder is None:  # released between the two statements: try once more
-                if crawlstate.take_lock(session, self.site, self.run_id, self.hostname,
+                if locks.take_lock(session, self.site, self.run_id, self.hostname,
                                         os.getpid(), now):
                     return
                 raise SiteLocked(f"could not take the lock of site {self.site!r}; try again")
             alive = holder.hostname != self.hostname or pid_alive(holder.pid, holder.acquired_at)
-            if not crawlstate.is_stale(holder, self.hostname, alive, now, self.stale_after):
+            if not locks.is_stale(holder, self.hostname, alive, now, self.stale_after):
                 since = f"{holder.acquired_at:%Y-%m-%d %H:%M:%S}"
                 raise SiteLocked(
                     f"site {self.site!r} is being crawled by run {holder.run_id} "
@@ -99,7 +130,7 @@ class RunLock:
                     f"heartbeat {holder.heartbeat_at:%H:%M:%S} UTC); two runs of one site "
                     f"never overlap"
                 )
-            if not crawlstate.take_lock(session, self.site, self.run_id, self.hostname,
+            if not locks.take_lock(session, self.site, self.run_id, self.hostname,
                                         os.getpid(), now, replace=holder):
                 raise SiteLocked(f"another run took the stale lock of site {self.site!r} first")
         self.taken_over = holder
@@ -111,8 +142,153 @@ class RunLock:
     def beat(self) -> bool:
         """Renew the lock; False if another run took it over (this one must stop)."""
         with self.sessions.begin() as session:
-            return crawlstate.beat(session, self.site, self.run_id, datetime.now(UTC))
+            return locks.beat(session, self.site, self.run_id, datetime.now(UTC))
 
     def release(self) -> None:
         with self.sessions.begin() as session:
-            crawlstate.release_lock(session, self.site, self.run_id)
+            locks.release_lock(session, self.site, self.run_id)
+
+
+class RunLifecycle:
+    """The crawl run of a Scrapy crawl: its row, its site's lock, and start-up recovery."""
+
+    def __init__(self, crawler: Crawler, archive: Archive):
+        self.crawler = crawler
+        self.archive = archive
+        self.recatalogued = 0
+        self.repaired_files = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("WARC_ENABLED", True):
+            raise NotConfigured("no archive, no crawl run: set WARC_ENABLED=True to archive")
+        lifecycle = cls(crawler, Archive.of(crawler))
+        lifecycle.start()  # before any request: a locked site must not be fetched at all
+        crawler.signals.connect(lifecycle.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(lifecycle.archive_closed, signal=archive_closed)
+        return lifecycle
+
+    def start(self) -> None:
+        """The run's catalogue row, the site's lock (a site is its profile's name), and the
+        repair of what dead runs left; raises SiteLocked if another run holds the site."""
+        site = self.crawler.spidercls.name
+        with self.archive.sessions.begin() as session:
+            run = runs.start_run(session, spider=site, site=site,
+                                       hostname=socket.gethostname(), pid=os.getpid())
+            run_id = run.id
+        self.archive.site, self.archive.run_id = site, run_id
+        settings = self.crawler.settings
+        self.lock = RunLock(self.archive.sessions, site, run_id,
+                            timedelta(seconds=settings.getfloat("RUN_LOCK_STALE_AFTER")))
+        try:
+            self.lock.acquire()
+        except SiteLocked:
+            self._finish_run("locked", {})
+            raise
+        try:
+            self._recover(self.lock.taken_over)
+        except Exception:  # the run never started: say so, and free the site for the next
+            self._finish_run("start_error", {})
+            self.lock.release()
+            raise
+        self.heartbeat = LoopingCall(self.beat)
+
+    def spider_opened(self, spider: Spider) -> None:
+        stats = self.crawler.stats
+        stats.set_value("catalogue/crawl_run_id", self.archive.run_id)
+        if self.lock.taken_over is not None:
+            stats.set_value("runlock/taken_over_from_run", self.lock.taken_over.run_id)
+        if self.repaired_files:
+            stats.set_value("runlock/repaired_files", self.repaired_files)
+        if self.recatalogued:
+            stats.set_value("runlock/recatalogued_captures", self.recatalogued)
+        self.heartbeat.start(self.crawler.settings.getfloat("RUN_LOCK_HEARTBEAT"), now=False)
+        logger.info("Crawl run %d: archiving to %s", self.archive.run_id,
+                    self.archive.writer.directory)
+
+    def beat(self) -> Deferred[None]:
+        """Renew the lock off the reactor; a failed beat is retried at the next tick (a
+        LoopingCall stops for good on an error), a lost lock stops the crawl."""
+        return deferToThread(self.lock.beat).addCallbacks(self.lock_renewed, self.renewal_failed)
+
+    def lock_renewed(self, held: bool) -> None:
+        if held:
+            return
+        logger.error("Run %s lost the lock of its site to another run: stopping",
+                     self.archive.run_id)
+        self.crawler.stats.set_value("runlock/lost", True)
+        if self.crawler.crawling and self.crawler.engine.running:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="lock_lost"))
+
+    def renewal_failed(self, failure: Failure) -> None:
+        self.crawler.stats.inc_value("runlock/heartbeat_errors")
+        logger.warning("Could not renew the run lock (will try again): %s", failure.value)
+
+    def archive_closed(self, reason: str) -> None:
+        """Record the run's end, with its stats and counts, and free the site. A failure is
+        counted (`archive/close_errors`): the exit status then says the archive is incomplete."""
+        if self.heartbeat.running:
+            self.heartbeat.stop()
+        stats = self.crawler.stats.get_stats()
+        counts = {name: stats.get(f"recrawl/articles/{name}", 0) for name in COUNTS}
+        counts["failed"] += sum(n for key, n in stats.items() if key.startswith("extract/failed/"))
+        try:
+            self._finish_run(reason, json_stats(stats), counts)
+            self.lock.release()
+        except Exception:
+            self.crawler.stats.inc_value("archive/close_errors")
+            logger.error("Could not record the end of the run in the catalogue (run %s)",
+                         self.archive.run_id, exc_info=True)
+        logger.info("Crawl run %s closed: %s", self.archive.run_id, reason)
+
+    def _finish_run(self, status: str, stats: dict[str, Any],
+                    counts: dict[str, int] | None = None) -> None:
+        with self.archive.sessions.begin() as session:
+            runs.finish_run(session, self.lock.run_id, status=status, stats=stats)
+            runs.set_run_counts(session, self.lock.run_id, counts or {})
+
+    # ---- start-up recovery (on the caller's thread, before the crawl writes anything) ----
+
+    def _recover(self, dead: LockHolder | None) -> None:
+        """Repair the WARC files dead crawlers of this host left open, catalogue the records
+        they hold that never reached the catalogue, and mark the dead run as killed."""
+        hostname = socket.gethostname()
+        for path in abandoned(self.archive.writer.directory, hostname, pid_alive):
+            # its records belong to the dead run only if that run's process wrote the file
+            run_id = dead.run_id if dead is not None and dead.hostname == hostname and \
+                dead.pid == writer_pid(path) else None
+            try:
+                fixed = repair(path, partial(self._catalogue_repaired, run_id=run_id))
+            except (OSError, SQLAlchemyError, ValueError):  # one file never stops the run
+                logger.error("Could not repair %s; it stays .open for the next run",
+                             path.name, exc_info=True)
+                continue
+            if fixed is None:
+                continue  # another crawler is repairing it
+            logger.warning("Repaired %s left open by a dead crawler: %d records kept, %d bytes "
+                           "of a cut record removed", fixed.path.name, fixed.records, fixed.cut_bytes)
+            self.repaired_files += 1
+        if dead is not None:
+            with self.archive.sessions.begin() as session:
+                runs.mark_run_killed(session, dead.run_id)
+
+    def _catalogue_repaired(self, open_path: Path, name: str, run_id: int | None) -> None:
+        """Catalogue the records of a repaired file the catalogue lacks (written, then the
+        crawler died before their batch committed), before the file takes its final name."""
+        with self.archive.sessions.begin() as session:
+            missing = uncatalogued(open_path, name,
+                                   lambda ids: repository.known_record_ids(session, ids), run_id)
+            refused = self.archive.captures.insert(session, missing, salvage=True)
+        for capture, reason in refused:  # its record stays in the file, readable by offset
+            logger.error("Could not catalogue the record %s of %s (%s) at offset %d: %s",
+                         capture.warc_record_id, name, capture.url[:200], capture.warc_offset,
+                         reason)
+        if missing:
+            logger.warning("Catalogued %d records of %s that the dead crawler had not", len(missing),
+                           name)
+        self.recatalogued += len(missing) - len(refused)
+
+
+def json_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    return {key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in stats.items()}

@@ -2,11 +2,15 @@
 
 Listens to `response_downloaded`, which Scrapy sends for every response (robots.txt,
 sitemaps, redirects, 404s and 500s included) before any middleware decompresses it,
-so the WARC keeps the body exactly as the server sent it.
+so the WARC keeps the body exactly as the server sent it. Each exchange is handed to
+the archive's writer thread (crawler.archive) at once; what became of it is a
+`PendingCapture`, which the spider asks for with `capture_of(crawler, response)` (a weak
+map by request: nothing is written into `request.meta`).
 
 Settings: WARC_ENABLED (default True), WARC_DIR, WARC_MAX_SIZE, WARC_PREFIX,
-DATABASE_URL, TEXT_DIR. Stats: warc/records_written, warc/bytes_payload,
-warc/write_errors, catalogue/captures.
+DATABASE_URL, TEXT_DIR. Stats: warc/records_written, warc/response_records,
+warc/revisit_records, warc/blocked_responses, warc/bytes_payload, warc/write_errors,
+catalogue/captures, recrawl/articles/<outcome>, archive/close_errors.
 """
 
 from __future__ import annotations
@@ -14,19 +18,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Self
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Self
+from weakref import WeakKeyDictionary
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
-from twisted.internet.task import LoopingCall
-from twisted.internet.threads import deferToThread
 
-from crawler.archive import UNKNOWN, Archive, Archived
-from crawler.extensions.runlock import RunLock, SiteLocked
-from storage.catalogue.crawlstate import COUNTS, Discovered
-from storage.warc.writer import HttpExchange
+from crawler.archive import Archive
+from crawler.captures import UNKNOWN, Archived, PendingCapture
+from crawler.signals import archive_closed
+from storage.catalogue.frontier import Discovered
+from storage.warc.exchange import HttpExchange
 
 if TYPE_CHECKING:
 
@@ -34,10 +38,15 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from scrapy.http.headers import Headers
-    from twisted.internet.defer import Deferred
 
 
 logger = logging.getLogger(__name__)
+
+
+def capture_of(crawler: Crawler, response: Response) -> PendingCapture | None:
+    """How `response` went into the archive; None when archiving is off."""
+    exporter = crawler.get_extension(WarcExporter)
+    return exporter.capture_of(response) if exporter is not None else None
 
 
 class WarcExporter:
@@ -45,70 +54,27 @@ class WarcExporter:
         self.crawler = crawler
         self.archive = archive
         self.pending: set[asyncio.Future[Archived]] = set()
+        # the capture of each request downloaded, for as long as Scrapy holds the request
+        self._captures: WeakKeyDictionary[Request, PendingCapture] = WeakKeyDictionary()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("WARC_ENABLED", True):
             raise NotConfigured("WARC archiving is off: set WARC_ENABLED=True to archive")
         exporter = cls(crawler, Archive.of(crawler))
-        exporter.start_run()  # before any request: a locked site must not be fetched at all
-        crawler.signals.connect(exporter.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(exporter.response_downloaded, signal=signals.response_downloaded)
         crawler.signals.connect(exporter.spider_closed, signal=signals.spider_closed)
         return exporter
 
-    def start_run(self) -> None:
-        """The run's catalogue row and the site's lock (a site is its profile's name)."""
-        spider_name = self.crawler.spidercls.name
-        run_id = self.archive.start_run(spider_name, spider_name)
-        settings = self.crawler.settings
-        self.lock = RunLock(self.archive.sessions, spider_name, run_id,
-                            timedelta(seconds=settings.getfloat("RUN_LOCK_STALE_AFTER")))
-        try:
-            self.lock.acquire()
-        except SiteLocked:
-            self.archive.finish_run("locked", {})
-            raise
-        try:
-            self.archive.recover(self.lock.taken_over)
-        except Exception:  # the run never started: say so, and free the site for the next
-            self.archive.finish_run("start_error", {})
-            self.lock.release()
-            raise
-        self.heartbeat = LoopingCall(self._beat)
-
-    def spider_opened(self, spider: Spider) -> None:
-        run_id = self.archive.run_id
-        self.crawler.stats.set_value("catalogue/crawl_run_id", run_id)
-        if self.lock.taken_over is not None:
-            self.crawler.stats.set_value("runlock/taken_over_from_run", self.lock.taken_over.run_id)
-        self.heartbeat.start(self.crawler.settings.getfloat("RUN_LOCK_HEARTBEAT"), now=False)
-        logger.info("Crawl run %d: archiving to %s", run_id, self.archive.writer.directory)
-
-    def _beat(self) -> Deferred[None]:
-        """Renew the lock off the reactor; a failed beat is retried at the next tick (a
-        LoopingCall stops for good on an error), a lost lock stops the crawl."""
-        return deferToThread(self.lock.beat).addCallbacks(self._beaten, self._beat_failed)
-
-    def _beaten(self, held: bool) -> None:
-        if held:
-            return
-        logger.error("Run %s lost the lock of its site to another run: stopping",
-                     self.archive.run_id)
-        self.crawler.stats.set_value("runlock/lost", True)
-        if self.crawler.engine is not None and self.crawler.engine.running:
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="lock_lost"))
-
-    def _beat_failed(self, failure: Any) -> None:
-        self.crawler.stats.inc_value("runlock/heartbeat_errors")
-        logger.warning("Could not renew the run lock (will try again): %s", failure.value)
+    def capture_of(self, response: Response) -> PendingCapture | None:
+        """The capture of the request that brought `response` (None if it was not downloaded,
+        e.g. made up by a middleware)."""
+        request = response.request
+        return self._captures.get(request) if request is not None else None
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         record_id = f"<urn:uuid:{uuid.uuid4()}>"
         fetched_at = datetime.now(UTC)
-        # The spider's callbacks find these on response.meta.
-        request.meta["warc_record_id"] = record_id
-        request.meta["fetched_at"] = fetched_at
         exchange = exchange_of(request, response, fetched_at)
         if request.meta.get("redirect_urls") and request.meta.get("kind") == "article":
             # a redirect's target was never put in the frontier by the spider: do it now, so
@@ -119,7 +85,7 @@ class WarcExporter:
             "last_capture" not in request.meta else request.meta["last_capture"]
         future = asyncio.wrap_future(self.archive.archive_exchange(
             exchange, record_id, request.meta.get("lastmod"), request.meta.get("kind"), previous))
-        request.meta["archived"] = future  # the pipeline does not extract a revisit again
+        self._captures[request] = PendingCapture(record_id, fetched_at, future)
         self._track(future, exchange)
 
     def _track(self, future: asyncio.Future[Archived], exchange: HttpExchange) -> None:
@@ -148,30 +114,19 @@ class WarcExporter:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_error"))
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
-        """Commit what is queued, close the WARC file, record the run's end and free the
-        site. A failure here is counted (`archive/close_errors`), so that the exit status
-        says the archive was not completed even though the close reason was given before."""
+        """Commit what is queued and close the WARC file, then send `archive_closed` (the
+        run's end is recorded then). A failure to close is counted (`archive/close_errors`),
+        so that the exit status says the archive was not completed even though the close
+        reason was given before."""
         if self.pending:
             await asyncio.gather(*self.pending, return_exceptions=True)
         try:
             await asyncio.wrap_future(self.archive.close())
         except Exception:
-            self._close_failed("Could not close the WARC file")
-        if self.heartbeat.running:
-            self.heartbeat.stop()
-        stats = self.crawler.stats.get_stats()
-        counts = {name: stats.get(f"recrawl/articles/{name}", 0) for name in COUNTS}
-        counts["failed"] += sum(n for key, n in stats.items() if key.startswith("extract/failed/"))
-        try:
-            self.archive.finish_run(reason, json_stats(stats), counts)
-            self.lock.release()
-        except Exception:
-            self._close_failed("Could not record the end of the run in the catalogue")
-        logger.info("Crawl run %s closed: %s", self.archive.run_id, reason)
-
-    def _close_failed(self, what: str) -> None:
-        self.crawler.stats.inc_value("archive/close_errors")
-        logger.error("%s (run %s)", what, self.archive.run_id, exc_info=True)
+            self.crawler.stats.inc_value("archive/close_errors")
+            logger.error("Could not close the WARC file (run %s)", self.archive.run_id,
+                         exc_info=True)
+        await self.crawler.signals.send_catch_log_async(signal=archive_closed, reason=reason)
 
 
 def exchange_of(request: Request, response: Response, fetched_at: datetime) -> HttpExchange:
@@ -197,7 +152,3 @@ def header_pairs(headers: Headers) -> list[tuple[str, str]]:
         for value in values
     ]
 
-
-def json_stats(stats: dict[str, Any]) -> dict[str, Any]:
-    return {key: value.isoformat() if isinstance(value, datetime) else value
-            for key, value in stats.items()}

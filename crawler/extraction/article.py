@@ -62,7 +62,10 @@ COLLAPSE_RATIO = 0.2
 
 
 @dataclass(frozen=True, slots=True)
-class Article:
+class ArticleText:
+    """What extraction made of an article page: its title, body paragraphs and metadata
+    (not the `articles` table row, storage.catalogue.models.Article)."""
+
     title: str
     paragraphs: tuple[str, ...]
     metadata: PageMetadata = PageMetadata()
@@ -121,7 +124,7 @@ class Failure:
 @dataclass(frozen=True, slots=True)
 class Extraction:
     version: str
-    article: Article | None = None
+    article: ArticleText | None = None
     failure: Failure | None = None
 
 
@@ -144,7 +147,7 @@ def extract_article(
         hints: the site profile's extraction hints.
         max_bytes: larger pages are not extracted (they are archived all the same).
     Returns:
-        An Extraction holding either the Article or the Failure.
+        An Extraction holding either the ArticleText or the Failure.
     """
     problem = unsuitable(body, content_type, max_bytes)
     if problem is not None:
@@ -209,7 +212,7 @@ def extract_from_tree(tree: HtmlElement, hints: ExtractHints) -> Extraction:
     if not any(p != lead for p in paragraphs):
         return Extraction(EXTRACTOR_VERSION, failure=Failure("no_text", "no body text found"))
     metadata = replace(metadata, image_count=body.image_count if images is None else images)
-    return Extraction(EXTRACTOR_VERSION, article=Article(title, tuple(paragraphs), metadata))
+    return Extraction(EXTRACTOR_VERSION, article=ArticleText(title, tuple(paragraphs), metadata))
 
 
 def first_match(tree: HtmlElement, selectors: tuple[str, ...]) -> HtmlElement | None:

@@ -21,6 +21,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from lxml.cssselect import CSSSelector
+
 from storage.dates import DateRefused, read_date, zone_named
 
 if TYPE_CHECKING:
@@ -248,7 +250,5 @@ def parse_page_date(text: str, zone: tzinfo | None) -> datetime | None:
 
 
 @lru_cache(maxsize=256)
-def css(selector: str):  # type: ignore[no-untyped-def]
-    from lxml.cssselect import CSSSelector
-
+def css(selector: str) -> CSSSelector:
     return CSSSelector(selector)

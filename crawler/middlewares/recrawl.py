@@ -1,32 +1,70 @@
-"""The recrawl policy: what a run fetches again, decided from the catalogue alone.
+"""The recrawl policy, and the spider middleware that applies it: what a run fetches again,
+decided from the catalogue alone.
 
 An article already archived is fetched again only when its sitemap or feed date is newer
 than what the last capture saw, when the profile's revisit interval has passed, when the
 last attempt failed, or when the last capture was never fully processed (a run died
 before its links were recorded). Hubs are fetched every run. Every request for a known
 URL carries the validators of its last capture, so an unchanged page costs a 304.
+
+Built in the style of scrapy-deltafetch: the spider yields every request it would make,
+saying in `request.meta` what it knows of the URL; `RecrawlMiddleware` drops the
+articles whose stored capture is current, adds validators to the rest, and puts every
+URL it lets through in the frontier before Scrapy schedules it.
+
+Setting
+    RECRAWL_ENABLED  default True. False: every URL is fetched whole, as in a first run.
+                     Failing URLs still back off and unfinished pages are still taken up
+                     (crash safety, not policy), so the middleware stays in place.
+Request meta the middleware reads
+    kind          "hub": fetched every run, conditionally; "article": when the policy says
+    lastmod       the date a sitemap or feed gives the URL; listed_in: the sitemap listing it
+    last_capture  the URL's last capture, if the spider looked it up already (None: none)
+    recrawl       False opts a request out: it passes untouched (no look-up, no decision,
+                  no validators, not put in the frontier). "vanished": an article its
+                  sitemap lists no more, fetched (conditionally) to learn whether it is gone
+Request meta it writes
+    reason        why an article is fetched (new, lastmod, interval, retry, unfinished, forced)
+    last_capture  the capture it decided from (the WARC extension decides revisits from it)
+Stats
+    recrawl/decision/<reason>  every decision on an article, fetched or not
+    recrawl/conditional        requests sent with validators
+    recrawl/vanished_from_sitemap, recrawl/opted_out
+
+Requests are decided in batches, one catalogue query each (on the reader's thread, never
+the reactor's): a batch is what a callback yields before it yields anything else (an
+item, or DECIDE_NOW) or ends. A callback that must act only once its links are in the
+frontier (marking its page done) yields DECIDE_NOW first.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from sqlalchemy.orm import Session, sessionmaker
+from scrapy import Request, signals
 
-from storage.catalogue import crawlstate
-from storage.catalogue.crawlstate import CaptureState, Discovered, HeldBack
-from storage.warc.writer import Revisit
+from crawler.archive import Archive
+from crawler.bounded import BoundedDict
+from crawler.cataloguereader import CatalogueReader
+from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+REQUESTED_MEMORY = 50_000  # URLs let through lately: bounded, however long the crawl
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     fetch: bool
-    reason: str  # new, lastmod, interval, retry, unfinished, unchanged
+    reason: str  # new, lastmod, interval, retry, unfinished, forced, unchanged, backoff, given_up
     headers: dict[str, str]
 
 
@@ -47,7 +85,7 @@ class RecrawlPolicy:
                 return Decision(False, "given_up", {})
         if latest is None:
             return Decision(True, "new", {})
-        if not latest.processed:
+        if not latest.finished:
             return Decision(True, "unfinished", {})
         if not self.enabled:
             return Decision(True, "forced", {})
@@ -62,7 +100,7 @@ class RecrawlPolicy:
 
     def hub(self, latest: CaptureState | None) -> dict[str, str]:
         """Headers for a hub: always fetched, conditionally when its last copy was processed."""
-        if not self.enabled or latest is None or not latest.processed:
+        if not self.enabled or latest is None or not latest.finished:
             return {}
         return validators(latest)
 
@@ -87,71 +125,123 @@ def validators(latest: CaptureState) -> dict[str, str]:
     return headers
 
 
-class CatalogueReader:
-    """Catalogue look-ups for the spider, run on a thread of their own (never the reactor's)."""
+class DecideNow:
+    """The type of DECIDE_NOW: yielded by a callback, it ends a batch (never passed on)."""
 
-    def __init__(self, sessions: sessionmaker[Session], site: str):
-        self.sessions = sessions
-        self.site = site
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue-reader")
-
-    async def latest(self, urls: Iterable[str]) -> dict[str, CaptureState]:
-        return await self._run(crawlstate.latest_captures, self.site, list(urls))
-
-    async def held_back(self) -> dict[str, HeldBack]:
-        """Every URL of the site backing off or given up, now: read once per run (a short
-        list), so deciding on a link costs no query of its own."""
-        return await self._run(crawlstate.held_back, self.site, datetime.now(UTC))
-
-    async def pending(self, before: datetime) -> list[Discovered]:
-        return await self._run(crawlstate.pending, self.site, before)
-
-    async def listed_in(self, sitemap_url: str) -> set[str]:
-        return await self._run(crawlstate.listed_in, self.site, sitemap_url)
-
-    async def _run(self, query: Any, *args: Any) -> Any:
-        def work() -> Any:
-            with self.sessions() as session:
-                return query(session, *args)
-        return await asyncio.wrap_future(self._thread.submit(work))
-
-    def close(self) -> None:
-        self._thread.shutdown(wait=False)
+    def __repr__(self) -> str:
+        return "DECIDE_NOW"
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """How an exchange is archived, and what it means for the article (None for hubs)."""
-
-    revisit: Revisit | None
-    outcome: str | None  # new, changed, unchanged, not_modified, gone, failed
+DECIDE_NOW = DecideNow()
 
 
-def how_to_store(kind: str | None, status: int, payload_digest: str,
-                 previous: CaptureState | None) -> Stored:
-    """A 304 or a payload identical to the URL's last one becomes a revisit record that
-    refers to the record holding the payload; everything else is a full response record."""
-    revisit = None
-    # only a capture with a payload (2xx, or a 304 standing for one) can be referred to:
-    # never an error page that a retry or a conditional request followed
-    referable = previous is not None and (200 <= previous.status < 300 or previous.status == 304)
-    if referable and (status == 304 or (
-            200 <= status < 300 and payload_digest == previous.payload_digest)):
-        revisit = Revisit(
-            profile="server-not-modified" if status == 304 else "identical-payload-digest",
-            refers_to_record_id=previous.payload_record_id, refers_to_uri=previous.url,
-            refers_to_date=previous.payload_fetched_at, payload_digest=previous.payload_digest,
-        )
-    return Stored(revisit, _outcome(status, previous, revisit) if kind == "article" else None)
+class RecrawlMiddleware:
+    """Spider middleware: decides on the requests of the start and of every callback."""
 
+    def __init__(self, crawler: Crawler):
+        spider = crawler.spider
+        if spider is None:
+            raise ValueError("RecrawlMiddleware is built for a crawler that has its spider")
+        self.stats = crawler.stats
+        self.archive = Archive.of(crawler)
+        self.reader = CatalogueReader(self.archive.sessions, spider.name)
+        recrawl = getattr(getattr(spider, "site", None), "recrawl", None)
+        days = getattr(recrawl, "revisit_after_days", None)
+        self.policy = RecrawlPolicy(revisit_interval=timedelta(days=days) if days else None,
+                                    enabled=crawler.settings.getbool("RECRAWL_ENABLED", True))
+        # URLs let through lately: not handed to the scheduler again just to be dropped by
+        # its dupefilter (which stays the authority on what was fetched), nor looked up
+        self.requested: BoundedDict[str, None] = BoundedDict(REQUESTED_MEMORY)
+        self._held: dict[str, HeldBack] | None = None  # read once, at the first batch
+        crawler.signals.connect(self.reader.close, signal=signals.spider_closed)
 
-def _outcome(status: int, previous: CaptureState | None, revisit: Revisit | None) -> str | None:
-    if 300 <= status < 400 and status != 304:
-        return None  # a redirect: its target counts
-    if revisit is not None:
-        return "not_modified" if status == 304 else "unchanged"
-    if 200 <= status < 300:
-        return "changed" if previous is not None and 200 <= previous.status < 400 else "new"
-    if status in (404, 410) and previous is not None:
-        return "gone"
-    return "failed"
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for output in self._in_batches(start):
+            yield output
+
+    async def process_spider_output(self, response: Response,
+                                    result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for output in self._in_batches(result):
+            yield output
+
+    async def _in_batches(self, outputs: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """The outputs in their order, requests held back until their batch is decided."""
+        batch: list[Request] = []
+        async for output in outputs:
+            if isinstance(output, Request) and self._decides_on(output):
+                batch.append(output)
+                continue
+            for request in await self.decide(batch):
+                yield request
+            batch = []
+            if output is not DECIDE_NOW:
+                yield output
+        for request in await self.decide(batch):
+            yield request
+
+    def _decides_on(self, request: Request) -> bool:
+        if request.meta.get("recrawl") is False:
+            self.stats.inc_value("recrawl/opted_out")
+            return False
+        return request.meta.get("kind") in ("hub", "article")
+
+    async def decide(self, batch: list[Request]) -> list[Request]:
+        """The requests of `batch` to make (each URL once a run), with validators; they are
+        put in the frontier before they are returned."""
+        unique: dict[str, Request] = {}
+        for request in batch:
+            if request.url not in self.requested:
+                unique.setdefault(request.url, request)
+        if not unique:
+            return []
+        if self._held is None:  # failing URLs: backing off or given up
+            self._held = await self.reader.held_back()
+        latest = await self.reader.latest(
+            url for url, request in unique.items() if "last_capture" not in request.meta)
+        now, fetched, found = datetime.now(UTC), [], []
+        for url, request in unique.items():
+            if url in self.requested:  # let through for another callback while we waited
+                continue
+            last = request.meta["last_capture"] if "last_capture" in request.meta \
+                else latest.get(url)
+            if not self._fetch(request, last, now):
+                continue
+            self.requested[url] = None
+            listed_in = request.meta.get("listed_in")
+            # the frontier keeps what a sitemap said (a feed's date is a publication date)
+            found.append(Discovered(url, listed_in,
+                                    request.meta.get("lastmod") if listed_in else None))
+            fetched.append(request)
+        if found:
+            self.archive.remember(found)
+        return fetched
+
+    def _fetch(self, request: Request, last: CaptureState | None, now: datetime) -> bool:
+        """Whether to make `request`, given the URL's last capture: if so, it gets the
+        validators and the decision's reason."""
+        meta = request.meta
+        meta["last_capture"] = last
+        if meta.get("kind") == "article" and meta.get("recrawl") != "vanished":
+            lastmod = meta.get("lastmod")
+            decision = self.policy.article(last, lastmod, now,
+                                           from_sitemap=meta.get("listed_in") is not None,
+                                           held=(self._held or {}).get(request.url))
+            self.stats.inc_value(f"recrawl/decision/{decision.reason}")
+            logger.debug("Recrawl decision for %s (lastmod %s): %s", request.url, lastmod,
+                         decision.reason)
+            if not decision.fetch:
+                return False
+            meta["reason"] = decision.reason
+            headers = decision.headers
+        else:  # hubs, and articles gone from their sitemap: every time, conditionally
+            if meta.get("recrawl") == "vanished":
+                self.stats.inc_value("recrawl/vanished_from_sitemap")
+            headers = self.policy.hub(last)
+        if headers:
+            self.stats.inc_value("recrawl/conditional")
+            request.headers.update(headers)
+        return True

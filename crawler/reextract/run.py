@@ -4,8 +4,10 @@ Why this shape: extraction is CPU-bound (lxml + trafilatura), so it runs in a po
 worker processes, one per core by default; each task is a run of captures from one WARC
 file in offset order, so every worker reads its file forward and the page cache helps.
 The workers also read and decode the records (gzip, chunked, brotli), which keeps the
-parent process free to file results: text files and catalogue rows, in batches, as the
-crawl does. The parent is the only writer of the catalogue. With a timeout, even one worker is
+parent process free to file results: text files and catalogue rows, in batches, through
+the crawl's own filer (storage.catalogue.filing), so the catalogue ends as a crawl would
+have left it and a rerun is cheap (an unchanged text adds no row and rewrites no file).
+The parent is the only writer of the catalogue. With a timeout, even one worker is
 a process of the pool: only a process can be killed when a page hangs it.
 """
 
@@ -14,26 +16,30 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from crawler.extraction.article import EXTRACTOR_VERSION, extract_article, too_large
 from crawler.extraction.workers import WorkerPool
-from crawler.reextract.filing import Filer, Outcome
 from crawler.reextract.progress import Progress
 from crawler.reextract.select import WorkItem
+from storage.catalogue.filing import CHANGED, FAILED, NEW, UNCHANGED, Extracted, Filed, TextFiler
 from storage.warc.decoding import TooLarge
+from storage.warc.exchange import WarcReadError
 from storage.warc.reader import read_capture
-from storage.warc.writer import WarcReadError
 
 if TYPE_CHECKING:
     from crawler.profiles import ExtractHints
 
-__all__ = ["Extractor", "chunks", "reextract"]
+__all__ = ["Extractor", "Filer", "Tally", "chunks", "reextract"]
 
 CHUNK = 32  # captures per task: small enough to balance two workers on a few hundred pages
 IN_FLIGHT_PER_WORKER = 3
+BATCH = 200  # outcomes filed per transaction
 
 _worker: Extractor | None = None
 
@@ -46,21 +52,20 @@ class Extractor:
         self.max_bytes = max_bytes
         self.warc_dir = warc_dir
 
-    def run(self, items: list[WorkItem]) -> list[Outcome]:
+    def run(self, items: list[WorkItem]) -> list[Extracted]:
         return [self.one(item) for item in items]
 
-    def one(self, item: WorkItem) -> Outcome:
+    def one(self, item: WorkItem) -> Extracted:
         if not item.warc_file:
-            return Outcome(item, EXTRACTOR_VERSION, failure="unresolved_revisit",
-                           detail="the revisit's original record is not in the catalogue: import it")
+            return _failed(item, "unresolved_revisit",
+                           "the revisit's original record is not in the catalogue: import it")
         try:
             record = read_capture(self.warc_dir, item.warc_file, item.offset, item.length,
                                   decode_limit=self.max_bytes)
         except WarcReadError as error:
-            return Outcome(item, EXTRACTOR_VERSION, failure="read_error", detail=str(error))
+            return _failed(item, "read_error", str(error))
         except TooLarge as error:  # the record itself inflates past the cap: never read whole
-            return Outcome(item, EXTRACTOR_VERSION, failure="too_large",
-                           detail=f"{error}, over EXTRACT_MAX_BYTES={error.limit}")
+            return _failed(item, "too_large", f"{error}, over EXTRACT_MAX_BYTES={error.limit}")
         content_type = item.content_type
         if content_type is None and record.http_headers is not None:
             content_type = record.http_headers.get_header("Content-Type")
@@ -71,14 +76,68 @@ class Extractor:
                 extraction = extract_article(record.decoded_payload, content_type=content_type,
                                              hints=self.hints[item.site], max_bytes=self.max_bytes)
         except Exception as error:  # a bug or a pathological page must not stop the run
-            return Outcome(item, EXTRACTOR_VERSION, failure="error", detail=repr(error))
+            return _failed(item, "error", repr(error))
         if extraction.failure is not None or extraction.article is None:
             failure = extraction.failure
-            return Outcome(item, extraction.version, failure=failure.reason if failure else "error",
-                           detail=failure.detail if failure else "no article and no failure")
+            return Extracted(item.url, item.capture_id, extraction.version,
+                             failure=failure.reason if failure else "error",
+                             detail=failure.detail if failure else "no article and no failure")
         article = extraction.article
-        return Outcome(item, extraction.version, title=article.title, text=article.text,
-                       fields=article.document_fields(item.fetched_at))
+        return Extracted(item.url, item.capture_id, extraction.version, title=article.title,
+                         text=article.text, fields=article.document_fields(item.fetched_at))
+
+
+@dataclass
+class Tally:
+    """What the filing of a run's outcomes did, for the report."""
+
+    unchanged: int = 0
+    changed: int = 0
+    new: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    files_written: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.unchanged + self.changed + self.new + sum(self.failed.values())
+
+    def count(self, filed: Filed) -> None:
+        if filed.change == FAILED:
+            assert filed.failure is not None
+            self.failed[filed.failure] += 1
+        elif filed.change == UNCHANGED:
+            self.unchanged += 1
+        elif filed.change == CHANGED:
+            self.changed += 1
+        elif filed.change == NEW:
+            self.new += 1
+        self.files_written += filed.file_written
+
+
+class Filer:
+    """Files outcomes in batches, each in a transaction of its own, and tallies them."""
+
+    def __init__(self, sessions: sessionmaker[Session], text_dir: Path, batch: int = BATCH) -> None:
+        self.sessions = sessions
+        self.filer = TextFiler(text_dir)
+        self.batch = batch
+        self.tally = Tally()
+        self._pending: list[Extracted] = []
+
+    def add(self, outcomes: list[Extracted]) -> None:
+        self._pending.extend(outcomes)
+        if len(self._pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        with self.sessions() as session:
+            names = self.filer.name_texts(session, (o.url for o in pending if o.failure is None))
+            for filed in self.filer.file(session, pending, names):
+                self.tally.count(filed)
+            session.commit()
 
 
 def _init_worker(extractor: Extractor) -> None:
@@ -86,7 +145,7 @@ def _init_worker(extractor: Extractor) -> None:
     _worker = extractor
 
 
-def _run_in_worker(item: WorkItem) -> Outcome:
+def _run_in_worker(item: WorkItem) -> Extracted:
     assert _worker is not None
     return _worker.one(item)
 
@@ -100,8 +159,8 @@ def chunks(items: Iterable[WorkItem], size: int = CHUNK) -> Iterator[list[WorkIt
             yield group[start:start + size]
 
 
-def _failed(item: WorkItem, reason: str, detail: str) -> Outcome:
-    return Outcome(item, EXTRACTOR_VERSION, failure=reason, detail=detail)
+def _failed(item: WorkItem, reason: str, detail: str) -> Extracted:
+    return Extracted(item.url, item.capture_id, EXTRACTOR_VERSION, failure=reason, detail=detail)
 
 
 def reextract(items: list[WorkItem], extractor: Extractor, filer: Filer, workers: int,
@@ -131,7 +190,7 @@ def _run_pool(tasks: Iterator[list[WorkItem]], extractor: Extractor, filer: File
     pool = WorkerPool(_run_in_worker, _failed, workers, timeout=timeout, initializer=_init_worker,
                       initargs=(extractor,), preload=["crawler.extraction.article", "storage.warc.reader"])
     try:
-        running: set[Future[list[Outcome]]] = set()
+        running: set[Future[list[Extracted]]] = set()
         for task in tasks:
             running.add(pool.submit(task))
             if len(running) >= workers * IN_FLIGHT_PER_WORKER:
@@ -143,8 +202,8 @@ def _run_pool(tasks: Iterator[list[WorkItem]], extractor: Extractor, filer: File
     return pool.counts
 
 
-def _collect(running: set[Future[list[Outcome]]], filer: Filer,
-             progress: Progress) -> set[Future[list[Outcome]]]:
+def _collect(running: set[Future[list[Extracted]]], filer: Filer,
+             progress: Progress) -> set[Future[list[Extracted]]]:
     done, still = wait(running, return_when=FIRST_COMPLETED)
     for future in done:
         outcomes = future.result()

@@ -8,38 +8,40 @@ Only URLs matching the profile's article pattern are parsed as articles; everyth
 else a page links to is ignored, so calendars, search and print pages never trap it.
 Every request is made for a canonical URL, so each page is fetched once.
 
-What to fetch again is decided from the catalogue (crawler.middlewares.recrawl): hubs every run,
-conditionally; articles when a sign says they changed. Every URL the run decides to
-fetch is put in the frontier first and marked processed only after its page and links
-are recorded, so what a killed run left unfinished is taken up by the next one.
+The spider yields every request it would make, saying in `request.meta` what it knows of
+the URL (kind, lastmod, the sitemap listing it); what to fetch again is decided from the
+catalogue by crawler.middlewares.recrawl.RecrawlMiddleware: hubs every run, conditionally;
+articles when a sign says they changed. That middleware puts every URL it lets through in
+the frontier; the spider marks a page done only after its links are there (it yields
+DECIDE_NOW first), so what a killed run left unfinished is taken up by the next one.
+`scrapy parse URL` calls `parse`, which hands the page to the callback its profile gives it.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
 import logging
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Self
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from lxml import etree
 from scrapy import Request, Spider, signals
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.sitemap import Sitemap
 
 from crawler.archive import Archive
-from crawler.bounded import BoundedDict
+from crawler.cataloguereader import CatalogueReader
 from crawler.challenges import ChallengeCounter
+from crawler.extensions.warc import capture_of
 from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
-from crawler.middlewares.recrawl import CatalogueReader, RecrawlPolicy
+from crawler.middlewares.recrawl import DECIDE_NOW
 from crawler.middlewares.urlguard import Refused, url_limit, url_refusal
-from storage.catalogue.crawlstate import CaptureState, Discovered, FetchFailure, HeldBack
+from crawler.spiders.hubs import MAX_SITEMAP_BYTES, Link, feed_links, sitemap_body
+from crawler.urls import with_query_parameter
+from storage.catalogue.frontier import CaptureState, FetchFailure
 from storage.dates import DateRefused, read_date
 
 if TYPE_CHECKING:
@@ -53,17 +55,7 @@ logger = logging.getLogger(__name__)
 
 VIETNAM_TIME = timezone(timedelta(hours=7))
 HUB_PRIORITY = 10  # discover first, so article requests are known early
-MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit
 CANONICAL_CACHE_SIZE = 50_000  # bounded: memory stays flat however long the crawl
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """A link found on a hub or article, with what the source said of it."""
-
-    url: str
-    lastmod: datetime | None = None
-    listed_in: str | None = None  # the sitemap that lists it
 
 
 class NewsSpider(Spider):
@@ -83,10 +75,6 @@ class NewsSpider(Spider):
         spider.archive.blocking = spider.site.blocking
         spider.challenges = ChallengeCounter(spider.site.blocking)
         spider.reader = CatalogueReader(spider.archive.sessions, spider.name)
-        spider.policy = RecrawlPolicy(
-            revisit_interval=_days(spider.site.recrawl.revisit_after_days),
-            enabled=crawler.settings.getbool("RECRAWL_ENABLED", True),
-        )
         spider.url_limit = url_limit(crawler.settings)
         spider.max_listing_pages = (crawler.settings.getint("LISTING_MAX_PAGES")
                                     or spider.site.discovery.max_category_pages)
@@ -107,10 +95,10 @@ class NewsSpider(Spider):
         # Menus and sidebars repeat the same links on every page: remember what they become.
         self.canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self._canonical)
         self.is_article = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self.site.is_article)
-        # URLs asked for lately: not handed to the scheduler again just to be dropped by
-        # its dupefilter (which stays the authority on what was fetched).
-        self.requested: BoundedDict[str, None] = BoundedDict(CANONICAL_CACHE_SIZE)
-        self.held: dict[str, HeldBack] = {}  # read from the catalogue when the run starts
+        self.started_at = datetime.now(UTC)
+        # True once `start` runs: a crawl discovers; `scrapy parse` fetches only what it is asked
+        self.discovering = False
+        self.from_robots: list[str] = []  # sitemaps robots.txt names, for the next callback
 
     def _canonical(self, link: str) -> str | None:
         """The URL to fetch for a link, or None: not ours to follow, or one the catalogue
@@ -135,8 +123,7 @@ class NewsSpider(Spider):
     # ---- seeds --------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
-        self.started_at = datetime.now(UTC)
-        self.held = await self.reader.held_back()  # failing URLs: backing off or given up
+        self.discovering = True
         discovery = self.site.discovery
         sitemaps = [*discovery.sitemaps]
         if discovery.monthly_sitemap:
@@ -144,7 +131,7 @@ class NewsSpider(Spider):
         hubs = [(path, self.parse_sitemap) for path in sitemaps]
         hubs += [(path, self.parse_feed) for path in discovery.feeds]
         hubs += [(path, self.parse_category) for path in discovery.categories]
-        for request in await self.hub_requests(
+        for request in self.hub_requests(
                 [(self.site.absolute(path), callback) for path, callback in hubs]):
             yield request
         for request in await self.left_over_requests():
@@ -158,64 +145,71 @@ class NewsSpider(Spider):
             logger.info("Taking up %d URLs an earlier run did not finish", len(left_over))
             self.crawler.stats.set_value("recrawl/left_over", len(left_over))
         articles = [Link(d.url, d.lastmod, d.listed_in) for d in left_over if self.is_article(d.url)]
-        requests = await self.article_requests(articles, "left_over")
+        requests = self.article_requests(articles, "left_over")
         for hub in (d.url for d in left_over if not self.is_article(d.url)):
-            requests += await self.left_over_hub(hub)
+            requests += self.left_over_hub(hub)
         return requests
 
-    async def left_over_hub(self, url: str) -> list[Request]:
-        """A hub's callback, told by the profile: a feed, a category page, else a sitemap."""
-        discovery, parts = self.site.discovery, urlsplit(url)
-        if parts.path in discovery.feeds:
-            return await self.hub_requests([(url, self.parse_feed)])
-        if parts.path in discovery.categories:
-            query = dict(parse_qsl(parts.query))
-            page = query.get(discovery.pagination_parameter, "0")
-            category = with_query_parameter(url, discovery.pagination_parameter, 0)
-            return await self.category_page(category, int(page) if page.isdigit() else 0,
-                                            frozenset(), resume=True)
-        return await self.hub_requests([(url, self.parse_sitemap)])
+    def left_over_hub(self, url: str) -> list[Request]:
+        """A hub, with the callback its profile gives it (a category page resumes)."""
+        callback = self.callback_for(url)
+        if callback == self.parse_category:
+            category, page = self.category_of(url)
+            return self.category_page(category, page, frozenset(), resume=True)
+        return self.hub_requests([(url, callback)])
+
+    def callback_for(self, url: str) -> Callable[[Response], AsyncIterator[Any]]:
+        """What the profile says a URL is: an article, a feed, a category page, else a sitemap
+        (the only other hubs the spider requests)."""
+        if self.is_article(url):
+            return self.parse_article
+        path, discovery = urlsplit(url).path, self.site.discovery
+        if path in discovery.feeds:
+            return self.parse_feed
+        if path in discovery.categories:
+            return self.parse_category
+        return self.parse_sitemap
+
+    def category_of(self, url: str) -> tuple[str, int]:
+        """A category listing page's first page, and its own page number."""
+        parameter = self.site.discovery.pagination_parameter
+        page = dict(parse_qsl(urlsplit(url).query)).get(parameter, "0")
+        return with_query_parameter(url, parameter, 0), int(page) if page.isdigit() else 0
 
     def current_month_sitemap(self) -> str:
         now = datetime.now(VIETNAM_TIME)
         return self.site.discovery.monthly_sitemap.format(year=now.year, month=now.month)
 
     def robots_parsed(self, robotparser: Any, request: Request) -> None:
-        """robots.txt is fetched once, by Scrapy's middleware: take its Sitemap lines from there."""
-        if self.site.discovery.sitemaps_from_robots:
-            urls = getattr(getattr(robotparser, "rp", None), "sitemaps", ())
-            deferred_from_coro(self._crawl_hubs([(url, self.parse_sitemap) for url in urls]))
+        """robots.txt is fetched once, by Scrapy's middleware, before any page: its Sitemap
+        lines are taken from there and requested by the next callback (so that the recrawl
+        middleware sees them), in a crawl only: `scrapy parse` follows nothing."""
+        if self.discovering and self.site.discovery.sitemaps_from_robots:
+            self.from_robots += getattr(getattr(robotparser, "rp", None), "sitemaps", None) or ()
 
-    async def _crawl_hubs(self, hubs: list[tuple[str, Any]]) -> None:
-        for request in await self.hub_requests(hubs):
-            self.crawler.engine.crawl(request)
+    def robots_sitemaps(self) -> list[Request]:
+        urls, self.from_robots = self.from_robots, []
+        return self.hub_requests([(url, self.parse_sitemap) for url in urls])
 
     # ---- requests -----------------------------------------------------------------------
 
-    async def hub_requests(self, hubs: list[tuple[str, Any]], **meta: Any) -> list[Request]:
-        """Hubs are fetched every run, with their last capture's validators."""
-        wanted = [(url, callback) for link, callback in hubs
-                  if (url := self.canonical(link)) and url not in self.requested]
-        latest = await self.reader.latest(url for url, _ in wanted)
-        requests = []
-        for url, callback in wanted:
-            self.requested[url] = None
-            requests.append(Request(url, callback=callback, errback=self.fetch_failed,
-                                    priority=HUB_PRIORITY, headers=self.policy.hub(latest.get(url)),
-                                    meta={"kind": "hub", "last_capture": latest.get(url), **meta}))
-        self.archive.remember([Discovered(r.url) for r in requests])
-        return requests
+    def hub_requests(self, hubs: list[tuple[str, Any]], **meta: Any) -> list[Request]:
+        """Hubs: fetched every run (conditionally, the recrawl middleware sees to that)."""
+        urls = dict.fromkeys((url, callback) for link, callback in hubs
+                             if (url := self.canonical(link)))
+        return [Request(url, callback=callback, errback=self.fetch_failed, priority=HUB_PRIORITY,
+                        meta={"kind": "hub", **meta}) for url, callback in urls]
 
-    async def category_page(self, url: str, page: int, previous: frozenset[str],
-                            resume: bool = False) -> list[Request]:
+    def category_page(self, url: str, page: int, previous: frozenset[str],
+                      resume: bool = False) -> list[Request]:
         page_url = with_query_parameter(url, self.site.discovery.pagination_parameter, page)
-        return await self.hub_requests([(page_url, self.parse_category)],
-                                       category=url, page=page, previous=previous, resume=resume)
+        return self.hub_requests([(page_url, self.parse_category)],
+                                 category=url, page=page, previous=previous, resume=resume)
 
-    async def article_requests(self, links: Iterable[Link], source: str,
-                               known: dict[str, CaptureState] | None = None) -> list[Request]:
-        """Requests for the links that are articles the catalogue says to fetch (`known`:
-        their last captures, when the caller has looked them up already)."""
+    def article_requests(self, links: Iterable[Link], source: str,
+                         known: dict[str, CaptureState] | None = None) -> list[Request]:
+        """Requests for the links that are articles, each once, for the recrawl middleware
+        to decide on (`known`: their last captures, when the caller looked them up)."""
         candidates: dict[str, Link] = {}
         for link in links:
             url = self.canonical(link.url)
@@ -223,41 +217,25 @@ class NewsSpider(Spider):
                 self.crawler.stats.inc_value(f"discovery/ignored/{source}")
                 continue
             self.crawler.stats.inc_value(f"discovery/articles/{source}")
-            if url not in self.requested and url not in candidates:
-                candidates[url] = Link(url, link.lastmod, link.listed_in)
-        latest = known if known is not None else await self.reader.latest(candidates)
-        now, requests, found = datetime.now(UTC), [], []
+            candidates.setdefault(url, Link(url, link.lastmod, link.listed_in))
+        requests = []
         for url, link in candidates.items():
-            if url in self.requested:  # asked for by another callback while we waited
-                continue
-            decision = self.policy.article(latest.get(url), link.lastmod, now,
-                                           from_sitemap=link.listed_in is not None,
-                                           held=self.held.get(url))
-            self.crawler.stats.inc_value(f"recrawl/decision/{decision.reason}")
-            logger.debug("Recrawl decision for %s (%s, lastmod %s): %s", url, source,
-                         link.lastmod, decision.reason)
-            if not decision.fetch:
-                continue
-            self.requested[url] = None
-            # the frontier keeps what a sitemap said (a feed's date is a publication date)
-            found.append(Discovered(url, link.listed_in,
-                                    link.lastmod if link.listed_in else None))
-            meta = {"kind": "article", "lastmod": link.lastmod, "reason": decision.reason,
-                    "last_capture": latest.get(url)}
+            meta = {"kind": "article", "lastmod": link.lastmod, "listed_in": link.listed_in}
+            if known is not None:
+                meta["last_capture"] = known.get(url)
             requests.append(Request(url, callback=self.parse_article, errback=self.fetch_failed,
-                                    headers=decision.headers, meta=meta))
-        self.archive.remember(found)
+                                    meta=meta))
         return requests
 
-    def processed(self, response: Response, page: bool = True) -> None:
-        """Queued after everything the page led to: only then is it done for the frontier
-        (and so are the URLs that redirected to it, by HTTP, meta refresh or script).
+    def mark_done(self, response: Response, page: bool = True) -> None:
+        """The page is done for the frontier, and so are the URLs that redirected to it (by
+        HTTP, meta refresh or script): called once its links are in the frontier.
         `page=False`: only those, the page itself being marked by the pipeline once filed."""
         urls = list(response.meta.get("redirect_urls", ()))
         if page:
             urls.append(response.request.url if response.request else response.url)
         for url in urls:
-            self.archive.processed(url)
+            self.archive.mark_done(url)
 
     def fetch_failed(self, failure: Failure) -> None:
         """A request that brought no page to parse (a 5xx after Scrapy's retries, a network
@@ -308,55 +286,60 @@ class NewsSpider(Spider):
 
     # ---- callbacks ----------------------------------------------------------------------
 
-    async def parse_sitemap(self, response: Response) -> AsyncIterator[Request]:
+    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        """The callback of a request that names none (`scrapy parse URL`): the one the
+        profile gives the URL."""
+        async for output in self.callback_for(response.url)(response):
+            if output is not DECIDE_NOW:  # `scrapy parse` reads the output itself
+                yield output
+
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[Any]:
         if self.challenged(response):
             return
-        body = sitemap_body(response)
+        requests, listed = self.robots_sitemaps(), None
+        body = sitemap_body(response.body)
         if body is None:
             logger.warning("Not a sitemap (or over %d bytes): %s", MAX_SITEMAP_BYTES, response.url)
             self.crawler.stats.inc_value("discovery/bad_sitemap")
-            self.processed(response)
-            return
-        sitemap = Sitemap(body)
-        entries = [(entry["loc"], self.date(entry.get("lastmod"), response.url))
-                   for entry in sitemap]
-        if sitemap.type == "sitemapindex":
-            requests = await self.hub_requests([(loc, self.parse_sitemap) for loc, _ in entries])
         else:
-            links = [Link(loc, lastmod, response.url) for loc, lastmod in entries]
-            requests = await self.article_requests(links, "sitemap")
-            listed = [(url, link.lastmod) for link in links if (url := self.canonical(link.url))]
-            self.archive.relist(listed, response.url)
-            requests += await self.vanished_requests(response.url, links)
+            found, listed = await self.sitemap_requests(response.url, Sitemap(body))
+            requests += found
         for request in requests:
             yield request
-        self.processed(response)
+        yield DECIDE_NOW
+        if listed is not None:  # only now: the decisions compare with what it listed before
+            self.archive.relist(listed, response.url)
+        self.mark_done(response)
 
-    async def vanished_requests(self, sitemap_url: str, links: list[Link]) -> list[Request]:
+    async def sitemap_requests(self, url: str, sitemap: Sitemap) -> tuple[
+            list[Request], list[tuple[str, datetime | None]] | None]:
+        """A sitemap index's sitemaps; or a sitemap's articles and those it listed before
+        (and what it lists now, with the lastmods)."""
+        entries = [(entry["loc"], self.date(entry.get("lastmod"), url)) for entry in sitemap]
+        if sitemap.type == "sitemapindex":
+            return self.hub_requests([(loc, self.parse_sitemap) for loc, _ in entries]), None
+        links = [Link(loc, lastmod, url) for loc, lastmod in entries]
+        listed = [(canonical, link.lastmod) for link in links
+                  if (canonical := self.canonical(link.url))]
+        vanished = await self.vanished_requests(url, {canonical for canonical, _ in listed})
+        return self.article_requests(links, "sitemap") + vanished, listed
+
+    async def vanished_requests(self, sitemap_url: str, listed: set[str]) -> list[Request]:
         """Articles this sitemap listed before and lists no more: ask whether they are gone."""
-        listed = {url for link in links if (url := self.canonical(link.url))}
-        vanished = sorted(await self.reader.listed_in(sitemap_url) - listed - set(self.requested))
-        latest = await self.reader.latest(vanished)
-        self.crawler.stats.inc_value("recrawl/vanished_from_sitemap", len(vanished))
-        requests = []
-        for url in vanished:
-            self.requested[url] = None
-            headers = self.policy.hub(latest.get(url))
-            requests.append(Request(url, callback=self.parse_article, errback=self.fetch_failed,
-                                    headers=headers,
-                                    meta={"kind": "article", "last_capture": latest.get(url)}))
-        self.archive.remember([Discovered(url) for url in vanished])
-        return requests
+        vanished = sorted(await self.reader.listed_in(sitemap_url) - listed)
+        return [Request(url, callback=self.parse_article, errback=self.fetch_failed,
+                        meta={"kind": "article", "recrawl": "vanished"}) for url in vanished]
 
-    async def parse_feed(self, response: Response) -> AsyncIterator[Request]:
+    async def parse_feed(self, response: Response) -> AsyncIterator[Any]:
         if self.challenged(response):
             return
         links = [Link(url, self.date(date, response.url)) for url, date in feed_links(response.body)]
-        for request in await self.article_requests(links, "feed"):
+        for request in self.robots_sitemaps() + self.article_requests(links, "feed"):
             yield request
-        self.processed(response)
+        yield DECIDE_NOW
+        self.mark_done(response)
 
-    async def parse_category(self, response: Response) -> AsyncIterator[Request]:
+    async def parse_category(self, response: Response) -> AsyncIterator[Any]:
         """A listing page. The next page is read only while this one lists an article the
         catalogue did not know before this run (a daily run reads a page or two, not
         hundreds), or when this page was left unread by a dead run (its next page never
@@ -365,42 +348,47 @@ class NewsSpider(Spider):
             return
         links = self.article_links(response)
         latest = await self.reader.latest(links)
-        for request in await self.article_requests([Link(url) for url in links], "category", latest):
+        for request in self.robots_sitemaps() + self.article_requests(
+                [Link(url) for url in links], "category", latest):
             yield request
-        page, listed = response.meta.get("page", 0), frozenset(links)
+        category, page = self.category_of(response.url)
+        category, page = response.meta.get("category", category), response.meta.get("page", page)
+        listed = frozenset(links)
         new = [url for url in links if url not in latest or latest[url].fetched_at >= self.started_at]
         self.crawler.stats.inc_value("discovery/listing_pages")
         go_on = new or response.meta.get("resume")
         if go_on and listed and listed != response.meta.get("previous") and \
                 page < self.max_listing_pages:
-            category = response.meta.get("category", response.url)
-            for request in await self.category_page(category, page + 1, listed):
+            for request in self.category_page(category, page + 1, listed):
                 yield request
-        self.processed(response)
+        yield DECIDE_NOW
+        self.mark_done(response)
 
     async def parse_article(self, response: Response) -> AsyncIterator[ArticlePage | Request]:
         """Links first, then the page: the pipeline marks the page processed once its text
         is filed, and by then the links must be in the frontier already."""
         if self.challenged(response):
             return
+        requests = self.robots_sitemaps()
         if self.site.discovery.follow_links_in_articles:
-            links = [Link(url) for url in self.article_links(response)]
-            for request in await self.article_requests(links, "article"):
-                yield request
+            requests += self.article_requests([Link(url) for url in self.article_links(response)],
+                                              "article")
+        for request in requests:
+            yield request
+        # the recrawl middleware decides on the links before it passes the page on
+        capture = capture_of(self.crawler, response)  # None only when archiving is switched off
         yield ArticlePage(
             url=response.url,
             status=response.status,
             body=response.body,
             content_type=header(response, b"Content-Type"),
-            # set by WarcExporter; absent only when archiving is switched off
-            warc_record_id=response.meta.get("warc_record_id"),
-            fetched_at=response.meta.get("fetched_at") or datetime.now(UTC),
+            capture=capture,
+            fetched_at=capture.fetched_at if capture else datetime.now(UTC),
             source_lastmod=response.meta.get("lastmod"),
-            archived=response.meta.get("archived"),
             # a page a dead run fetched but never finished is extracted even if unchanged
             extract_unchanged=response.meta.get("reason") == "unfinished",
         )
-        self.processed(response, page=not self.extracting)
+        self.mark_done(response, page=not self.extracting)
 
     def article_links(self, response: Response) -> list[str]:
         """The page's links to articles, canonical, each once, in page order."""
@@ -411,50 +399,6 @@ class NewsSpider(Spider):
         return list(dict.fromkeys(url for url in links if url and self.is_article(url)))
 
 
-def _days(days: float | None) -> timedelta | None:
-    return timedelta(days=days) if days else None
-
-
-def with_query_parameter(url: str, name: str, value: int) -> str:
-    """`url` with `name=value` (the first page, 0, is the URL without the parameter)."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
-    if value:
-        query.append((name, str(value)))
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
 def header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
-
-
-def sitemap_body(response: Response) -> bytes | None:
-    body = response.body
-    if body[:2] == b"\x1f\x8b":  # a .xml.gz sitemap
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
-                body = stream.read(MAX_SITEMAP_BYTES + 1)
-        except (OSError, EOFError):
-            return None
-    if len(body) > MAX_SITEMAP_BYTES or b"<" not in body[:1024]:
-        return None
-    return body
-
-
-def feed_links(body: bytes) -> list[tuple[str, str | None]]:
-    """(link, date as written) of every RSS item and Atom entry in a feed."""
-    try:
-        root = etree.fromstring(body, etree.XMLParser(recover=True, resolve_entities=False))
-    except etree.XMLSyntaxError:
-        return []
-    if root is None:
-        return []
-    links: list[tuple[str, str | None]] = []
-    for item in root.iter("item"):
-        links.append((item.findtext("link") or "", item.findtext("pubDate")))
-    for entry in root.iter("{http://www.w3.org/2005/Atom}entry"):
-        link = entry.find("{http://www.w3.org/2005/Atom}link")
-        updated = entry.findtext("{http://www.w3.org/2005/Atom}updated")
-        links.append((link.get("href", "") if link is not None else "", updated))
-    return [(link.strip(), date) for link, date in links if link.strip()]

@@ -2,20 +2,28 @@
 
 SQLite is the default (one file under DATA_DIR); any SQLAlchemy URL works,
 PostgreSQL included. The schema is created and upgraded by the Alembic
-migrations in `storage/migrations` on first use, never by `create_all`.
+migrations in `storage/migrations`, never by `create_all`: once per catalogue per
+process (the first `open_catalogue`), under a lock in the database itself, because
+several crawlers (and commands) may start at once against one fresh catalogue.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
+MIGRATION_LOCK = 0x76_6E_61_72  # "vnar": the advisory lock's first key on PostgreSQL
+
+_upgraded: set[str] = set()
+"""The catalogue URLs this process brought to the newest migration."""
+_upgrading = threading.Lock()
 
 
 def make_engine(url: str) -> Engine:
@@ -48,15 +56,38 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (creates it on an empty database)."""
+    """Bring the schema to the newest migration (creates it on an empty database), holding
+    the migration lock: a process that waited for it finds the work done."""
     config = alembic_config(engine)
     with engine.begin() as connection:
+        hold_migration_lock(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
+def hold_migration_lock(connection: Connection) -> None:
+    """Until `connection`'s transaction ends, no other connection migrates this catalogue.
+
+    PostgreSQL: a transaction-level advisory lock on (MIGRATION_LOCK, the schema), so
+    catalogues in other schemas of the database migrate meanwhile. SQLite: BEGIN
+    IMMEDIATE, which takes the file's write lock (others wait, up to the busy timeout).
+    Must come first in the transaction.
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                           {"key": MIGRATION_LOCK})
+    elif dialect == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def open_catalogue(url: str) -> sessionmaker[Session]:
-    """Engine + schema upgrade + session factory: the one way in for callers."""
+    """Engine + session factory, the schema upgraded on the first open of `url` in this
+    process (later opens trust it: a schema does not go back): the one way in for callers."""
     engine = make_engine(url)
-    upgrade(engine)
+    key = engine.url.render_as_string(hide_password=False)
+    with _upgrading:
+        if key not in _upgraded:
+            upgrade(engine)
+            _upgraded.add(key)
     return sessionmaker(engine, expire_on_commit=False)

@@ -1,68 +1,31 @@
-"""Catalogue queries. Every function takes a Session; callers frame the transaction.
+"""What the crawl and `scrapy reextract` write to the catalogue and read back: captures,
+articles (their text file names), documents and extraction failures. Every function takes
+a Session; callers frame the transaction.
 
     with sessions.begin() as session:
-        run = repository.start_run(session, spider="vov", site="vov", hostname=h, pid=p)
+        ids = repository.insert_captures(session, captures)
+
+Crawl runs are in `runs`, the frontier in `frontier`, the site lock in `locks`, what
+`scrapy warcimport` asks in `imported`, and the re-extraction's choice in `selection`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, case, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storage.catalogue.batching import in_chunks
-from storage.catalogue.models import (
-    Article,
-    Base,
-    Capture,
-    CrawlRun,
-    Document,
-    ExtractionFailure,
-    ImportedFile,
-)
-from storage.catalogue.values import capture_values, fit_values
+from storage.catalogue.models import Article, Capture, Document, ExtractionFailure
+from storage.catalogue.upserts import insert_ignoring_duplicates
+from storage.catalogue.values import NO_STATUS, fit_values, http_status
 from storage.dates import utc_now
 from storage.textfiles import text_file_name
-
-# ---- crawl runs -------------------------------------------------------------
-
-
-def start_run(session: Session, *, spider: str, site: str, hostname: str, pid: int) -> CrawlRun:
-    run = CrawlRun(
-        spider=spider, site=site, started_at=utc_now(), status="running", hostname=hostname, pid=pid
-    )
-    session.add(run)
-    session.flush()
-    return run
-
-
-def finish_run(session: Session, run_id: int, *, status: str, stats: dict[str, Any]) -> CrawlRun:
-    run = session.get_one(CrawlRun, run_id)
-    run.finished_at = utc_now()
-    run.status = status
-    run.stats = stats
-    return run
-
-
-def crawl_run(session: Session, run_id: int | None = None) -> CrawlRun | None:
-    """The run with that id, or the latest run."""
-    if run_id is not None:
-        return session.get(CrawlRun, run_id)
-    return session.scalar(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1))
-
-
-def mark_run_killed(session: Session, run_id: int) -> None:
-    """A run that died without closing (its lock was found stale)."""
-    run = session.get(CrawlRun, run_id)
-    if run is not None and run.status == "running":
-        run.status = "killed"
-
 
 # ---- captures ---------------------------------------------------------------
 
@@ -92,6 +55,19 @@ class NewCapture:
     refers_to_capture_id: int | None = None
     problems: dict[str, str] | None = None
     blocked: str | None = None
+
+
+def capture_values(capture: NewCapture) -> dict[str, Any]:
+    """The row to insert for `capture`, every value the catalogue cannot hold normalised and
+    why in `problems`: the last check before any capture row is inserted, whoever made it.
+    (A shallow copy: `dataclasses.asdict` deep-copies, and this runs for every row.)"""
+    values, problems = fit_values(Capture, {f.name: getattr(capture, f.name)
+                                            for f in fields(capture)})
+    if capture.status != NO_STATUS:
+        values["status"] = http_status(capture.status, problems)
+    if problems:
+        values["problems"] = {**(capture.problems or {}), **problems}
+    return values
 
 
 def insert_captures(session: Session, captures: Sequence[NewCapture]) -> dict[str, int]:
@@ -140,10 +116,6 @@ def capture_id_by_record_id(session: Session, record_id: str) -> int | None:
     return session.scalar(select(Capture.id).where(Capture.warc_record_id == record_id))
 
 
-def capture_by_record_id(session: Session, record_id: str) -> Capture | None:
-    return session.scalar(select(Capture).where(Capture.warc_record_id == record_id))
-
-
 def captures_of_run(session: Session, run_id: int) -> Sequence[Capture]:
     return session.scalars(
         select(Capture).where(Capture.crawl_run_id == run_id).order_by(Capture.id)
@@ -158,14 +130,6 @@ def _made_in_run(session: Session, model: type[Document | ExtractionFailure], ru
         .where(Capture.crawl_run_id == run_id)
         .order_by(model.id)
     ).all()
-
-
-def capture_counts_by_url(session: Session, run_id: int | None = None) -> dict[str, int]:
-    """How many captures each URL has (in one run, or overall): finds double fetches."""
-    query = select(Capture.url, func.count()).group_by(Capture.url)
-    if run_id is not None:
-        query = query.where(Capture.crawl_run_id == run_id)
-    return {url: count for url, count in session.execute(query)}
 
 
 # ---- articles and their text files -----------------------------------------
@@ -185,7 +149,7 @@ def article_text_paths(session: Session, urls: Iterable[str]) -> dict[str, str]:
     if missing:
         now = utc_now()
         session.execute(
-            _insert_ignoring_duplicates(session, Article),
+            insert_ignoring_duplicates(session, Article),
             [{"url": url, "first_seen_at": now} for url in sorted(missing)],
         )
         ids |= _article_ids(session, missing)
@@ -198,15 +162,6 @@ def _article_ids(session: Session, urls: set[str]) -> dict[str, int]:
         query = select(Article.url, Article.id).where(Article.url.in_(chunk))
         found.update((url, article_id) for url, article_id in session.execute(query))
     return found
-
-
-def _insert_ignoring_duplicates(session: Session, model: type[Base]) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(model).on_conflict_do_nothing()
-    return insert(model)  # other engines: a concurrent duplicate fails loudly instead
 
 
 # ---- documents and failures -------------------------------------------------
@@ -283,122 +238,12 @@ def document_versions(session: Session, url: str) -> list[tuple[Document, Captur
     return [(document, capture) for document, capture in rows.tuples()]
 
 
-def latest_documents(session: Session) -> Sequence[Document]:
-    """The newest document of every URL."""
-    newest = (
-        select(Document.url, func.max(Document.id).label("id")).group_by(Document.url).subquery()
-    )
-    return session.scalars(
-        select(Document).join(newest, Document.id == newest.c.id).order_by(Document.text_path)
-    ).all()
-
-
 def documents_of_run(session: Session, run_id: int) -> Sequence[Document]:
     return _made_in_run(session, Document, run_id)
 
 
 def failures_of_run(session: Session, run_id: int) -> Sequence[ExtractionFailure]:
     return _made_in_run(session, ExtractionFailure, run_id)
-
-
-def table_counts(session: Session) -> dict[str, int]:
-    """Row counts of the documented tables, for summaries."""
-    models = {"crawl_runs": CrawlRun, "captures": Capture, "documents": Document}
-    models["extraction_failures"] = ExtractionFailure
-    return {name: session.scalar(select(func.count()).select_from(model)) or 0
-            for name, model in models.items()}
-
-
-# ---- imported files (scrapy warcimport) ---------------------------------------------
-
-
-def imported_file(session: Session, path: str, size: int, sha256: str) -> ImportedFile | None:
-    """The earlier import of exactly this file (same place, size and content), if any."""
-    return session.scalar(select(ImportedFile).where(
-        ImportedFile.path == path, ImportedFile.size == size, ImportedFile.sha256 == sha256))
-
-
-def add_imported_file(session: Session, **fields: Any) -> ImportedFile:
-    row = ImportedFile(imported_at=utc_now(), **fields)
-    session.add(row)
-    session.flush()
-    return row
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureSpan:
-    """The captures one import inserted into one file's place, named without holding their
-    ids: the place they point into and the first and last id. Rows other writers inserted
-    meanwhile may have ids in between, but they point elsewhere."""
-
-    warc_file: str
-    first_id: int
-    last_id: int
-
-
-def _in_span(span: CaptureSpan) -> tuple[Any, ...]:
-    return (Capture.id.between(span.first_id, span.last_id), Capture.warc_file == span.warc_file)
-
-
-def delete_captures_in(session: Session, span: CaptureSpan) -> None:
-    """Only for rows this transaction inserted (an import that has to start over)."""
-    session.execute(delete(Capture).where(*_in_span(span)))
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureRef:
-    """What revisit resolution needs to know of a capture."""
-
-    id: int
-    url: str
-    fetched_at: datetime
-    status: int
-    payload_digest: str
-    refers_to_record_id: str | None = None
-
-
-def unresolved_revisits_in(session: Session, span: CaptureSpan, *, after_id: int,
-                           limit: int) -> list[CaptureRef]:
-    """The next `limit` revisits of the span without a known original, in id order after
-    `after_id`: a file's revisits are resolved a batch at a time, however many it holds."""
-    rows = session.execute(select(
-        Capture.id, Capture.url, Capture.fetched_at, Capture.status, Capture.payload_digest,
-        Capture.refers_to_record_id,
-    ).where(*_in_span(span), Capture.id > after_id, Capture.warc_type == "revisit",
-            Capture.refers_to_capture_id.is_(None)).order_by(Capture.id).limit(limit))
-    return [CaptureRef(*row) for row in rows]
-
-
-def responses_by_record_id(session: Session, record_ids: Iterable[str]) -> dict[str, CaptureRef]:
-    found: dict[str, CaptureRef] = {}
-    for chunk in in_chunks(record_ids):
-        rows = session.execute(select(
-            Capture.warc_record_id, Capture.id, Capture.url, Capture.fetched_at, Capture.status,
-            Capture.payload_digest,
-        ).where(Capture.warc_record_id.in_(chunk), Capture.warc_type == "response"))
-        found.update((record_id, CaptureRef(*rest)) for record_id, *rest in rows)
-    return found
-
-
-def responses_by_digest(session: Session, digests: Iterable[str]) -> dict[str, list[CaptureRef]]:
-    found: dict[str, list[CaptureRef]] = {}
-    for chunk in in_chunks(set(digests) - {""}):
-        rows = session.execute(select(
-            Capture.id, Capture.url, Capture.fetched_at, Capture.status, Capture.payload_digest,
-        ).where(Capture.payload_digest.in_(chunk), Capture.warc_type == "response"))
-        for row in rows:
-            found.setdefault(row.payload_digest, []).append(CaptureRef(*row))
-    return found
-
-
-def set_revisit_originals(session: Session, originals: dict[int, CaptureRef]) -> None:
-    """Link revisits (capture id -> original); a revisit stored without an HTTP status
-    (status 0) takes its original's."""
-    for revisit_id, original in originals.items():
-        status = case((Capture.status == 0, original.status), else_=Capture.status)
-        session.execute(update(Capture).where(Capture.id == revisit_id)
-                        .values(refers_to_capture_id=original.id, status=status))
-
 
 
 def failure_keys(session: Session, capture_ids: Iterable[int]) -> set[tuple[int, str, str]]:
@@ -411,3 +256,16 @@ def failure_keys(session: Session, capture_ids: Iterable[int]) -> set[tuple[int,
         ).where(ExtractionFailure.capture_id.in_(chunk)))
         found.update((capture_id, reason, version) for capture_id, reason, version in rows)
     return found
+
+
+# ---- versions of an article -------------------------------------------------
+
+
+def payload_capture(session: Session, capture: Capture) -> Capture | None:
+    """The capture whose record holds `capture`'s payload: itself, or the original a revisit
+    refers to (a revisit's record holds headers only); None if that is not catalogued."""
+    if capture.warc_type != "revisit":
+        return capture
+    if capture.refers_to_capture_id is None:
+        return None
+    return session.get(Capture, capture.refers_to_capture_id)

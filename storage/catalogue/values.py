@@ -12,19 +12,15 @@ catalogue cannot hold (NUL, longer than its index allows) refuses the record.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import String
 
-from storage.catalogue.models import Base, Capture
+from storage.catalogue.models import Base
 
-if TYPE_CHECKING:
-    from storage.catalogue.repository import NewCapture
-
-__all__ = ["URL_MAX_BYTES", "Problems", "capture_values", "fit_values", "fitted", "status_code",
-           "undecodable", "url_refusal"]
+__all__ = ["NO_STATUS", "URL_MAX_BYTES", "Problems", "fit_values", "fitted", "http_status",
+           "status_code", "undecodable", "url_refusal"]
 
 URL_MAX_BYTES = 2000
 """PostgreSQL's btree rows hold at most ~2700 bytes, and `captures` indexes (url, fetched_at)."""
@@ -70,19 +66,6 @@ def fit_values(model: type[Base], values: dict[str, Any]) -> tuple[dict[str, Any
     return fitted_values, problems
 
 
-def capture_values(capture: NewCapture) -> dict[str, Any]:
-    """The row to insert for `capture`, every value the catalogue cannot hold normalised and
-    why in `problems`: the last check before any capture row is inserted, whoever made it.
-    (A shallow copy: `dataclasses.asdict` deep-copies, and this runs for every row.)"""
-    values, problems = fit_values(Capture, {f.name: getattr(capture, f.name)
-                                            for f in fields(capture)})
-    if capture.status != NO_STATUS:
-        values["status"] = _http_status(capture.status, problems)
-    if problems:
-        values["problems"] = {**(capture.problems or {}), **problems}
-    return values
-
-
 @cache
 def _limits(model: type[Base]) -> dict[str, int | None]:
     """The model's string columns and their lengths (None: unlimited text)."""
@@ -100,10 +83,11 @@ def status_code(text: str | None, problems: Problems) -> int:
     except ValueError:
         _note(problems, "status", f"unreadable status {text.strip()[:20]!r}: stored as 0")
         return 0
-    return _http_status(status, problems)
+    return http_status(status, problems)
 
 
-def _http_status(status: int, problems: Problems) -> int:
+def http_status(status: int, problems: Problems) -> int:
+    """`status` if it is an HTTP status (100-599); else 0, with why."""
     if not 100 <= status <= 599:
         _note(problems, "status", f"impossible status {str(status)[:20]}: stored as {NO_STATUS}")
         return NO_STATUS

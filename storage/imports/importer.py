@@ -19,10 +19,11 @@ reported; an unexpected error costs its file only.
 Memory stays bounded whatever the input: records are streamed (storage.warc.sources and
 storage.warc.records; `ImportLimits` caps what is read), and nothing is kept per record. Bad
 records and repairs go to a `Progress` as they are found, a batch at a time (the command
-prints them); a `FileReport` counts them by kind and keeps only the first `KEPT` of each.
-Records already catalogued (same WARC-Record-ID, from another file or earlier in the same
-one) are counted as duplicates and skipped: the catalogue is asked a batch at a time, and
-its unique index on the id is the memory. What a file inserted is named by `CaptureSpan`s
+prints them); a `FileReport` counts them by kind and keeps only the first `KEPT` of each
+(storage.imports.reports). Records already catalogued (same WARC-Record-ID, from another
+file or earlier in the same one) are counted as duplicates and skipped: the catalogue is
+asked a batch at a time (storage.imports.batches), and its unique index on the id is the
+memory. What a file inserted is named by `CaptureSpan`s
 (place, first and last id), not by id lists: its revisits are linked to their originals
 through them, batch by batch, once the file is in and again once all the files of the
 command are in; a whole-file gzip's first pass is deleted through one. Rows that existed
@@ -35,36 +36,31 @@ import hashlib
 import logging
 import os
 import shutil
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.catalogue import repository
-from storage.catalogue.repository import CaptureSpan, NewCapture
+from storage.catalogue import imported
 from storage.dates import EARLIEST, LATEST
+from storage.imports.batches import Counts, catalogue_records
 from storage.imports.recompress import recompress
+from storage.imports.reports import FileReport, Progress, Quiet, one_line
 from storage.imports.revisits import resolve_revisits_in
 from storage.imports.rows import CaptureRows, RecordPlace
 from storage.imports.wacz import EntryRefused, Extraction, WaczError, WaczMember, extract_member, warc_members
 from storage.warc.formats import Sniffed, sniff
 from storage.warc.reader import IMPORTED_DIR
-from storage.warc.scanner import ScanLimits, ScannedRecord, ScanProblem, SharedMembers, scan
+from storage.warc.scanner import ScanLimits, ScanProblem, SharedMembers, scan
 from storage.warc.sources import Inflation
 
-__all__ = ["KEPT", "FileReport", "Finding", "Findings", "ImportLimits", "Importer", "Progress", "Repair"]
+__all__ = ["ImportLimits", "Importer"]
 
 logger = logging.getLogger(__name__)
 
-BATCH = 500
-"""Records met per batch: one duplicate query, one insert, then their findings are told."""
-KEPT = 100
-"""Bad records and repairs a FileReport keeps (of each): enough to show, never millions."""
 PATH_MAX = 255  # captures.warc_file
 
 
@@ -87,119 +83,6 @@ class ImportLimits:
 
 
 @dataclass(frozen=True, slots=True)
-class Repair:
-    """A capture imported with values repaired: {column: why}, also in `captures.problems`."""
-
-    offset: int
-    problems: dict[str, str]
-    part: str = ""
-
-
-Finding = ScanProblem | Repair
-
-
-@dataclass
-class Findings:
-    """Bad records and repairs: every one counted by kind (a problem's code, a repaired
-    column), the first `KEPT` of each kept."""
-
-    problems: list[ScanProblem] = field(default_factory=list)
-    repairs: list[Repair] = field(default_factory=list)
-    problem_kinds: Counter[str] = field(default_factory=Counter)
-    repair_kinds: Counter[str] = field(default_factory=Counter)
-    repair_count: int = 0
-
-    @property
-    def problem_count(self) -> int:
-        return self.problem_kinds.total()
-
-    def add(self, finding: Finding) -> None:
-        if isinstance(finding, Repair):
-            self.repair_count += 1
-            self.repair_kinds.update(finding.problems.keys())
-            if len(self.repairs) < KEPT:
-                self.repairs.append(finding)
-        else:
-            self.problem_kinds[finding.code] += 1
-            if len(self.problems) < KEPT:
-                self.problems.append(finding)
-
-    def merge(self, other: Findings) -> None:
-        self.problems += other.problems[:KEPT - len(self.problems)]
-        self.repairs += other.repairs[:KEPT - len(self.repairs)]
-        self.problem_kinds.update(other.problem_kinds)
-        self.repair_kinds.update(other.repair_kinds)
-        self.repair_count += other.repair_count
-
-    def forget_repairs(self) -> None:
-        """Their captures were rolled back."""
-        self.repairs, self.repair_kinds, self.repair_count = [], Counter(), 0
-
-
-@dataclass
-class FileReport:
-    """What happened to one file: the command prints it, the tests check it."""
-
-    path: str
-    format: str = ""
-    outcome: str = "imported"
-    """imported, already imported, skipped (not an archive, found in a folder) or failed."""
-    records: int = 0
-    responses: int = 0
-    revisits: int = 0
-    resolved: int = 0
-    duplicates: int = 0
-    findings: Findings = field(default_factory=Findings)
-    stored_as: str | None = None
-    note: str = ""
-    spans: list[CaptureSpan] = field(default_factory=list, repr=False)
-    """What it inserted, one span per WARC scanned (a WACZ may hold several)."""
-
-    @property
-    def problems(self) -> list[ScanProblem]:
-        """The first `KEPT` bad records (`findings.problem_count` counts them all)."""
-        return self.findings.problems
-
-    @property
-    def repairs(self) -> list[Repair]:
-        """The first `KEPT` captures with repaired values (`findings.repair_count`: all)."""
-        return self.findings.repairs
-
-    @property
-    def failed(self) -> bool:
-        return self.outcome == "failed" or self.findings.problem_count > 0
-
-    @property
-    def captures(self) -> int:
-        return self.responses + self.revisits
-
-
-class Progress(Protocol):
-    """Told what an import finds as it finds it (the command prints it): a FileReport keeps
-    only the first findings, so this is where every one is seen."""
-
-    def found(self, report: FileReport, finding: Finding) -> None:
-        """A bad record or a repair, a batch at a time, in file order within the batch."""
-
-    def finished(self, report: FileReport) -> None:
-        """The file is done: imported, already imported, skipped or failed."""
-
-    def linked_later(self, report: FileReport, count: int) -> None:
-        """`count` more of its revisits were linked to originals in files imported after it."""
-
-
-class _Quiet:
-    def found(self, report: FileReport, finding: Finding) -> None:
-        pass
-
-    def finished(self, report: FileReport) -> None:
-        pass
-
-    def linked_later(self, report: FileReport, count: int) -> None:
-        pass
-
-
-@dataclass(frozen=True, slots=True)
 class _Unit:
     """One stretch of WARC/ARC bytes to scan: a file, or a WARC stored inside a WACZ."""
 
@@ -212,48 +95,13 @@ class _Unit:
     """The WACZ entry's name, for reports."""
 
 
-@dataclass
-class _Counts:
-    """What one pass over a unit found and inserted: added to its file's report once the
-    pass holds (a whole-file gzip's first pass is deleted and done again)."""
-
-    place: str
-    tell: Callable[[Finding], None]
-    """The file's Progress: every finding, as it is counted."""
-    records: int = 0
-    responses: int = 0
-    revisits: int = 0
-    duplicates: int = 0
-    findings: Findings = field(default_factory=Findings)
-    first_id: int | None = None
-    last_id: int | None = None
-
-    def found(self, finding: Finding) -> None:
-        self.findings.add(finding)
-        self.tell(finding)
-
-    def inserted(self, capture_id: int) -> None:
-        self.first_id = capture_id if self.first_id is None else min(self.first_id, capture_id)
-        self.last_id = capture_id if self.last_id is None else max(self.last_id, capture_id)
-
-    @property
-    def span(self) -> CaptureSpan | None:
-        if self.first_id is None or self.last_id is None:
-            return None
-        return CaptureSpan(self.place, self.first_id, self.last_id)
-
-
-Outcome = NewCapture | ScanProblem | None
-"""What one record met becomes: a capture row, a bad record, or nothing to catalogue."""
-
-
 class Importer:
     def __init__(self, sessions: sessionmaker[Session], warc_dir: Path,
                  limits: ImportLimits | None = None, progress: Progress | None = None) -> None:
         self.sessions = sessions
         self.warc_dir = warc_dir
         self.limits = limits or ImportLimits()
-        self.progress: Progress = progress or _Quiet()
+        self.progress: Progress = progress or Quiet()
         self._written: list[Path] = []  # files and folders the current file's import made
         self._file_date = datetime.now(UTC)
 
@@ -292,11 +140,11 @@ class Importer:
                 self._import(session, path, sniffed, size, sha256, report)
         except (OSError, SQLAlchemyError, WaczError) as error:
             logger.debug("import of %s failed", path, exc_info=True)
-            return self._undone(report, f"nothing imported: {_one_line(error)}")
+            return self._undone(report, f"nothing imported: {one_line(error)}")
         except Exception as error:  # a bug met on one file must not cost the others
             logger.error("import of %s failed", path, exc_info=True)
             return self._undone(report, f"nothing imported: unexpected {type(error).__name__}: "
-                                        f"{_one_line(error)}")
+                                        f"{one_line(error)}")
         return report
 
     def _undone(self, report: FileReport, note: str) -> FileReport:
@@ -314,7 +162,7 @@ class Importer:
 
     def _import(self, session: Session, path: Path, sniffed: Sniffed, size: int, sha256: str,
                 report: FileReport) -> None:
-        earlier = repository.imported_file(session, str(path), size, sha256)
+        earlier = imported.imported_file(session, str(path), size, sha256)
         if earlier is not None:
             report.outcome = "already imported"
             report.note = (f"on {earlier.imported_at:%Y-%m-%d %H:%M} UTC ({earlier.captures} captures, "
@@ -323,7 +171,7 @@ class Importer:
         for unit in self._units(path, sniffed, sha256, report):
             self._add(report, self._import_unit(session, unit, report))
         report.resolved = sum(resolve_revisits_in(session, span) for span in report.spans)
-        repository.add_imported_file(
+        imported.add_imported_file(
             session, path=str(path), size=size, sha256=sha256, format=report.format,
             stored_as=report.stored_as, records=report.records, captures=report.captures,
             duplicates=report.duplicates, problems=report.findings.problem_count,
@@ -375,14 +223,14 @@ class Importer:
             self._written.append(target)
         return target
 
-    def _import_unit(self, session: Session, unit: _Unit, report: FileReport) -> _Counts:
+    def _import_unit(self, session: Session, unit: _Unit, report: FileReport) -> Counts:
         counts = self._counts(unit.place, report)
         try:
             self._catalogue(session, unit, counts)
             return counts
         except SharedMembers as shared:
             if counts.span is not None:
-                repository.delete_captures_in(session, counts.span)
+                imported.delete_captures_in(session, counts.span)
             logger.info("%s: %s; recompressing", unit.path, shared)
         fixed, problems = self._recompress(unit)
         report.stored_as = fixed.place.warc_file
@@ -394,8 +242,8 @@ class Importer:
         self._catalogue(session, fixed, counts)
         return counts
 
-    def _counts(self, place: RecordPlace, report: FileReport) -> _Counts:
-        return _Counts(place.warc_file, lambda finding: self.progress.found(report, finding))
+    def _counts(self, place: RecordPlace, report: FileReport) -> Counts:
+        return Counts(place.warc_file, lambda finding: self.progress.found(report, finding))
 
     def _recompress(self, unit: _Unit) -> tuple[_Unit, list[ScanProblem]]:
         suffix = ".arc.gz" if unit.sniffed.kind == "arc" else ".warc.gz"
@@ -408,81 +256,14 @@ class Importer:
         fixed = _Unit(target, RecordPlace(name, unit.place.file_sha256), sniff(target), part=unit.part)
         return fixed, problems
 
-    def _catalogue(self, session: Session, unit: _Unit, counts: _Counts) -> None:
+    def _catalogue(self, session: Session, unit: _Unit, counts: Counts) -> None:
         rows = CaptureRows(unit.place, self._file_date)
         with open(unit.path, "rb") as handle:
             items = scan(handle, unit.sniffed, start=unit.start, end=unit.end, limits=self.limits.scan)
-            for batch in _batches(self._outcomes(items, rows, unit.part)):
-                self._catalogue_batch(session, batch, counts, unit.part)
+            catalogue_records(session, items, rows, counts, unit.part)
 
     @staticmethod
-    def _outcomes(items: Iterable[ScannedRecord | ScanProblem], rows: CaptureRows,
-                  part: str) -> Iterator[Outcome]:
-        """One outcome per record met, made at once (records may hold large payloads)."""
-        for item in items:
-            if isinstance(item, ScanProblem):
-                yield replace(item, part=part)
-                continue
-            try:
-                row = rows.row(item)
-            except Exception as error:  # one record's surprise must not cost the file
-                logger.error("record at offset %d of %s", item.offset, rows.place.warc_file, exc_info=True)
-                row = ScanProblem(item.offset, f"unexpected {type(error).__name__}: {_one_line(error)}",
-                                  item.length, "bad_record")
-            yield replace(row, part=part) if isinstance(row, ScanProblem) else row
-
-    @classmethod
-    def _catalogue_batch(cls, session: Session, batch: list[Outcome], counts: _Counts, part: str) -> None:
-        """Insert the batch's new rows, then tell its bad records and repairs in file order."""
-        counts.records += len(batch)
-        found: list[Finding] = [outcome for outcome in batch if isinstance(outcome, ScanProblem)]
-        rows = [outcome for outcome in batch if isinstance(outcome, NewCapture)]
-        fresh = cls._not_yet_catalogued(session, rows, counts)
-        ids, refused = cls._insert_rows(session, fresh, part)
-        found += refused
-        for row in fresh:
-            capture_id = ids.get(row.warc_record_id)
-            if capture_id is None:
-                continue
-            counts.inserted(capture_id)
-            if row.problems:
-                found.append(Repair(row.warc_offset, row.problems, part))
-            if row.warc_type == "revisit":
-                counts.revisits += 1
-            else:
-                counts.responses += 1
-        for finding in sorted(found, key=lambda finding: finding.offset):
-            counts.found(finding)
-
-    @staticmethod
-    def _not_yet_catalogued(session: Session, rows: list[NewCapture], counts: _Counts) -> list[NewCapture]:
-        """Rows whose record id is neither in the catalogue (earlier batches of this file
-        included: same transaction) nor earlier in the batch; the others are duplicates."""
-        known = repository.known_record_ids(session, (row.warc_record_id for row in rows))
-        fresh = []
-        for row in rows:
-            if row.warc_record_id in known:
-                counts.duplicates += 1
-                continue
-            known.add(row.warc_record_id)
-            fresh.append(row)
-        return fresh
-
-    @staticmethod
-    def _insert_rows(session: Session, rows: list[NewCapture],
-                     part: str) -> tuple[dict[str, int], list[ScanProblem]]:
-        """The rows' capture ids, and those the database refused as problems: on PostgreSQL
-        a refused batch is retried record by record under SAVEPOINTs, so a refused row costs
-        only its record. SQLite's driver cannot nest them reliably, and refuses none of the
-        values that are sanitised before."""
-        if not rows or session.get_bind().dialect.name == "sqlite":
-            return repository.insert_captures(session, rows), []
-        ids, refused = repository.insert_captures_salvaging(session, rows)
-        return ids, [ScanProblem(row.warc_offset, f"refused by the catalogue: {reason}", row.warc_length,
-                                 "refused", part) for row, reason in refused]
-
-    @staticmethod
-    def _add(report: FileReport, counts: _Counts) -> None:
+    def _add(report: FileReport, counts: Counts) -> None:
         report.records += counts.records
         report.responses += counts.responses
         report.revisits += counts.revisits
@@ -515,17 +296,6 @@ def _expand(paths: Sequence[Path]) -> Iterator[tuple[Path, bool]]:
             yield path, True
 
 
-def _batches(outcomes: Iterable[Outcome]) -> Iterator[list[Outcome]]:
-    batch: list[Outcome] = []
-    for outcome in outcomes:
-        batch.append(outcome)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _size_and_sha256(path: Path) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
@@ -546,10 +316,6 @@ def _format_name(sniffed: Sniffed) -> str:
     if sniffed.kind is None:
         return "unknown"
     return sniffed.kind + (".gz" if sniffed.gzip else "")
-
-
-def _one_line(error: object) -> str:
-    return " ".join(str(error).split())[:300]
 
 
 def _failed(report: FileReport, note: str) -> FileReport:

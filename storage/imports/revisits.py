@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from storage.catalogue import repository
-from storage.catalogue.repository import CaptureRef, CaptureSpan
+from storage.catalogue import imported
+from storage.catalogue.imported import CaptureRef, CaptureSpan
 
 __all__ = ["resolve_revisits_in"]
 
@@ -26,23 +26,23 @@ def resolve_revisits_in(session: Session, span: CaptureSpan) -> int:
     """Fill in the original of the span's unresolved revisits, a batch at a time (a file
     may hold millions); return how many were resolved now."""
     resolved, after_id = 0, span.first_id - 1
-    while revisits := repository.unresolved_revisits_in(session, span, after_id=after_id, limit=BATCH):
+    while revisits := imported.unresolved_revisits_in(session, span, after_id=after_id, limit=BATCH):
         resolved += _resolve(session, revisits)
         after_id = revisits[-1].id
     return resolved
 
 
 def _resolve(session: Session, revisits: list[CaptureRef]) -> int:
-    by_id = repository.responses_by_record_id(
+    by_id = imported.responses_by_record_id(
         session, (r.refers_to_record_id for r in revisits if r.refers_to_record_id))
-    by_digest = repository.responses_by_digest(session, (r.payload_digest for r in revisits))
+    by_digest = imported.responses_by_digest(session, (r.payload_digest for r in revisits))
     originals: dict[int, CaptureRef] = {}
     for revisit in revisits:
         original = by_id.get(revisit.refers_to_record_id or "") or \
             best_original(revisit, by_digest.get(revisit.payload_digest, []))
         if original is not None:
             originals[revisit.id] = original
-    repository.set_revisit_originals(session, originals)
+    imported.set_revisit_originals(session, originals)
     return len(originals)
 
 

@@ -10,6 +10,9 @@ is ever longer than the limit plus one chunk. Corrupt data raises `DecodeError`.
 Codings: chunked (Transfer-Encoding), gzip / x-gzip (several members; trailing junk that
 does not start a member is ignored, as some servers add it), deflate (zlib-wrapped, or raw
 as many servers send it), br (the `brotli` package), identity.
+
+The one gzip-member loop lives here too: `gunzip_members` inflates a WARC record's member
+(or members) for `storage.warc.reader` under the same cap, and says where they ended.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from functools import cache
 from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 
-__all__ = ["CHUNK", "DecodeError", "TooLarge", "decode_body", "decode_http_body", "decode_or_keep",
-           "gunzip"]
+__all__ = ["CHUNK", "GZIP_MAGIC", "CorruptData", "DecodeError", "TooLarge", "decode_body",
+           "decode_http_body", "decode_or_keep", "gunzip", "gunzip_members"]
 
 CHUNK = 64 * 1024
 """Output produced per decompression step: the most a step can overshoot the limit by."""
@@ -36,6 +39,14 @@ class DecodeError(ValueError):
     """The body cannot be decoded: corrupt or truncated data, or an unknown coding."""
 
     reason = "decode_error"
+
+
+class CorruptData(DecodeError):
+    """Compressed data that does not inflate; `detail` is zlib's word for why."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"corrupt compressed data: {detail}")
+        self.detail = detail
 
 
 RECORD_HEADROOM = 1 << 20
@@ -102,6 +113,20 @@ def gunzip(data: bytes, limit: int | None) -> bytes:
     return _gunzip(data, _Output(limit, "gzip"))
 
 
+def gunzip_members(data: bytes, limit: int | None, *, what: str = "gzip",
+                   first_only: bool = False) -> tuple[bytes, int | None]:
+    """Inflate the gzip member `data` starts with (and, unless `first_only`, every member
+    that directly follows it), producing at most `limit` bytes in all.
+
+    Returns the inflated bytes and where in `data` the last member ended (None: `data`
+    ends inside it); what follows that is left to the caller to judge. Raises `TooLarge`
+    (naming `what`) past the limit and `CorruptData` for data that does not inflate.
+    """
+    out = _Output(limit, what)
+    end = _inflate_members(data, out, first_only=first_only)
+    return out.result(), end
+
+
 class _Output:
     """Collects a step's output and raises TooLarge as soon as it passes the limit."""
 
@@ -126,15 +151,20 @@ def _decoder(coding: str) -> Callable[[bytes, _Output], bytes]:
 
 
 def _gunzip(data: bytes, out: _Output) -> bytes:
+    if data and _inflate_members(data, out, first_only=False) is None:
+        raise DecodeError("gzip body is truncated")
+    return out.result()  # any trailing junk (some servers add it) is ignored
+
+
+def _inflate_members(data: bytes, out: _Output, *, first_only: bool) -> int | None:
+    """The one gzip-member loop: inflate members from the start of `data` while another
+    member follows; return where the last ended, None if `data` ends inside one."""
     start = 0
-    while start < len(data):
+    while True:
         end = _inflate(zlib.decompressobj(wbits=16 + zlib.MAX_WBITS), data, start, out)
-        if end is None:
-            raise DecodeError("gzip body is truncated")
+        if end is None or first_only or not data.startswith(GZIP_MAGIC, end):
+            return end
         start = end
-        if not data.startswith(GZIP_MAGIC, start):
-            break  # trailing junk some servers add
-    return out.result()
 
 
 def _inflate_deflate(data: bytes, out: _Output) -> bytes:
@@ -172,7 +202,7 @@ def _inflate(decompressor: zlib._Decompress, data: bytes, start: int, out: _Outp
             if decompressor.eof:
                 return min(piece_start + CHUNK, len(data)) - len(decompressor.unused_data)
     except zlib.error as error:
-        raise DecodeError(f"corrupt compressed data: {error}") from None
+        raise CorruptData(str(error)) from None
     return None
 
 

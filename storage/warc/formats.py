@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.dates import DateRefused, parse_date, read_date
-from storage.warc.writer import warc_digest as warc_sha1_digest
+from storage.warc.decoding import GZIP_MAGIC
+from storage.warc.exchange import warc_digest  # our own payload digest, for records that carry none
 
 __all__ = [
-    "GZIP_MAGIC",
     "Sniffed",
     "arc_record_id",
     "normalize_digest",
@@ -36,7 +36,6 @@ __all__ = [
     "sniff_bytes",
 ]
 
-GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 WARC_MAGIC = b"WARC/"
 ARC_MAGIC = b"filedesc://"
@@ -129,10 +128,6 @@ def _digest_bytes(algorithm: str, encoded: str) -> bytes | None:
         if len(raw) == size:
             return raw
     return None
-
-
-# Our own payload digest, for records that carry none (ARC, some wget versions).
-warc_digest = warc_sha1_digest
 
 
 # ---- record ids ----------------------------------------------------------------------------

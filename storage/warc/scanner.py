@@ -21,15 +21,9 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from storage.warc.formats import Sniffed
+from storage.warc.gzipsource import GzipSource, SharedMembersFound
 from storage.warc.records import ParsedRecord, RecordError, Streaming, looks_like_record, parse_record
-from storage.warc.sources import (
-    GzipSource,
-    Inflation,
-    PlainSource,
-    SharedMembersFound,
-    Source,
-    SourceError,
-)
+from storage.warc.sources import Inflation, PlainSource, Source, SourceError
 
 __all__ = ["ScanLimits", "ScanProblem", "ScannedRecord", "SharedMembers", "scan"]
 

@@ -1,9 +1,10 @@
-"""WARC/1.1 writer and random-access reader for the archive.
+"""WARC/1.1 writer for the archive.
 
 Why this module exists: every HTTP exchange the crawler makes is kept verbatim
 in ISO 28500 WARC files so pages can be replayed (pywb), re-extracted later and
-cited. The database keeps a :class:`WarcPointer` (file, offset, length) per
-capture and :func:`read_record` follows it back to the bytes.
+cited. The database keeps a :class:`~storage.warc.exchange.WarcPointer` (file,
+offset, length) per capture and `storage.warc.reader.read_capture` follows it back
+to the bytes.
 
 Layout decisions, all chosen so that standard tools (warcio, pywb, fastwarc)
 can read the files and a crash never corrupts what was already written:
@@ -18,294 +19,54 @@ can read the files and a crash never corrupts what was already written:
 * file names are unique per process (timestamp, serial, host, pid), so several
   crawler processes can share one directory.
 
-This module must not import Scrapy: the crawler converts its objects into
-:class:`HttpExchange`.
+The HTTP heads are repaired for replay in `storage.warc.headers`. This module must not
+import Scrapy: the crawler converts its objects into `HttpExchange`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import logging
 import os
 import re
 import socket
 import threading
-import uuid
-import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlsplit
 
-from warcio.bufferedreaders import BufferedReader
-from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordbuilder import RecordBuilder
-from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
-from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
-from warcio.timeutils import iso_date_to_datetime
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter as _WarcioWriter
 
 from storage.dates import utc_now
-from storage.warc.decoding import RECORD_HEADROOM, DecodeError, TooLarge, decode_or_keep
+from storage.warc.exchange import (
+    OPEN_SUFFIX,
+    REVISIT_PROFILES,
+    HttpExchange,
+    Revisit,
+    WarcPointer,
+    new_record_id,
+)
+from storage.warc.headers import (
+    WARC_VERSION,
+    clean_value,
+    http_protocol,
+    request_http_headers,
+    response_http_headers,
+    warc_date,
+    warc_headers,
+)
 
-__all__ = [
-    "ArchivedResponse",
-    "HttpExchange",
-    "WarcPointer",
-    "WarcReadError",
-    "WarcWriter",
-    "enable_warcio_brotli",
-    "new_record_id",
-    "read_record",
-]
+__all__ = ["WarcWriter"]
 
 log = logging.getLogger(__name__)
 
-WARC_VERSION = "1.1"
 WARC_FORMAT = "WARC File Format 1.1"
 WARC_CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
-OPEN_SUFFIX = ".open"
-DEFAULT_PROTOCOL = "HTTP/1.1"
-ORIG_HEADER_PREFIX = "X-Archive-Orig-"
-_GZIP_MAGIC = b"\x1f\x8b"
-_RECORD_END = b"\r\n\r\n"
 _BUILDER = RecordBuilder(warc_version=WARC_VERSION)  # stateless: builds records, adds digests
-
-
-# --------------------------------------------------------------------------
-# Data types
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HttpExchange:
-    """One HTTP request/response as seen by the crawler (no Scrapy types)."""
-
-    url: str
-    method: str
-    request_headers: list[tuple[str, str]]
-    request_body: bytes
-    protocol: str
-    status: int
-    response_headers: list[tuple[str, str]]
-    """As sent by the server, in order, duplicates kept (Set-Cookie)."""
-    response_body: bytes
-    """As sent: still Content-Encoded (gzip/br), but already de-chunked."""
-    fetched_at: datetime
-    """Timezone-aware; written as UTC."""
-    ip_address: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WarcPointer:
-    """Where a response record lives, so it can be read back without scanning."""
-
-    warc_file: str
-    """File name relative to the WARC directory, final name (no ``.open``)."""
-    offset: int
-    """Offset of the response record's gzip member."""
-    length: int
-    """Length in bytes of that gzip member."""
-    record_id: str
-    payload_digest: str
-    block_digest: str
-
-
-@dataclass(frozen=True, slots=True)
-class ArchivedResponse:
-    """One record read back from a WARC file by :func:`read_record`."""
-
-    warc_file: str
-    offset: int
-    length: int
-    record_type: str
-    record_id: str
-    target_uri: str | None
-    date: datetime | None
-    warc_headers: StatusAndHeaders
-    http_headers: StatusAndHeaders | None
-    status: int | None
-    payload: bytes
-    """HTTP body as stored (still Content-Encoded)."""
-    decoded_payload: bytes
-    """Body with Content-Encoding removed; equals ``payload`` if decoding failed."""
-    decode_error: DecodeError | None = None
-    """Why decoding failed: corrupt data, or `TooLarge` past the reader's decode limit."""
-
-    @property
-    def payload_digest(self) -> str | None:
-        return self.warc_headers.get_header("WARC-Payload-Digest")
-
-    @property
-    def block_digest(self) -> str | None:
-        return self.warc_headers.get_header("WARC-Block-Digest")
-
-
-REVISIT_PROFILES = {
-    "identical-payload-digest": "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
-    "server-not-modified": "http://netpreserve.org/warc/1.1/revisit/server-not-modified",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Revisit:
-    """Write the response as a revisit record that refers to an earlier capture's payload."""
-
-    profile: str  # a key of REVISIT_PROFILES
-    refers_to_record_id: str
-    refers_to_uri: str
-    refers_to_date: datetime
-    payload_digest: str  # the earlier payload's digest, which this response repeats
-
-    def __post_init__(self) -> None:
-        if self.profile not in REVISIT_PROFILES:
-            raise ValueError(f"unknown revisit profile {self.profile!r}: {sorted(REVISIT_PROFILES)}")
-
-
-class WarcReadError(Exception):
-    """The bytes at a pointer are not exactly one intact WARC record."""
-
-    def __init__(self, warc_file: str, offset: int, reason: str) -> None:
-        super().__init__(f"{warc_file} at offset {offset}: {reason}")
-        self.warc_file = warc_file
-        self.offset = offset
-        self.reason = reason
-
-
-# --------------------------------------------------------------------------
-# Defaults for the injectable clocks and ids
-# --------------------------------------------------------------------------
-
-
-def warc_digest(payload: bytes) -> str:
-    """A WARC digest (`sha1:` + base32), as WARC-Payload-Digest and WARC-Block-Digest use."""
-    return "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode("ascii")
-
-
-def new_record_id() -> str:
-    """A fresh ``<urn:uuid:...>`` WARC-Record-ID."""
-    return f"<urn:uuid:{uuid.uuid4()}>"
-
-
-# --------------------------------------------------------------------------
-# Small formatting helpers
-# --------------------------------------------------------------------------
-
-
-def _clean(value: str) -> str:
-    """Fold CR/LF into spaces: a stray newline would end the header block early."""
-    return value.replace("\r", " ").replace("\n", " ")
-
-
-def _warc_date(when: datetime) -> str:
-    """WARC-Date with microseconds (WARC/1.1 allows them) in UTC."""
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"datetime must be timezone-aware, got naive {when!r}")
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _reason_phrase(status: int) -> str:
-    """Standard reason phrase; servers' own phrases are not kept by Scrapy."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-def _http_protocol(protocol: str | None) -> tuple[str, str | None]:
-    """Status-line protocol plus the WARC-Protocol value for non-HTTP/1.x.
-
-    Replay tools only parse ``HTTP/1.0``/``HTTP/1.1`` status lines, so an h2/h3
-    exchange is written as HTTP/1.1 and its real protocol kept in WARC-Protocol.
-    """
-    value = (protocol or "").strip()
-    if value.upper() in ("HTTP/1.0", "HTTP/1.1"):
-        return value.upper(), None
-    lowered = value.lower()
-    if lowered.startswith(("h2", "http/2")):
-        return DEFAULT_PROTOCOL, "h2"
-    if lowered.startswith(("h3", "http/3")):
-        return DEFAULT_PROTOCOL, "h3"
-    return DEFAULT_PROTOCOL, None
-
-
-def _request_target(url: str) -> str:
-    """Origin-form request target (``/path?query``) for the request line."""
-    parts = urlsplit(url)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    return target
-
-
-def _host_header(url: str) -> str:
-    """Host header value: netloc without any userinfo."""
-    return urlsplit(url).netloc.rpartition("@")[2]
-
-
-def _has_header(headers: Iterable[tuple[str, str]], name: str) -> bool:
-    lowered = name.lower()
-    return any(key.lower() == lowered for key, _ in headers)
-
-
-def _fix_framing(headers: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
-    """Make the stored headers describe the stored (de-chunked) body.
-
-    Readers trust Transfer-Encoding and Content-Length to find the body, so
-    ``Transfer-Encoding`` is renamed to ``X-Archive-Orig-Transfer-Encoding`` and
-    exactly one true ``Content-Length`` is ensured; a differing original (e.g. a
-    truncated download) is kept as ``X-Archive-Orig-Content-Length``.
-    """
-    true_length = str(body_length)
-    lengths = [value.strip() for key, value in headers if key.lower() == "content-length"]
-    keep_length = lengths == [true_length]
-    fixed: list[tuple[str, str]] = []
-    for key, value in headers:
-        lowered = key.lower()
-        if lowered == "transfer-encoding" or (lowered == "content-length" and not keep_length):
-            fixed.append((ORIG_HEADER_PREFIX + key, value))
-        else:
-            fixed.append((key, value))
-    if not keep_length:
-        fixed.append(("Content-Length", true_length))
-    return fixed
-
-
-def _clean_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(_clean(str(key)), _clean(str(value))) for key, value in headers]
-
-
-def _response_http_headers(exchange: HttpExchange, protocol: str) -> StatusAndHeaders:
-    """HTTP status line and headers of the response record."""
-    # Any status a server sent is archived as it came (1000, 099): the record keeps what
-    # happened; the catalogue normalises what it cannot hold (storage.catalogue.values).
-    headers = _fix_framing(_clean_headers(exchange.response_headers), len(exchange.response_body))
-    statusline = f"{exchange.status} {_reason_phrase(exchange.status)}"
-    return StatusAndHeaders(statusline, headers, protocol=protocol)
-
-
-def _request_http_headers(exchange: HttpExchange, protocol: str) -> StatusAndHeaders:
-    """Request line (``GET /path?query HTTP/1.1``) and headers, Host first if added."""
-    headers = _clean_headers(exchange.request_headers)
-    if not _has_header(headers, "Host"):
-        headers.insert(0, ("Host", _clean(_host_header(exchange.url))))
-    framed = _has_header(headers, "Content-Length") or _has_header(headers, "Transfer-Encoding")
-    if exchange.request_body or framed:
-        headers = _fix_framing(headers, len(exchange.request_body))
-    method = _clean(exchange.method or "GET").upper()
-    statusline = f"{_clean(_request_target(exchange.url))} {protocol}"
-    return StatusAndHeaders(statusline, headers, protocol=method)
-
-
-def _warc_headers(pairs: Iterable[tuple[str, str | None]]) -> StatusAndHeaders:
-    """WARC header block in the given order, skipping empty values."""
-    headers = [(name, _clean(value)) for name, value in pairs if value]
-    return StatusAndHeaders("", headers, protocol="WARC/" + WARC_VERSION)
 
 
 def _check_record_id(record_id: str) -> str:
@@ -317,11 +78,6 @@ def _check_record_id(record_id: str) -> str:
 def _safe_hostname(hostname: str) -> str:
     """Host name usable inside a file name."""
     return re.sub(r"[^A-Za-z0-9.-]+", "-", hostname).strip("-.") or "localhost"
-
-
-# --------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------
 
 
 def _serialize(records: Iterable[ArcWarcRecord]) -> tuple[bytes, list[tuple[int, int]]]:
@@ -406,11 +162,6 @@ class WarcWriter:
     # -- public API --------------------------------------------------------
 
     @property
-    def current_file(self) -> str | None:
-        """Final name of the file being written, or None between files."""
-        return self._name
-
-    @property
     def current_path(self) -> Path | None:
         """Path of the file being written (with its ``.open`` suffix)."""
         return None if self._name is None else self.directory / (self._name + OPEN_SUFFIX)
@@ -488,11 +239,11 @@ class WarcWriter:
         revisit: Revisit | None = None,
     ) -> tuple[ArcWarcRecord, ArcWarcRecord]:
         """Response (or revisit) and request records, each pointing at the other."""
-        protocol, warc_protocol = _http_protocol(exchange.protocol)
-        date = _warc_date(exchange.fetched_at)
+        protocol, warc_protocol = http_protocol(exchange.protocol)
+        date = warc_date(exchange.fetched_at)
 
         def common(record_type: str, record_id: str, other_id: str) -> StatusAndHeaders:
-            return _warc_headers([
+            return warc_headers([
                 ("WARC-Type", record_type),
                 ("WARC-Record-ID", record_id),
                 ("WARC-Date", date),
@@ -506,7 +257,7 @@ class WarcWriter:
         if revisit is None:
             response = self._record(
                 exchange.url, "response", common("response", response_id, request_id),
-                _response_http_headers(exchange, protocol), exchange.response_body,
+                response_http_headers(exchange, protocol), exchange.response_body,
             )
         else:  # headers only: the payload is the one the earlier record holds
             headers = common("revisit", response_id, request_id)
@@ -514,27 +265,27 @@ class WarcWriter:
                 ("WARC-Profile", REVISIT_PROFILES[revisit.profile]),
                 ("WARC-Refers-To", revisit.refers_to_record_id),
                 ("WARC-Refers-To-Target-URI", revisit.refers_to_uri),
-                ("WARC-Refers-To-Date", _warc_date(revisit.refers_to_date)),
+                ("WARC-Refers-To-Date", warc_date(revisit.refers_to_date)),
                 ("WARC-Payload-Digest", revisit.payload_digest),
             ):
-                headers.add_header(name, _clean(value))
+                headers.add_header(name, clean_value(value))
             response = self._record(exchange.url, "revisit", headers,
-                                    _response_http_headers(exchange, protocol), b"")
+                                    response_http_headers(exchange, protocol), b"")
         request = self._record(
             exchange.url, "request", common("request", request_id, response_id),
-            _request_http_headers(exchange, protocol), exchange.request_body,
+            request_http_headers(exchange, protocol), exchange.request_body,
         )
         return response, request
 
     @staticmethod
     def _record(
-        url: str, record_type: str, warc_headers: StatusAndHeaders,
+        url: str, record_type: str, record_headers: StatusAndHeaders,
         http_headers: StatusAndHeaders, body: bytes,
     ) -> ArcWarcRecord:
         """warcio record; warcio adds the sha1 digests, Content-Type and Content-Length."""
         return _BUILDER.create_warc_record(
             url, record_type, payload=io.BytesIO(body), length=len(body),
-            warc_headers=warc_headers, http_headers=http_headers,
+            warc_headers=record_headers, http_headers=http_headers,
         )
 
     def _warcinfo_record(self, name: str, record_id: str) -> ArcWarcRecord:
@@ -546,12 +297,12 @@ class WarcWriter:
             "hostname": self.hostname,
         }
         fields.update(self.operator_info)
-        body = "".join(f"{_clean(k)}: {_clean(str(v))}\r\n" for k, v in fields.items() if v)
+        body = "".join(f"{clean_value(k)}: {clean_value(str(v))}\r\n" for k, v in fields.items() if v)
         payload = body.encode("utf-8")
-        headers = _warc_headers([
+        headers = warc_headers([
             ("WARC-Type", "warcinfo"),
             ("WARC-Record-ID", record_id),
-            ("WARC-Date", _warc_date(self._now())),
+            ("WARC-Date", warc_date(self._now())),
             ("WARC-Filename", name),
         ])
         return _BUILDER.create_warc_record(
@@ -623,175 +374,3 @@ class WarcWriter:
         os.rename(self.directory / (name + OPEN_SUFFIX), final)
         _fsync_directory(self.directory)
         self._files_written.append(name)
-
-
-# --------------------------------------------------------------------------
-# Reading
-# --------------------------------------------------------------------------
-
-
-def read_record(directory: Path | str, warc_file: str, offset: int, length: int, *,
-                decode_limit: int | None = None) -> ArchivedResponse:
-    """Read exactly the gzip member at ``offset``/``length`` and parse its record.
-
-    Falls back to ``warc_file + '.open'`` while the file is still being written.
-    Raises :class:`WarcReadError` unless the bytes are exactly one intact record
-    (complete gzip member, one WARC record, right length, digests matching).
-    """
-
-    def fail(reason: str) -> WarcReadError:
-        return WarcReadError(warc_file, offset, reason)
-
-    if offset < 0 or length <= 0:
-        raise fail(f"invalid offset/length ({offset}, {length})")
-    raw = _read_span(Path(directory), warc_file, offset, length, fail)
-    data = _gunzip_member(raw, fail, None if decode_limit is None else decode_limit + RECORD_HEADROOM)
-    record, payload = _parse_single_record(data, fail)
-    return _archived(warc_file, offset, length, record, payload, decode_limit)
-
-
-def _read_span(
-    directory: Path, warc_file: str, offset: int, length: int, fail: Callable[[str], WarcReadError]
-) -> bytes:
-    """The raw bytes; tries the final name, the .open name, then the final name again
-    (the file may have been renamed in between)."""
-    relative = Path(warc_file)
-    if relative.is_absolute() or ".." in relative.parts:
-        raise fail("warc_file must be a path relative to the WARC directory")
-    candidates = [directory / warc_file, directory / (warc_file + OPEN_SUFFIX), directory / warc_file]
-    for path in candidates:
-        try:
-            with open(path, "rb") as handle:
-                handle.seek(offset)
-                data = handle.read(length)
-        except FileNotFoundError:
-            continue
-        if len(data) < length:
-            raise fail(f"file ends after {len(data)} of {length} bytes (truncated file?)")
-        return data
-    raise fail(f"no such WARC file (nor {warc_file}{OPEN_SUFFIX}) in {directory}")
-
-
-def _gunzip_member(raw: bytes, fail: Callable[[str], WarcReadError], limit: int | None) -> bytes:
-    """Decompress; the span must be exactly one complete gzip member, inflating to at most
-    `limit` bytes (TooLarge past that: a record is never inflated whole to be refused)."""
-    if not raw.startswith(_GZIP_MAGIC):
-        raise fail("no gzip member starts here (wrong offset?)")
-    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = decompressor.decompress(raw, 0 if limit is None else limit + 1)
-    except zlib.error as exc:
-        raise fail(f"corrupt gzip data: {exc}") from None
-    if limit is not None and len(data) > limit:
-        raise TooLarge(limit, "the record's gzip member")
-    if not decompressor.eof:
-        raise fail("gzip member is incomplete (truncated write, or length too short)")
-    if decompressor.unused_data:
-        raise fail(f"{len(decompressor.unused_data)} bytes follow the gzip member (length too long)")
-    return data
-
-
-def _parse_single_record(
-    data: bytes, fail: Callable[[str], WarcReadError]
-) -> tuple[ArcWarcRecord, bytes]:
-    """Parse with warcio and check length, trailer and digests."""
-    stream = io.BytesIO(data)
-    loader = ArcWarcRecordLoader(verify_http=False, arc2warc=False)
-    try:
-        record = loader.parse_record_stream(stream, known_format="warc", check_digests=True)
-        payload = record.raw_stream.read()
-    except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, ValueError) as exc:
-        raise fail(f"not a WARC record: {str(exc).strip() or type(exc).__name__}") from None
-    if record.length is None:
-        raise fail("WARC record has no valid Content-Length")
-    block_length = stream.tell() - record.rec_headers.total_len
-    if block_length != record.length:
-        raise fail(f"record block has {block_length} bytes, Content-Length says {record.length}")
-    trailer = data[stream.tell():]
-    if trailer != _RECORD_END:
-        raise fail(f"expected exactly one record; {len(trailer)} bytes follow it instead of CRLF CRLF")
-    if record.digest_checker.passed is False:
-        raise fail("digest mismatch: " + "; ".join(record.digest_checker.problems))
-    return record, payload
-
-
-def _archived(
-    warc_file: str, offset: int, length: int, record: ArcWarcRecord, payload: bytes,
-    decode_limit: int | None,
-) -> ArchivedResponse:
-    headers = record.rec_headers
-    http = record.http_headers
-    decoded, error = decode_or_keep(payload, http, decode_limit)
-    date = headers.get_header("WARC-Date")
-    return ArchivedResponse(
-        warc_file=warc_file,
-        offset=offset,
-        length=length,
-        record_type=record.rec_type,
-        record_id=headers.get_header("WARC-Record-ID"),
-        target_uri=headers.get_header("WARC-Target-URI"),
-        date=iso_date_to_datetime(date, tz_aware=True) if date else None,
-        warc_headers=headers,
-        http_headers=http,
-        status=_status_code(record),
-        payload=payload,
-        decoded_payload=decoded,
-        decode_error=error,
-    )
-
-
-def _status_code(record: ArcWarcRecord) -> int | None:
-    if record.rec_type not in ("response", "revisit") or not record.http_headers:
-        return None
-    try:
-        return int(record.http_headers.get_statuscode())
-    except ValueError:
-        return None
-
-
-# --------------------------------------------------------------------------
-# warcio + Google's Brotli
-# --------------------------------------------------------------------------
-
-
-class _WarcioBrotliDecompressor:
-    """Gives Google's ``brotli.Decompressor`` the zlib-like face warcio expects.
-
-    warcio 1.8 was written for *brotlipy* (``decompress()``, settable
-    ``unused_data``); the ``Brotli`` package this project depends on has
-    ``process()`` and no such attribute, so warcio's ``content_stream()``
-    raises AttributeError on every ``Content-Encoding: br`` record.
-    """
-
-    def __init__(self) -> None:
-        import brotli
-
-        self._decompressor = brotli.Decompressor()
-        self.unused_data = None
-
-    def decompress(self, data: bytes) -> bytes:
-        return self._decompressor.process(data)
-
-
-def enable_warcio_brotli() -> bool:
-    """Make warcio's ``content_stream()`` decode ``br`` in this process; True if it can."""
-    try:
-        import brotli
-    except ImportError:
-        return False
-    factory = BufferedReader.DECOMPRESSORS.get("br")
-    if factory is not None:
-        try:
-            factory()
-            return True  # warcio's own support works (brotlipy installed)
-        except AttributeError:
-            pass
-    if not hasattr(brotli.Decompressor, "process"):
-        return False
-    BufferedReader.DECOMPRESSORS["br"] = _WarcioBrotliDecompressor
-    return True
-
-
-# Done at import so that any in-process warcio reading (indexing, extraction)
-# decodes br bodies; it only fills warcio's decompressor table.
-enable_warcio_brotli()

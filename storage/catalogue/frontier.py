@@ -1,5 +1,6 @@
-"""What incremental crawls ask the catalogue: the latest capture of URLs, the frontier of
-URLs still to process, articles gone, and the one-run-per-site lock.
+"""The frontier: what incremental crawls ask the catalogue of a site's URLs. Which are
+known and still to process (discovered, listed by a sitemap, pending), which failed (backing
+off, given up), which articles are gone, and the latest capture of each URL.
 
 Every recrawl decision comes from here, never from one process's memory, so it holds
 when several crawlers on several machines share one catalogue.
@@ -12,14 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.catalogue.batching import in_chunks
-from storage.catalogue.models import Article, Base, Capture, CrawlLock, CrawlRun, FrontierEntry
-
-COUNTS = ("new", "changed", "unchanged", "not_modified", "gone", "failed")
+from storage.catalogue.models import Article, Capture, FrontierEntry
+from storage.catalogue.upserts import upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +37,14 @@ class CaptureState:
     payload_record_id: str
     payload_capture_id: int | None  # None while the capture waits for its batch's commit
     payload_fetched_at: datetime
-    processed_at: datetime | None  # frontier done_at: when its page and links were recorded
+    done_at: datetime | None  # the frontier's: when its page and what it led to were recorded
     listed_lastmod: datetime | None  # the lastmod its sitemap gave when last read
 
     @property
-    def processed(self) -> bool:
-        """Its page was fully processed: parsed, links recorded (else fetch it whole again)."""
-        return self.processed_at is not None and self.processed_at >= self.fetched_at
+    def finished(self) -> bool:
+        """Its page was parsed and what it led to recorded after this fetch; if not (a crash
+        came between), the next run fetches it whole again."""
+        return self.done_at is not None and self.done_at >= self.fetched_at
 
 
 def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[str, CaptureState]:
@@ -77,7 +77,7 @@ def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[st
                 last_modified=row["last_modified"], source_lastmod=row["source_lastmod"],
                 payload_record_id=row["refers_to_record_id"] if revisit else row["warc_record_id"],
                 payload_capture_id=row["refers_to_capture_id"] if revisit else row["id"],
-                payload_fetched_at=row["original_fetched_at"], processed_at=row["done_at"],
+                payload_fetched_at=row["original_fetched_at"], done_at=row["done_at"],
                 listed_lastmod=row["listed_lastmod"],
             )
     return states
@@ -99,7 +99,7 @@ def remember(session: Session, site: str, found: Sequence[Discovered], now: date
         return
     rows = [{"site": site, "url": d.url, "listed_in": d.listed_in, "lastmod": d.lastmod,
              "discovered_at": now, "done_at": None} for d in {d.url: d for d in found}.values()]
-    statement = _upsert(session, FrontierEntry)
+    statement = upsert(session, FrontierEntry)
     excluded = statement.excluded
     session.execute(statement.on_conflict_do_update(
         index_elements=["site", "url"],
@@ -128,7 +128,7 @@ def mark_done(session: Session, site: str, urls: Iterable[str], now: datetime) -
     a URL new to the frontier (a redirect's target, say) is added as done."""
     rows = [{"site": site, "url": url, "discovered_at": now, "done_at": now} for url in set(urls)]
     if rows:
-        statement = _upsert(session, FrontierEntry)
+        statement = upsert(session, FrontierEntry)
         session.execute(statement.on_conflict_do_update(
             index_elements=["site", "url"],
             set_={"done_at": statement.excluded.done_at, "attempts": 0, "last_error": None,
@@ -189,7 +189,7 @@ def record_failures(session: Session, site: str, failures: Sequence[FetchFailure
     """Count a failed attempt for each URL: due again after the back-off, or given up
     (done, with its reason) once it failed too often or cannot succeed."""
     for failure in {f.url: f for f in failures}.values():
-        session.execute(_upsert(session, FrontierEntry).on_conflict_do_nothing(), [{
+        session.execute(upsert(session, FrontierEntry).on_conflict_do_nothing(), [{
             "site": site, "url": failure.url, "discovered_at": now, "done_at": None}])
         entry = session.scalars(select(FrontierEntry).where(
             FrontierEntry.site == site, FrontierEntry.url == failure.url)).one()
@@ -232,14 +232,6 @@ def listed_in(session: Session, site: str, sitemap_url: str) -> set[str]:
     return set(rows)
 
 
-def _upsert(session: Session, model: type[Base]) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"incremental crawls need PostgreSQL or SQLite, not {dialect}")
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(model)
-
-
 # ---- articles gone ---------------------------------------------------------------------------
 
 
@@ -253,71 +245,3 @@ def mark_back(session: Session, urls: Iterable[str]) -> None:
     for chunk in in_chunks(urls):
         session.execute(update(Article).where(Article.url.in_(chunk), Article.gone_at.isnot(None))
                         .values(gone_at=None))
-
-
-# ---- runs: counts and the lock ---------------------------------------------------------------
-
-
-def set_run_counts(session: Session, run_id: int, counts: dict[str, int]) -> None:
-    unknown = set(counts) - set(COUNTS)
-    if unknown:
-        raise ValueError(f"unknown run counts {sorted(unknown)}; known: {COUNTS}")
-    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
-        **{f"{name}_articles": counts.get(name, 0) for name in COUNTS}))
-
-
-@dataclass(frozen=True, slots=True)
-class LockHolder:
-    run_id: int
-    hostname: str
-    pid: int
-    acquired_at: datetime
-    heartbeat_at: datetime
-
-
-def lock_holder(session: Session, site: str) -> LockHolder | None:
-    lock = session.get(CrawlLock, site)
-    if lock is None:
-        return None
-    return LockHolder(lock.run_id, lock.hostname, lock.pid, lock.acquired_at, lock.heartbeat_at)
-
-
-def take_lock(session: Session, site: str, run_id: int, hostname: str, pid: int,
-              now: datetime, replace: LockHolder | None = None) -> bool:
-    """Take the site's lock; `replace` names a stale holder to take it over from.
-
-    Atomic on a shared catalogue: of two crawlers racing, one gets it.
-    """
-    values = {"site": site, "run_id": run_id, "hostname": hostname, "pid": pid,
-              "acquired_at": now, "heartbeat_at": now}
-    if replace is None:
-        session.execute(_upsert(session, CrawlLock).on_conflict_do_nothing().values(values))
-    else:
-        session.execute(update(CrawlLock).where(
-            CrawlLock.site == site, CrawlLock.run_id == replace.run_id,
-            CrawlLock.heartbeat_at == replace.heartbeat_at,
-        ).values(values))
-    # Read back rather than trust rowcount, which not every driver reports for these.
-    holder = session.scalar(select(CrawlLock.run_id).where(CrawlLock.site == site))
-    return holder == run_id
-
-
-def beat(session: Session, site: str, run_id: int, now: datetime) -> bool:
-    """Renew the lock; False if this run no longer holds it (it was taken over)."""
-    session.execute(update(CrawlLock).where(CrawlLock.site == site, CrawlLock.run_id == run_id)
-                    .values(heartbeat_at=now))
-    return session.scalar(select(CrawlLock.run_id).where(CrawlLock.site == site)) == run_id
-
-
-def release_lock(session: Session, site: str, run_id: int) -> None:
-    session.execute(delete(CrawlLock).where(CrawlLock.site == site, CrawlLock.run_id == run_id))
-
-
-def is_stale(holder: LockHolder, hostname: str, pid_alive: bool, now: datetime,
-             stale_after: timedelta) -> bool:
-    """A holder on this host whose process is gone, or anywhere whose heartbeat stopped."""
-    if holder.hostname == hostname and not pid_alive:
-        return True
-    return now - holder.heartbeat_at > stale_after
-
-
