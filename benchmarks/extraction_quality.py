@@ -256,7 +256,7 @@ def _trafilatura(page: GoldPage, **options: bool) -> Prediction:
 
 
 def vov_hints() -> ExtractHints:
-    return load_profiles(Path(project.SITE_PROFILES_DIR))["vov"].extract
+    return load_profiles(Path(project.PROFILES_DIR))["vov"].extract
 
 
 # ---- page scores ----------------------------------------------------------------------

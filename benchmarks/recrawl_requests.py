@@ -25,7 +25,7 @@ from tests.sample_site import SampleSite, serve
 
 SETTINGS = {"CONCURRENT_REQUESTS": "16", "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
             # deep enough for every listing page of the first run
-            "LISTING_MAX_PAGES": "500"}
+            "DISCOVERY_MAX_LISTING_PAGES": "500"}
 
 
 def main() -> None:

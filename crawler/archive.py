@@ -58,6 +58,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.captures import UNKNOWN, Archived, CaptureWriter
+from crawler.config import setting
 from crawler.exitcodes import Unusable, opened
 from storage.catalogue import frontier
 from storage.catalogue.db import open_catalogue
@@ -150,28 +151,29 @@ class Archive:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Archive:
-        for name in ("WARC_DIR", "TEXT_DIR"):
+        for name in ("WARC_DIR", "EXTRACT_TEXT_DIR"):
             try:
-                Path(settings[name]).mkdir(parents=True, exist_ok=True)
+                Path(setting(settings, name, str)).mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise ArchiveUnavailable(
-                    f"{name}={settings[name]} cannot be used ({error.strerror}): "
+                    f"{name}={setting(settings, name, str)} cannot be used ({error.strerror}): "
                     f"set DATA_DIR or -s {name}=... to a writable folder"
                 ) from error
         writer = WarcWriter(
-            Path(settings["WARC_DIR"]),
-            prefix=settings.get("WARC_PREFIX", "vnarchive"),
-            max_size=settings.getint("WARC_MAX_SIZE"),
+            Path(setting(settings, "WARC_DIR", str)),
+            prefix=setting(settings, "WARC_PREFIX", str),
+            max_size=setting(settings, "WARC_MAX_SIZE", int),
             software=settings.get("USER_AGENT", "vnarchive").split(" ")[0],
             operator_info={
                 "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
                 "http-header-user-agent": settings.get("USER_AGENT", ""),
             },
         )
-        backoff = Backoff(first=timedelta(seconds=settings.getfloat("RECRAWL_BACKOFF", 1800)),
-                          give_up_after=settings.getint("RECRAWL_GIVE_UP_AFTER", 5))
-        sessions = opened(lambda: open_catalogue(settings["DATABASE_URL"]), settings["DATABASE_URL"])
-        return cls(writer, sessions, Path(settings["TEXT_DIR"]), backoff)
+        backoff = Backoff(first=timedelta(seconds=setting(settings, "RECRAWL_BACKOFF", float)),
+                          give_up_after=setting(settings, "RECRAWL_GIVE_UP_AFTER", int))
+        url = setting(settings, "DATABASE_URL", str)
+        sessions = opened(lambda: open_catalogue(url), url)
+        return cls(writer, sessions, Path(setting(settings, "EXTRACT_TEXT_DIR", str)), backoff)
 
     # ---- queued writes: each returns a Future resolved once its rows are committed --------
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy.exceptions import NotConfigured
 
 from crawler.archive import Archive
+from crawler.config import setting
 from crawler.extraction.article import EXTRACTOR_VERSION, Extraction, Failure, extract_article
 from crawler.extraction.workers import DEFAULT_TIMEOUT, WorkerPool
 from crawler.items import ArticlePage, ExtractedArticle
@@ -71,13 +72,13 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("WARC_ENABLED", True):
+        if not setting(crawler.settings, "WARC_ENABLED", bool):
             raise NotConfigured("extraction files each text against its WARC capture: "
                                 "set WARC_ENABLED=True, or ITEM_PIPELINES={} to crawl only")
-        workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
+        workers = setting(crawler.settings, "EXTRACT_WORKERS", int) or os.cpu_count() or 1
         return cls(crawler, Archive.of(crawler), workers,
-                   crawler.settings.getint("EXTRACT_MAX_BYTES"),
-                   crawler.settings.getfloat("EXTRACT_TIMEOUT", DEFAULT_TIMEOUT))
+                   setting(crawler.settings, "EXTRACT_MAX_BYTES", int),
+                   setting(crawler.settings, "EXTRACT_TIMEOUT", float))
 
     def _start_pool(self) -> WorkerPool[tuple[bytes, str | None], Extraction]:
         hints = self.crawler.spider.site.extract  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from crawler.config import setting
 from crawler.profiles import load_profiles
 from crawler.spiders.news import NewsSpider
 
@@ -15,10 +16,10 @@ if TYPE_CHECKING:
 
 
 class ProfileSpiderLoader:
-    """Scrapy spider loader: one `NewsSpider` subclass per profile file in SITE_PROFILES_DIR."""
+    """Scrapy spider loader: one `NewsSpider` subclass per profile file in PROFILES_DIR."""
 
     def __init__(self, settings: BaseSettings):
-        directory = Path(settings.get("SITE_PROFILES_DIR"))
+        directory = Path(setting(settings, "PROFILES_DIR", str))
         self._spiders: dict[str, type[Spider]] = {
             name: type(f"{name.title()}Spider", (NewsSpider,), {"name": name, "profile": profile})
             for name, profile in load_profiles(directory).items()

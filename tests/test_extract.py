@@ -12,7 +12,7 @@ from crawler.extraction.article import EXTRACTOR_VERSION, extract_article
 from crawler.profiles import ExtractHints, load_profiles
 from settings import project
 
-HINTS: ExtractHints = load_profiles(Path(project.SITE_PROFILES_DIR))["vov"].extract
+HINTS: ExtractHints = load_profiles(Path(project.PROFILES_DIR))["vov"].extract
 
 PAGE = """<!DOCTYPE html><html lang="vi"><head><meta charset="{charset}">
 <title>Đàm phán hòa bình | VOV.VN</title>

@@ -10,7 +10,7 @@ from crawler.profiles import ProfileError, SiteProfile, load_profiles
 from crawler.spiderloader import ProfileSpiderLoader
 from settings import project
 
-SITES = Path(project.SITE_PROFILES_DIR)
+SITES = Path(project.PROFILES_DIR)
 
 
 @pytest.fixture(scope="module")

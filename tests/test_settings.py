@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
 
 import settings.project as project
+from crawler.archive import Archive
 from crawler.config import setting
+from crawler.middlewares.jsredirect import JsRedirectMiddleware
+from crawler.middlewares.urlguard import UrlGuardMiddleware
 from settings.defaults import DEFAULTS, RENAMED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,3 +85,18 @@ def test_old_name_in_a_project_file_still_counts() -> None:
 def test_a_name_outside_the_table_is_a_programming_error() -> None:
     with pytest.raises(KeyError, match="not a vnarchive setting"):
         setting(Settings(), "WARC_MAX_SIZ", int)
+
+
+def test_components_build_from_bare_scrapy_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`get_crawler({})`: every value comes from the defaults table (paths under ./data)."""
+    monkeypatch.chdir(tmp_path)
+    crawler = get_crawler(settings_dict={})
+    archive = Archive.of(crawler)
+    try:
+        assert archive.writer.max_size == DEFAULTS["WARC_MAX_SIZE"]
+        assert (tmp_path / "data" / "warc").is_dir() and (tmp_path / "data" / "text").is_dir()
+    finally:
+        archive.close().result(timeout=60)
+    assert UrlGuardMiddleware.from_crawler(crawler).limit == min(DEFAULTS["CATALOGUE_MAX_URL_BYTES"],
+                                                               crawler.settings.getint("URLLENGTH_LIMIT"))
+    assert JsRedirectMiddleware.from_crawler(crawler).max_redirect_times > 0

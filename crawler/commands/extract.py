@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.config import setting
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from crawler.extraction.article import Extraction, extract_article, too_large
 from crawler.profiles import ExtractHints, SiteProfile, load_profiles
@@ -50,8 +51,8 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         files = [Path(arg) for arg in args]
         _check(files, opts)
-        hints = _hints(load_profiles(Path(self.settings["SITE_PROFILES_DIR"])), opts.site, opts.url)
-        max_bytes = self.settings.getint("EXTRACT_MAX_BYTES")
+        hints = _hints(load_profiles(Path(setting(self.settings, "PROFILES_DIR", str))), opts.site, opts.url)
+        max_bytes = setting(self.settings, "EXTRACT_MAX_BYTES", int)
         with one_line_errors("extract"):
             output = opened(lambda: writable_folder(Path(opts.output)), opts.output) \
                 if opts.output else None

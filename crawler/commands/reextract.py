@@ -10,7 +10,7 @@ captures skipped because a newer capture of their URL exists. A page still extra
 EXTRACT_TIMEOUT seconds has its worker killed, and is retried once alone before it is recorded
 `timeout`. Exit status (crawler.exitcodes):
 0 finished (pages that could not be extracted are counted, not a failed run); 1 a record
-could not be read (an archive file moved, changed or damaged), or the catalogue or TEXT_DIR
+could not be read (an archive file moved, changed or damaged), or the catalogue or EXTRACT_TEXT_DIR
 cannot be used (one line says why); 2 bad arguments.
 """
 
@@ -27,9 +27,10 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.config import setting
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from crawler.extraction.article import EXTRACTOR_VERSION
-from crawler.extraction.workers import DEFAULT_TIMEOUT, RESTARTS, TIMEOUTS
+from crawler.extraction.workers import RESTARTS, TIMEOUTS
 from crawler.profiles import ExtractHints, SiteProfile, load_profiles
 from crawler.reextract.progress import make_progress
 from crawler.reextract.run import Extractor, Filer, Tally, chunks, reextract
@@ -69,23 +70,24 @@ class Command(ScrapyCommand):
 
     def _reextract(self, opts: argparse.Namespace) -> ExitCode:
         settings = self.settings
-        profiles = load_profiles(Path(settings["SITE_PROFILES_DIR"]))
+        profiles = load_profiles(Path(setting(settings, "PROFILES_DIR", str)))
         selection = _selection(opts, profiles)
-        url = settings["DATABASE_URL"]
+        url = setting(settings, "DATABASE_URL", str)
         sessions = opened(lambda: open_catalogue(url), url)
-        text_dir = opened(lambda: writable_folder(Path(settings["TEXT_DIR"])), url)
+        text_dir = opened(lambda: writable_folder(Path(setting(settings, "EXTRACT_TEXT_DIR", str))), url)
         started = time.monotonic()
         with sessions() as session:
             selected = opened(lambda: select_work(session, selection, profiles), url)
         items = selected.items + selected.unresolved
         hints: dict[str | None, ExtractHints] = {name: p.extract for name, p in profiles.items()}
         hints[None] = ExtractHints()
-        workers = opts.workers or settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
+        workers = opts.workers or setting(settings, "EXTRACT_WORKERS", int) or os.cpu_count() or 1
         workers = max(1, min(workers, sum(1 for _ in chunks(items))))
-        extractor = Extractor(hints, settings.getint("EXTRACT_MAX_BYTES"), Path(settings["WARC_DIR"]))
+        extractor = Extractor(hints, setting(settings, "EXTRACT_MAX_BYTES", int),
+                              Path(setting(settings, "WARC_DIR", str)))
         filer = Filer(sessions, text_dir)
         progress = make_progress(len(items), "reextract")
-        timeout = settings.getfloat("EXTRACT_TIMEOUT", DEFAULT_TIMEOUT)
+        timeout = setting(settings, "EXTRACT_TIMEOUT", float)
         events = opened(lambda: reextract(items, extractor, filer, workers, progress, timeout), url)
         print(report(filer.tally, selected, time.monotonic() - started, workers, events))
         return ExitCode.FAILED if filer.tally.failed.get("read_error") else ExitCode.OK

@@ -1,6 +1,6 @@
 """`scrapy schedule`: run each site's crawl on its cron schedule, in the foreground.
 
-Schedules come from the SCHEDULES setting: site -> cron expression, or site -> {"cron":
+Schedules come from the SCHEDULE_CRAWLS setting: site -> cron expression, or site -> {"cron":
 ..., "args": {spider arguments}, "settings": {Scrapy settings}}. Each crawl runs as its
 own `scrapy crawl` process, so a failed or crashed run is logged and the scheduler goes
 on. Two runs of one site never overlap: the crawl itself holds the site's lock.
@@ -21,6 +21,7 @@ from croniter import croniter
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.config import setting
 from crawler.exitcodes import ExitCode
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class Schedule:
         if isinstance(entry, str):
             entry = {"cron": entry}
         if not isinstance(entry, dict) or not croniter.is_valid(entry.get("cron", "")):
-            raise UsageError(f"SCHEDULES[{site!r}] needs a valid cron expression, e.g. "
+            raise UsageError(f"SCHEDULE_CRAWLS[{site!r}] needs a valid cron expression, e.g. "
                              f'"0 * * * *" or {{"cron": "0 * * * *", "args": {{...}}}}; got {entry!r}')
         return cls(site, entry["cron"], dict(entry.get("args", {})), dict(entry.get("settings", {})))
 
@@ -55,7 +56,7 @@ class Command(ScrapyCommand):
     requires_project = True
 
     def short_desc(self) -> str:
-        return "Run each site's crawl on its cron schedule (SCHEDULES), in the foreground"
+        return "Run each site's crawl on its cron schedule (SCHEDULE_CRAWLS), in the foreground"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -66,9 +67,9 @@ class Command(ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         schedules = [Schedule.parse(site, entry)
-                     for site, entry in self.settings.getdict("SCHEDULES").items()]
+                     for site, entry in setting(self.settings, "SCHEDULE_CRAWLS", dict).items()]
         if not schedules:
-            raise UsageError('SCHEDULES is empty: set it, e.g. -s \'SCHEDULES={"vov": "0 * * * *"}\'')
+            raise UsageError('SCHEDULE_CRAWLS is empty: set it, e.g. -s \'SCHEDULE_CRAWLS={"vov": "0 * * * *"}\'')
         now = datetime.now(UTC)
         due = {s.site: now if opts.run_now else s.next_after(now) for s in schedules}
         runs = 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from sqlalchemy.engine import make_url
 
+from crawler.config import setting
 from crawler.exitcodes import one_line_errors, opened
 from storage.catalogue import frontier, repository, runs
 from storage.catalogue.db import open_catalogue
@@ -32,7 +33,8 @@ class Command(ScrapyCommand):
 
     def _summary(self, opts: argparse.Namespace) -> None:
         settings = self.settings
-        sessions = opened(lambda: open_catalogue(settings["DATABASE_URL"]), settings["DATABASE_URL"])
+        url = setting(settings, "DATABASE_URL", str)
+        sessions = opened(lambda: open_catalogue(url), url)
         with sessions() as session:
             run = runs.crawl_run(session, opts.run)
             if run is None:
@@ -43,7 +45,8 @@ class Command(ScrapyCommand):
             documents = repository.documents_of_run(session, run.id)
             failures = repository.failures_of_run(session, run.id)
             failing = frontier.failing(session, run.site)
-        warc_dir, text_dir = Path(settings["WARC_DIR"]), Path(settings["TEXT_DIR"])
+        warc_dir = Path(setting(settings, "WARC_DIR", str))
+        text_dir = Path(setting(settings, "EXTRACT_TEXT_DIR", str))
         warc_files = sorted({capture.warc_file for capture in captures})
         warc_bytes = sum(_size(warc_dir / name) for name in warc_files)
         statuses = Counter(capture.status for capture in captures)
@@ -54,7 +57,7 @@ class Command(ScrapyCommand):
             f"  pages fetched        {len(captures)}  (HTTP status: "
             + ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items())) + ")",
             f"  WARC files           {len(warc_files)}, {warc_bytes:,} bytes  in {warc_dir}",
-            f"  captures catalogued  {len(captures)}  in {_safe_url(settings['DATABASE_URL'])}",
+            f"  captures catalogued  {len(captures)}  in {_safe_url(setting(settings, 'DATABASE_URL', str))}",
             f"  text files written   {len(documents)}  in {text_dir}",
             f"  extraction failures  {len(failures)}"
             + (f"  ({', '.join(f'{r}: {n}' for r, n in sorted(reasons.items()))})" if reasons else ""),

@@ -15,6 +15,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.config import setting
 from crawler.extraction.article import extract_article
 from crawler.profiles import load_profiles
 from storage.catalogue import repository
@@ -42,7 +43,7 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one URL")
-        sessions = open_catalogue(self.settings["DATABASE_URL"])
+        sessions = open_catalogue(setting(self.settings, "DATABASE_URL", str))
         with sessions() as session:
             versions = repository.document_versions(session, args[0])
             holders = [repository.payload_capture(session, capture) for _, capture in versions[-2:]]
@@ -56,7 +57,7 @@ class Command(ScrapyCommand):
                   f"text sha1 {document.text_sha1[:12]}  {document.extractor_version}  "
                   f"{document.title}")
         if opts.diff and len(versions) > 1:
-            hints = load_profiles(Path(self.settings["SITE_PROFILES_DIR"]))[opts.site].extract
+            hints = load_profiles(Path(setting(self.settings, "PROFILES_DIR", str)))[opts.site].extract
             old, new = (self.text_of(capture, holder, hints)
                         for (_, capture), holder in zip(versions[-2:], holders, strict=True))
             print("".join(difflib.unified_diff(
@@ -67,11 +68,11 @@ class Command(ScrapyCommand):
         """The text of `capture`, read from `holder`, the capture whose record holds its payload."""
         if holder is None:
             return "(no text: the revisit's original record is not in the catalogue)\n"
-        record = read_capture(Path(self.settings["WARC_DIR"]), holder.warc_file,
+        record = read_capture(Path(setting(self.settings, "WARC_DIR", str)), holder.warc_file,
                               holder.warc_offset, holder.warc_length)
         extraction = extract_article(
             record.decoded_payload, content_type=capture.content_type or holder.content_type,
-            hints=hints, max_bytes=self.settings.getint("EXTRACT_MAX_BYTES"))
+            hints=hints, max_bytes=setting(self.settings, "EXTRACT_MAX_BYTES", int))
         if extraction.article is None:
             return f"(extraction failed: {extraction.failure})\n"
         return extraction.article.text

@@ -24,6 +24,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.config import setting
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from storage.catalogue.db import open_catalogue
 from storage.imports.importer import Importer, ImportLimits
@@ -47,22 +48,20 @@ class Command(ScrapyCommand):
         if missing:
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
         with one_line_errors("warcimport"):
-            url = self.settings["DATABASE_URL"]
+            url = setting(self.settings, "DATABASE_URL", str)
             sessions = opened(lambda: open_catalogue(url), url)
-            importer = Importer(sessions, Path(self.settings["WARC_DIR"]), self._limits(), _Printed())
+            warc_dir = Path(setting(self.settings, "WARC_DIR", str))
+            importer = Importer(sessions, warc_dir, self._limits(), _Printed())
             reports = importer.run([Path(arg) for arg in args])
         print(summary_line(reports))
         failed = any(report.failed for report in reports)
         self.exitcode = int(ExitCode.FAILED if failed else ExitCode.OK)
 
     def _limits(self) -> ImportLimits:
-        defaults = ImportLimits()
         return ImportLimits(
-            max_record_bytes=self.settings.getint("IMPORT_MAX_RECORD_BYTES", defaults.max_record_bytes),
-            max_extracted_bytes=self.settings.getint("IMPORT_MAX_EXTRACTED_BYTES",
-                                                     defaults.max_extracted_bytes),
-            max_compression_ratio=self.settings.getfloat("IMPORT_MAX_COMPRESSION_RATIO",
-                                                         defaults.max_compression_ratio),
+            max_record_bytes=setting(self.settings, "IMPORT_MAX_RECORD_BYTES", int),
+            max_extracted_bytes=setting(self.settings, "IMPORT_MAX_EXTRACTED_BYTES", int),
+            max_compression_ratio=setting(self.settings, "IMPORT_MAX_COMPRESSION_RATIO", float),
         )
 
 

@@ -11,7 +11,7 @@ whole record), catalogues the records they hold that never reached the catalogue
 marks the dead run killed. The run is recorded as finished, and the site freed, once
 the archive is closed (crawler.signals.archive_closed).
 
-Settings: RUN_LOCK_STALE_AFTER, RUN_LOCK_HEARTBEAT (seconds), WARC_ENABLED (off: no run
+Settings: RUNLOCK_STALE_AFTER, RUNLOCK_HEARTBEAT (seconds), WARC_ENABLED (off: no run
 row, no lock). Stats: catalogue/crawl_run_id, runlock/taken_over_from_run,
 runlock/repaired_files, runlock/recatalogued_captures, runlock/heartbeat_errors,
 runlock/lost.
@@ -36,6 +36,7 @@ from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThread
 
 from crawler.archive import Archive
+from crawler.config import setting
 from crawler.exitcodes import ExitCode, Unusable
 from crawler.signals import archive_closed
 from storage.catalogue import locks, repository, runs
@@ -83,7 +84,7 @@ def pid_alive(pid: int, since: datetime | None = None) -> bool:
 # A start time from /proc is boot time plus ticks, read with today's wall clock: a clock
 # stepped forward since the lock was taken would make a live holder look newer than its
 # lock. Within this slack a reused pid is not noticed, and the lock is taken over only
-# once its heartbeat stops (RUN_LOCK_STALE_AFTER), as for a holder on another host.
+# once its heartbeat stops (RUNLOCK_STALE_AFTER), as for a holder on another host.
 PID_CLOCK_SLACK = timedelta(minutes=5)
 
 
@@ -160,7 +161,7 @@ class RunLifecycle:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("WARC_ENABLED", True):
+        if not setting(crawler.settings, "WARC_ENABLED", bool):
             raise NotConfigured("no archive, no crawl run: set WARC_ENABLED=True to archive")
         lifecycle = cls(crawler, Archive.of(crawler))
         lifecycle.start()  # before any request: a locked site must not be fetched at all
@@ -179,7 +180,7 @@ class RunLifecycle:
         self.archive.site, self.archive.run_id = site, run_id
         settings = self.crawler.settings
         self.lock = RunLock(self.archive.sessions, site, run_id,
-                            timedelta(seconds=settings.getfloat("RUN_LOCK_STALE_AFTER")))
+                            timedelta(seconds=setting(settings, "RUNLOCK_STALE_AFTER", float)))
         try:
             self.lock.acquire()
         except SiteLocked:
@@ -202,7 +203,7 @@ class RunLifecycle:
             stats.set_value("runlock/repaired_files", self.repaired_files)
         if self.recatalogued:
             stats.set_value("runlock/recatalogued_captures", self.recatalogued)
-        self.heartbeat.start(self.crawler.settings.getfloat("RUN_LOCK_HEARTBEAT"), now=False)
+        self.heartbeat.start(setting(self.crawler.settings, "RUNLOCK_HEARTBEAT", float), now=False)
         logger.info("Crawl run %d: archiving to %s", self.archive.run_id,
                     self.archive.writer.directory)
 

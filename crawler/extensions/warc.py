@@ -8,7 +8,7 @@ the archive's writer thread (crawler.archive) at once; what became of it is a
 map by request: nothing is written into `request.meta`).
 
 Settings: WARC_ENABLED (default True), WARC_DIR, WARC_MAX_SIZE, WARC_PREFIX,
-DATABASE_URL, TEXT_DIR. Stats: warc/records_written, warc/response_records,
+DATABASE_URL, EXTRACT_TEXT_DIR. Stats: warc/records_written, warc/response_records,
 warc/revisit_records, warc/blocked_responses, warc/bytes_payload, warc/write_errors,
 catalogue/captures, recrawl/articles/<outcome>, archive/close_errors.
 """
@@ -28,6 +28,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.archive import Archive
 from crawler.captures import UNKNOWN, Archived, PendingCapture
+from crawler.config import setting
 from crawler.signals import archive_closed
 from storage.catalogue.frontier import Discovered
 from storage.warc.exchange import HttpExchange
@@ -59,7 +60,7 @@ class WarcExporter:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("WARC_ENABLED", True):
+        if not setting(crawler.settings, "WARC_ENABLED", bool):
             raise NotConfigured("WARC archiving is off: set WARC_ENABLED=True to archive")
         exporter = cls(crawler, Archive.of(crawler))
         crawler.signals.connect(exporter.response_downloaded, signal=signals.response_downloaded)

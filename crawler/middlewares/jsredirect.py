@@ -17,11 +17,15 @@ from typing import TYPE_CHECKING
 
 from lxml import html as lxml_html
 from scrapy.downloadermiddlewares.redirect import BaseRedirectMiddleware
+from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse
+
+from crawler.config import setting
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
 
 MAX_PAGE_BYTES = 64 * 1024  # a redirecting stub is small; a page with content is no stub
 MAX_OWN_TEXT = 200  # characters of visible text a stub may have ("Redirecting...")
@@ -48,7 +52,12 @@ def script_redirect_target(body: bytes) -> str | None:
 
 
 class JsRedirectMiddleware(BaseRedirectMiddleware):
-    enabled_setting = "JSREDIRECT_ENABLED"
+    enabled_setting = "REDIRECT_ENABLED"  # Scrapy's switch for all redirects holds for these too
+
+    def __init__(self, settings: BaseSettings):
+        if not setting(settings, "JSREDIRECT_ENABLED", bool):
+            raise NotConfigured("JSREDIRECT_ENABLED is off")
+        super().__init__(settings)
 
     def process_response(self, request: Request, response: Response,
                          spider: Spider | None = None) -> Request | Response:

@@ -50,6 +50,7 @@ from scrapy import Request, signals
 from crawler.archive import Archive
 from crawler.bounded import BoundedDict
 from crawler.cataloguereader import CatalogueReader
+from crawler.config import setting
 from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ class RecrawlMiddleware:
         recrawl = getattr(getattr(spider, "site", None), "recrawl", None)
         days = getattr(recrawl, "revisit_after_days", None)
         self.policy = RecrawlPolicy(revisit_interval=timedelta(days=days) if days else None,
-                                    enabled=crawler.settings.getbool("RECRAWL_ENABLED", True))
+                                    enabled=setting(crawler.settings, "RECRAWL_ENABLED", bool))
         # URLs let through lately: not handed to the scheduler again just to be dropped by
         # its dupefilter (which stays the authority on what was fetched), nor looked up
         self.requested: BoundedDict[str, None] = BoundedDict(REQUESTED_MEMORY)

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import IgnoreRequest
 
+from crawler.config import setting
 from crawler.urls import host_of
-from storage.catalogue.values import URL_MAX_BYTES
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -42,7 +42,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def url_limit(settings: BaseSettings) -> int:
     """Bytes a URL may have: Scrapy's URLLENGTH_LIMIT, and what the catalogue can index."""
-    limits = [settings.getint("CATALOGUE_MAX_URL_BYTES", URL_MAX_BYTES)]
+    limits = [setting(settings, "CATALOGUE_MAX_URL_BYTES", int)]
     if (scrapy_limit := settings.getint("URLLENGTH_LIMIT", 2083)) > 0:
         limits.append(scrapy_limit)
     return min(limits)

@@ -34,6 +34,7 @@ from scrapy.utils.sitemap import Sitemap
 from crawler.archive import Archive
 from crawler.cataloguereader import CatalogueReader
 from crawler.challenges import ChallengeCounter
+from crawler.config import setting
 from crawler.extensions.warc import capture_of
 from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
@@ -76,7 +77,7 @@ class NewsSpider(Spider):
         spider.challenges = ChallengeCounter(spider.site.blocking)
         spider.reader = CatalogueReader(spider.archive.sessions, spider.name)
         spider.url_limit = url_limit(crawler.settings)
-        spider.max_listing_pages = (crawler.settings.getint("LISTING_MAX_PAGES")
+        spider.max_listing_pages = (setting(crawler.settings, "DISCOVERY_MAX_LISTING_PAGES", int)
                                     or spider.site.discovery.max_category_pages)
         # With the extraction pipeline on, it marks article pages processed (after filing).
         spider.extracting = any(path.endswith("ExtractPipeline") for path, order in
