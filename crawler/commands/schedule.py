@@ -69,7 +69,8 @@ class Command(ScrapyCommand):
         schedules = [Schedule.parse(site, entry)
                      for site, entry in setting(self.settings, "SCHEDULE_CRAWLS", dict).items()]
         if not schedules:
-            raise UsageError('SCHEDULE_CRAWLS is empty: set it, e.g. -s \'SCHEDULE_CRAWLS={"vov": "0 * * * *"}\'')
+            raise UsageError("SCHEDULE_CRAWLS is empty: set it, e.g. "
+                             "-s 'SCHEDULE_CRAWLS={\"vov\": \"0 * * * *\"}'")
         now = datetime.now(UTC)
         due = {s.site: now if opts.run_now else s.next_after(now) for s in schedules}
         runs = 0
