@@ -146,7 +146,9 @@ class Archive:
     def of(cls, crawler: Crawler) -> Archive:
         """The crawl's one Archive, shared by the spider, the extensions and the pipeline."""
         if crawler not in cls._per_crawler:
-            cls._per_crawler[crawler] = cls.from_settings(crawler.settings)
+            archive = cls.from_settings(crawler.settings)
+            archive.site = crawler.spidercls.name  # a site is its profile's, its spider's, name
+            cls._per_crawler[crawler] = archive
         return cls._per_crawler[crawler]
 
     @classmethod

@@ -33,10 +33,12 @@ def setting(settings: BaseSettings, name: str, kind: type[T]) -> T:
 
 
 def _given_name(settings: BaseSettings, name: str) -> str:
-    """The name under which the user gave the setting: the alias only if it outranks it."""
+    """The name under which the user gave the setting: an old name wins unless the current
+    one was given with a higher priority (the project itself never sets an old name, so an
+    old name set at all was set by the user, e.g. in a settings module importing ours)."""
     chosen, rank = name, _priority(settings, name)
     for old in _OLD_NAMES.get(name, ()):
-        if _priority(settings, old) > rank:
+        if settings.getpriority(old) is not None and _priority(settings, old) >= rank:
             chosen, rank = old, _priority(settings, old)
     return chosen
 

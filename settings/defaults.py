@@ -41,8 +41,8 @@ DEFAULTS: dict[str, object] = {
     "IMPORT_MAX_COMPRESSION_RATIO": 200,
 }
 
-# Names users may already script against (old name -> current name): both are read, and
-# whichever was set with the higher priority (command line over project) wins.
+# Names users may already script against (old name -> current name): both are read; the old
+# name wins unless the current one was given with a higher priority (`-s` over a settings file).
 RENAMED: dict[str, str] = {
     "TEXT_DIR": "EXTRACT_TEXT_DIR",
     "SITE_PROFILES_DIR": "PROFILES_DIR",

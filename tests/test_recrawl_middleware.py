@@ -19,6 +19,7 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import event
 
 from crawler.archive import Archive
+from crawler.extensions.runlock import RunLifecycle
 from crawler.middlewares.recrawl import DECIDE_NOW, RecrawlMiddleware
 from crawler.spiderloader import ProfileSpiderLoader
 from storage.catalogue import frontier, repository
@@ -41,14 +42,14 @@ def make_crawler(tmp_path: Path) -> Iterator[Callable[..., Crawler]]:
     made: list[Crawler] = []
 
     def make(**settings: Any) -> Crawler:
-        settings = {"WARC_DIR": str(tmp_path / "warc"), "TEXT_DIR": str(tmp_path / "text"),
+        settings = {"WARC_DIR": str(tmp_path / "warc"), "EXTRACT_TEXT_DIR": str(tmp_path / "text"),
                     "DATABASE_URL": f"sqlite:///{tmp_path / 'archive.sqlite3'}",
                     "WARC_MAX_SIZE": 1 << 30,
-                    "SITE_PROFILES_DIR": str(PROJECT / "settings" / "sites"), **settings}
+                    "PROFILES_DIR": str(PROJECT / "settings" / "sites"), **settings}
         spidercls = ProfileSpiderLoader(Settings(settings)).load("vov")
         crawler = get_crawler(spidercls, settings)
         crawler.spider = spidercls.from_crawler(crawler)
-        Archive.of(crawler).start_run("vov", "vov")  # as the WARC extension does
+        RunLifecycle.from_crawler(crawler)  # the run row and the site's lock, as Scrapy builds it
         made.append(crawler)
         return crawler
     yield make

@@ -14,9 +14,12 @@ from scrapy.utils.test import get_crawler
 import settings.project as project
 from crawler.archive import Archive
 from crawler.config import setting
+from crawler.extraction.workers import DEFAULT_TIMEOUT
 from crawler.middlewares.jsredirect import JsRedirectMiddleware
 from crawler.middlewares.urlguard import UrlGuardMiddleware
 from settings.defaults import DEFAULTS, RENAMED
+from storage.catalogue.values import URL_MAX_BYTES
+from storage.imports.importer import ImportLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACES = {"WARC_DIR", "EXTRACT_TEXT_DIR", "DATABASE_URL"}  # project.py puts these under DATA_DIR
@@ -74,7 +77,16 @@ def test_old_name_given_on_the_command_line_beats_the_projects_new_name() -> Non
     settings.set("TEXT_DIR", "/elsewhere", priority="cmdline")
     assert setting(settings, "EXTRACT_TEXT_DIR", str) == "/elsewhere"
     settings.set("EXTRACT_TEXT_DIR", "/newer", priority="cmdline")
-    assert setting(settings, "EXTRACT_TEXT_DIR", str) == "/newer"  # same priority: the current name
+    assert setting(settings, "EXTRACT_TEXT_DIR", str) == "/elsewhere"  # same priority: the old name
+    settings.set("EXTRACT_TEXT_DIR", "/newest", priority=50)
+    assert setting(settings, "EXTRACT_TEXT_DIR", str) == "/newest"
+
+
+def test_old_name_in_a_settings_module_importing_ours_wins() -> None:
+    settings = Settings()
+    settings.setmodule(project, priority="project")
+    settings.set("TEXT_DIR", "/mine", priority="project")
+    assert setting(settings, "EXTRACT_TEXT_DIR", str) == "/mine"
 
 
 def test_old_name_in_a_project_file_still_counts() -> None:
@@ -100,3 +112,13 @@ def test_components_build_from_bare_scrapy_settings(tmp_path: Path, monkeypatch:
     assert UrlGuardMiddleware.from_crawler(crawler).limit == min(DEFAULTS["CATALOGUE_MAX_URL_BYTES"],
                                                                crawler.settings.getint("URLLENGTH_LIMIT"))
     assert JsRedirectMiddleware.from_crawler(crawler).max_redirect_times > 0
+
+
+def test_defaults_kept_beside_the_code_that_uses_them_agree_with_the_table() -> None:
+    """storage/ takes plain values, so its own fallbacks are constants: they must not drift."""
+    limits = ImportLimits()
+    assert (limits.max_record_bytes, limits.max_extracted_bytes, limits.max_compression_ratio) == (
+        DEFAULTS["IMPORT_MAX_RECORD_BYTES"], DEFAULTS["IMPORT_MAX_EXTRACTED_BYTES"],
+        DEFAULTS["IMPORT_MAX_COMPRESSION_RATIO"])
+    assert URL_MAX_BYTES == DEFAULTS["CATALOGUE_MAX_URL_BYTES"]
+    assert DEFAULT_TIMEOUT == DEFAULTS["EXTRACT_TIMEOUT"]
