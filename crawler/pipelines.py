@@ -5,7 +5,7 @@ Extraction (lxml + trafilatura, CPU-bound) runs in a pool of worker processes
 (through the one filer, `storage.catalogue.filing`), so the reactor only hands work over.
 A page the archive stored as a revisit (the payload of its URL's last capture) is not
 extracted again: its text is filed already. A failed extraction is recorded with its
-reason and the page counts as processed; the crawl goes on. A worker that dies, or is killed for running past
+reason and the page counts as done; the crawl goes on. A worker that dies, or is killed for running past
 EXTRACT_TIMEOUT, is replaced and its page retried once, alone; a page that kills a worker
 again is recorded as `worker_crashed`, one that runs past the timeout again as `timeout`.
 
@@ -102,7 +102,7 @@ class ExtractPipeline:
                 raise LookupError(f"{item.url} was not archived (WARC_ENABLED is off)")
             filed = await asyncio.wrap_future(self.archive.file_extraction(
                 item.url, capture.record_id, item.fetched_at, extraction))
-        except Exception:  # the page is safe in the WARC, and left unprocessed: the next run
+        except Exception:  # the page is safe in the WARC, and left unfinished: the next run
             self.crawler.stats.inc_value("extract/file_errors")  # extracts it again
             logger.error("Could not file the text of %s", item.url, exc_info=True)
             return ExtractedArticle(item.url, None, None, "file_error")

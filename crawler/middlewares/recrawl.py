@@ -3,7 +3,7 @@ decided from the catalogue alone.
 
 An article already archived is fetched again only when its sitemap or feed date is newer
 than what the last capture saw, when the profile's revisit interval has passed, when the
-last attempt failed, or when the last capture was never fully processed (a run died
+last attempt failed, or when the last capture was never finished (a run died
 before its links were recorded). Hubs are fetched every run. Every request for a known
 URL carries the validators of its last capture, so an unchanged page costs a 304.
 
@@ -78,7 +78,7 @@ class RecrawlPolicy:
                 now: datetime, from_sitemap: bool = False, held: HeldBack | None = None) -> Decision:
         """Failures come first (a URL backing off waits whatever the settings; one given up
         is tried again only on a new sign), then crash safety (a capture whose page was
-        never processed is fetched and processed whatever the settings), then the policy."""
+        never finished is fetched and finished whatever the settings), then the policy."""
         if held is not None:
             if held.gave_up_at is None:
                 return Decision(False, "backoff", {})
@@ -100,7 +100,7 @@ class RecrawlPolicy:
         return Decision(False, "unchanged", {})
 
     def hub(self, latest: CaptureState | None) -> dict[str, str]:
-        """Headers for a hub: always fetched, conditionally when its last copy was processed."""
+        """Headers for a hub: always fetched, conditionally when its last copy was finished."""
         if not self.enabled or latest is None or not latest.finished:
             return {}
         return validators(latest)

@@ -79,7 +79,7 @@ class NewsSpider(Spider):
         spider.url_limit = url_limit(crawler.settings)
         spider.max_listing_pages = (setting(crawler.settings, "DISCOVERY_MAX_LISTING_PAGES", int)
                                     or spider.site.discovery.max_category_pages)
-        # With the extraction pipeline on, it marks article pages processed (after filing).
+        # With the extraction pipeline on, it marks article pages done (after filing).
         spider.extracting = any(path.endswith("ExtractPipeline") for path, order in
                                 crawler.settings.getwithbase("ITEM_PIPELINES").items()
                                 if order is not None)
@@ -366,7 +366,7 @@ class NewsSpider(Spider):
         self.mark_done(response)
 
     async def parse_article(self, response: Response) -> AsyncIterator[ArticlePage | Request]:
-        """Links first, then the page: the pipeline marks the page processed once its text
+        """Links first, then the page: the pipeline marks the page done once its text
         is filed, and by then the links must be in the frontier already."""
         if self.challenged(response):
             return
