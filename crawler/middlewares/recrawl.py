@@ -34,7 +34,9 @@ Stats
 Requests are decided in batches, one catalogue query each (on the reader's thread, never
 the reactor's): a batch is what a callback yields before it yields anything else (an
 item, or DECIDE_NOW) or ends. A callback that must act only once its links are in the
-frontier (marking its page done) yields DECIDE_NOW first.
+frontier (marking its page done) yields DECIDE_NOW first. Requests a spider holds for a
+later callback (`requests_when_idle()`: sitemaps robots.txt names) are decided and
+scheduled here when the crawl goes idle with no callback left to carry them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.archive import Archive
 from crawler.bounded import BoundedDict
@@ -154,11 +158,31 @@ class RecrawlMiddleware:
         # its dupefilter (which stays the authority on what was fetched), nor looked up
         self.requested: BoundedDict[str, None] = BoundedDict(REQUESTED_MEMORY)
         self._held: dict[str, HeldBack] | None = None  # read once, at the first batch
+        self.crawler = crawler
+        self._idle_work: Any = None  # the Deferred deciding what the spider held, if any
         crawler.signals.connect(self.reader.close, signal=signals.spider_closed)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
+
+    def spider_idle(self, spider: Any) -> None:
+        """Nothing left to fetch: what the spider still holds is decided and scheduled (the
+        crawl stays open until that is done), never dropped."""
+        if self._idle_work is None:
+            held = getattr(spider, "requests_when_idle", list)()
+            if not held:
+                return
+            self._idle_work = deferred_from_coro(self._schedule(held))
+        raise DontCloseSpider
+
+    async def _schedule(self, requests: list[Request]) -> None:
+        try:
+            for request in await self.decide(requests):
+                self.crawler.engine.crawl(request)
+        finally:
+            self._idle_work = None
 
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for output in self._in_batches(start):

@@ -192,6 +192,11 @@ class NewsSpider(Spider):
         urls, self.from_robots = self.from_robots, []
         return self.hub_requests([(url, self.parse_sitemap) for url in urls])
 
+    def requests_when_idle(self) -> list[Request]:
+        """What no callback took up (every request after robots.txt failed): the recrawl
+        middleware decides on it when the crawl goes idle."""
+        return self.robots_sitemaps()
+
     # ---- requests -----------------------------------------------------------------------
 
     def hub_requests(self, hubs: list[tuple[str, Any]], **meta: Any) -> list[Request]:
