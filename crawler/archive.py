@@ -60,9 +60,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.captures import UNKNOWN, Archived, CaptureWriter
 from crawler.config import setting
 from crawler.exitcodes import Unusable, opened
+from crawler.extraction.filed import extracted_of
+from crawler.fetchfailures import final_answer
 from storage.catalogue import frontier
 from storage.catalogue.db import open_catalogue
-from storage.catalogue.filing import Extracted, Filed, TextFiler
+from storage.catalogue.filing import Filed, TextFiler
 from storage.catalogue.frontier import Backoff, CaptureState, Discovered, FetchFailure
 from storage.catalogue.repository import NewCapture
 from storage.dates import utc_now
@@ -315,7 +317,8 @@ class Archive:
 
     def _file_extractions(self, session: Session, waiting: list[_Extraction],
                           names: dict[str, str]) -> dict[int, Filed]:
-        extracted = [_plain(one, self.captures.recent[one.record_id]) for one in waiting]
+        extracted = [extracted_of(one.url, self.captures.recent[one.record_id], one.fetched_at,
+                                  one.extraction) for one in waiting]
         filed = self.filer.file(session, extracted, names)
         return {id(one): result for one, result in zip(waiting, filed, strict=True)}
 
@@ -326,18 +329,5 @@ def _follow_up(batch: _Batch, exchange: HttpExchange, outcome: str | None) -> No
         batch.gone.append(exchange.url)
     elif outcome in ("new", "changed", "unchanged", "not_modified"):
         batch.back.append(exchange.url)
-    status = exchange.status
-    if 300 <= status < 500 and status != 429:  # redirects, 304, 404, 410: nothing to parse
+    if final_answer(exchange.status):  # redirects, 304, 404, 410: nothing to parse
         batch.done.append(exchange.url)
-
-
-def _plain(waiting: _Extraction, capture_id: int) -> Extracted:
-    """An extraction in the filer's plain values."""
-    extraction = waiting.extraction
-    if extraction.failure is not None:
-        return Extracted(waiting.url, capture_id, extraction.version,
-                         failure=extraction.failure.reason, detail=extraction.failure.detail)
-    article = extraction.article
-    assert article is not None
-    return Extracted(waiting.url, capture_id, extraction.version, title=article.title,
-                     text=article.text, fields=article.document_fields(waiting.fetched_at))

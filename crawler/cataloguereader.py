@@ -10,24 +10,45 @@ import asyncio
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
+from scrapy import signals
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.archive import Archive
 from storage.catalogue import frontier
 from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 
 class CatalogueReader:
     """Read-only queries on one site's crawl state, each run on the reader's own thread."""
+
+    _per_crawler: WeakKeyDictionary[Crawler, CatalogueReader] = WeakKeyDictionary()
 
     def __init__(self, sessions: sessionmaker[Session], site: str):
         self.sessions = sessions
         self.site = site
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue-reader")
 
+    @classmethod
+    def of(cls, crawler: Crawler) -> CatalogueReader:
+        """The crawl's one reader, shared by the spider and the recrawl middleware."""
+        if crawler not in cls._per_crawler:
+            archive = Archive.of(crawler)
+            reader = cls(archive.sessions, archive.site)
+            crawler.signals.connect(reader.close, signal=signals.spider_closed)
+            cls._per_crawler[crawler] = reader
+        return cls._per_crawler[crawler]
+
     async def latest(self, urls: Iterable[str]) -> dict[str, CaptureState]:
-        return await self._run(frontier.latest_captures, self.site, list(urls))
+        wanted = list(urls)
+        if not wanted:  # no thread hop, no session for an empty batch
+            return {}
+        return await self._run(frontier.latest_captures, self.site, wanted)
 
     async def held_back(self) -> dict[str, HeldBack]:
         """Every URL of the site backing off or given up, now: read once per run (a short

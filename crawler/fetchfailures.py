@@ -28,6 +28,16 @@ _NETWORK = {
 }
 
 
+def final_answer(status: int) -> bool:
+    """A redirect, a 304, a 4xx other than 429: archived as it is, nothing to parse or retry."""
+    return 300 <= status < 500 and status != 429
+
+
+def temporary_failure(status: int) -> bool:
+    """A 5xx or a 429: the server may answer later."""
+    return status >= 500 or status == 429
+
+
 @dataclass(frozen=True, slots=True)
 class Failed:
     reason: str
@@ -42,7 +52,7 @@ def failure_of(exception: BaseException) -> Failed | None:
     archived and is final already (a redirect, a 404: the archive handled it)."""
     if isinstance(exception, HttpError):
         status = exception.response.status
-        if 300 <= status < 500 and status != 429:
+        if final_answer(status):
             return None
         return Failed(f"http_{status}", retry=True)
     if isinstance(exception, Refused):

@@ -25,7 +25,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.archive import Archive
 from crawler.config import setting
-from crawler.extraction.article import EXTRACTOR_VERSION, Extraction, Failure, extract_article
+from crawler.extraction.article import EXTRACTOR_VERSION, Extraction, Failure, extract_safely
 from crawler.extraction.workers import DEFAULT_TIMEOUT, WorkerPool
 from crawler.items import ArticlePage, ExtractedArticle
 
@@ -49,11 +49,8 @@ def _init_worker(hints: ExtractHints, max_bytes: int) -> None:
 def _extract_in_worker(page: tuple[bytes, str | None]) -> Extraction:
     assert _worker_hints is not None
     body, content_type = page
-    try:
-        return extract_article(body, content_type=content_type, hints=_worker_hints,
-                               max_bytes=_worker_max_bytes)
-    except Exception as error:  # a bug or a pathological page must not kill the crawl
-        return Extraction(EXTRACTOR_VERSION, failure=Failure("error", repr(error)))
+    return extract_safely(body, content_type=content_type, hints=_worker_hints,
+                          max_bytes=_worker_max_bytes)
 
 
 def _failed(_page: tuple[bytes, str | None], reason: str, detail: str) -> Extraction:
@@ -85,6 +82,7 @@ class ExtractPipeline:
         stats = self.crawler.stats
         return WorkerPool(_extract_in_worker, _failed, self.workers, timeout=self.timeout,
                           initializer=_init_worker, initargs=(hints, self.max_bytes),
+                          preload=["crawler.extraction.article"],
                           on_event=lambda event: stats.inc_value(f"extract/{event}"))
 
     async def process_item(self, item: Any) -> Any:

@@ -24,6 +24,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from storage.catalogue.repository import NewCapture
 from storage.warc.exchange import OPEN_SUFFIX, REVISIT_PROFILES
+from storage.warc.formats import read_warc_date
+from storage.warc.writer import STAMP_FORMAT, safe_hostname
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def abandoned(directory: Path, hostname: str,
     found = []
     for path in sorted(directory.glob(f"*{OPEN_SUFFIX}")):
         match = OPEN_NAME.match(path.name)
-        if match and match["host"] == _safe(hostname) and \
+        if match and match["host"] == safe_hostname(hostname) and \
                 not alive(int(match["pid"]), _named_at(match["stamp"])):
             found.append(path)
     return found
@@ -55,7 +57,7 @@ def abandoned(directory: Path, hostname: str,
 
 def _named_at(stamp: str) -> datetime | None:
     try:
-        return datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+        return datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -64,10 +66,6 @@ def writer_pid(path: Path) -> int | None:
     """The pid of the process that wrote an `.open` file, from its name."""
     match = OPEN_NAME.match(path.name)
     return int(match["pid"]) if match else None
-
-
-def _safe(hostname: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.-]+", "-", hostname).strip("-.") or "localhost"
 
 
 def final_name(path: Path) -> Path:
@@ -154,7 +152,7 @@ def _captures(path: Path, warc_file: str, crawl_run_id: int | None) -> Iterator[
                 url=headers.get_header("WARC-Target-URI"),
                 warc_type=record.rec_type,
                 status=int(http.get_statuscode()) if http else 0,
-                fetched_at=datetime.fromisoformat(headers.get_header("WARC-Date").replace("Z", "+00:00")),
+                fetched_at=read_warc_date(headers.get_header("WARC-Date")),
                 content_type=http.get_header("Content-Type") if http else None,
                 payload_digest=headers.get_header("WARC-Payload-Digest") or "",
                 payload_length=payload_length,

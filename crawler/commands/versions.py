@@ -16,11 +16,12 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.config import setting
-from crawler.extraction.article import extract_article
+from crawler.extraction.article import extract_article, too_large
 from crawler.profiles import load_profiles
 from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture
+from storage.warc.decoding import TooLarge
 from storage.warc.reader import read_capture
 
 
@@ -46,7 +47,8 @@ class Command(ScrapyCommand):
         sessions = open_catalogue(setting(self.settings, "DATABASE_URL", str))
         with sessions() as session:
             versions = repository.document_versions(session, args[0])
-            holders = [repository.payload_capture(session, capture) for _, capture in versions[-2:]]
+            holders = [repository.payload_capture(session, capture)  # only a diff reads them
+                       for _, capture in versions[-2:]] if opts.diff else []
         if not versions:
             print(f"No extracted version of {args[0]} in the catalogue.")
             self.exitcode = 1
@@ -68,11 +70,15 @@ class Command(ScrapyCommand):
         """The text of `capture`, read from `holder`, the capture whose record holds its payload."""
         if holder is None:
             return "(no text: the revisit's original record is not in the catalogue)\n"
+        max_bytes = setting(self.settings, "EXTRACT_MAX_BYTES", int)
         record = read_capture(Path(setting(self.settings, "WARC_DIR", str)), holder.warc_file,
-                              holder.warc_offset, holder.warc_length)
-        extraction = extract_article(
-            record.decoded_payload, content_type=capture.content_type or holder.content_type,
-            hints=hints, max_bytes=setting(self.settings, "EXTRACT_MAX_BYTES", int))
+                              holder.warc_offset, holder.warc_length, decode_limit=max_bytes)
+        if isinstance(record.decode_error, TooLarge):  # never inflated whole
+            extraction = too_large(record.decode_error)
+        else:
+            extraction = extract_article(
+                record.decoded_payload, content_type=capture.content_type or holder.content_type,
+                hints=hints, max_bytes=max_bytes)
         if extraction.article is None:
             return f"(extraction failed: {extraction.failure})\n"
         return extraction.article.text

@@ -177,7 +177,7 @@ class RunLifecycle:
             run = runs.start_run(session, spider=site, site=site,
                                        hostname=socket.gethostname(), pid=os.getpid())
             run_id = run.id
-        self.archive.site, self.archive.run_id = site, run_id
+        self.archive.run_id = run_id
         settings = self.crawler.settings
         self.lock = RunLock(self.archive.sessions, site, run_id,
                             timedelta(seconds=setting(settings, "RUNLOCK_STALE_AFTER", float)))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Self
 from weakref import WeakKeyDictionary
@@ -31,7 +30,7 @@ from crawler.captures import UNKNOWN, Archived, PendingCapture
 from crawler.config import setting
 from crawler.signals import archive_closed
 from storage.catalogue.frontier import Discovered
-from storage.warc.exchange import HttpExchange
+from storage.warc.exchange import HttpExchange, new_record_id
 
 if TYPE_CHECKING:
 
@@ -74,7 +73,7 @@ class WarcExporter:
         return self._captures.get(request) if request is not None else None
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
-        record_id = f"<urn:uuid:{uuid.uuid4()}>"
+        record_id = new_record_id()
         fetched_at = datetime.now(UTC)
         exchange = exchange_of(request, response, fetched_at)
         if request.meta.get("redirect_urls") and request.meta.get("kind") == "article":

@@ -162,6 +162,17 @@ def extract_article(
     return extract_from_tree(tree, hints)
 
 
+def extract_safely(
+    body: bytes, *, content_type: str | None, hints: ExtractHints, max_bytes: int
+) -> Extraction:
+    """`extract_article`, with a bug or a pathological page recorded as an `error` failure:
+    one page never stops a crawl or a re-extraction."""
+    try:
+        return extract_article(body, content_type=content_type, hints=hints, max_bytes=max_bytes)
+    except Exception as error:
+        return Extraction(EXTRACTOR_VERSION, failure=Failure("error", repr(error)))
+
+
 def too_large(error: TooLarge) -> Extraction:
     """A body whose decoding stopped at the cap (EXTRACT_MAX_BYTES): a bomb never decoded whole."""
     return Extraction(EXTRACTOR_VERSION, failure=Failure(

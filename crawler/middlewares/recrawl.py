@@ -55,6 +55,7 @@ from crawler.archive import Archive
 from crawler.bounded import BoundedDict
 from crawler.cataloguereader import CatalogueReader
 from crawler.config import setting
+from crawler.fetchfailures import temporary_failure
 from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class RecrawlPolicy:
         if not self.enabled:
             return Decision(True, "forced", {})
         headers = validators(latest)
-        if latest.status >= 500 or latest.status == 429:
+        if temporary_failure(latest.status):
             return Decision(True, "retry", headers)
         if lastmod is not None and is_newer(lastmod, latest, from_sitemap):
             return Decision(True, "lastmod", headers)
@@ -149,7 +150,7 @@ class RecrawlMiddleware:
             raise ValueError("RecrawlMiddleware is built for a crawler that has its spider")
         self.stats = crawler.stats
         self.archive = Archive.of(crawler)
-        self.reader = CatalogueReader(self.archive.sessions, spider.name)
+        self.reader = CatalogueReader.of(crawler)
         recrawl = getattr(getattr(spider, "site", None), "recrawl", None)
         days = getattr(recrawl, "revisit_after_days", None)
         self.policy = RecrawlPolicy(revisit_interval=timedelta(days=days) if days else None,
@@ -160,7 +161,6 @@ class RecrawlMiddleware:
         self._held: dict[str, HeldBack] | None = None  # read once, at the first batch
         self.crawler = crawler
         self._idle_work: Any = None  # the Deferred deciding what the spider held, if any
-        crawler.signals.connect(self.reader.close, signal=signals.spider_closed)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
     @classmethod

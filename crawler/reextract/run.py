@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.extraction.article import EXTRACTOR_VERSION, extract_article, too_large
+from crawler.extraction.article import EXTRACTOR_VERSION, extract_safely, too_large
+from crawler.extraction.filed import extracted_of
 from crawler.extraction.workers import WorkerPool
 from crawler.reextract.progress import Progress
 from crawler.reextract.select import WorkItem
@@ -69,22 +70,12 @@ class Extractor:
         content_type = item.content_type
         if content_type is None and record.http_headers is not None:
             content_type = record.http_headers.get_header("Content-Type")
-        try:
-            if isinstance(record.decode_error, TooLarge):
-                extraction = too_large(record.decode_error)
-            else:
-                extraction = extract_article(record.decoded_payload, content_type=content_type,
-                                             hints=self.hints[item.site], max_bytes=self.max_bytes)
-        except Exception as error:  # a bug or a pathological page must not stop the run
-            return _failed(item, "error", repr(error))
-        if extraction.failure is not None or extraction.article is None:
-            failure = extraction.failure
-            return Extracted(item.url, item.capture_id, extraction.version,
-                             failure=failure.reason if failure else "error",
-                             detail=failure.detail if failure else "no article and no failure")
-        article = extraction.article
-        return Extracted(item.url, item.capture_id, extraction.version, title=article.title,
-                         text=article.text, fields=article.document_fields(item.fetched_at))
+        if isinstance(record.decode_error, TooLarge):
+            extraction = too_large(record.decode_error)
+        else:
+            extraction = extract_safely(record.decoded_payload, content_type=content_type,
+                                        hints=self.hints[item.site], max_bytes=self.max_bytes)
+        return extracted_of(item.url, item.capture_id, item.fetched_at, extraction)
 
 
 @dataclass

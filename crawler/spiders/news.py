@@ -75,7 +75,7 @@ class NewsSpider(Spider):
         spider.archive = Archive.of(crawler)
         spider.archive.blocking = spider.site.blocking
         spider.challenges = ChallengeCounter(spider.site.blocking)
-        spider.reader = CatalogueReader(spider.archive.sessions, spider.name)
+        spider.reader = CatalogueReader.of(crawler)
         spider.url_limit = url_limit(crawler.settings)
         spider.max_listing_pages = (setting(crawler.settings, "DISCOVERY_MAX_LISTING_PAGES", int)
                                     or spider.site.discovery.max_category_pages)
@@ -84,7 +84,6 @@ class NewsSpider(Spider):
                                 crawler.settings.getwithbase("ITEM_PIPELINES").items()
                                 if order is not None)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
-        crawler.signals.connect(spider.reader.close, signal=signals.spider_closed)
         return spider
 
     def __init__(self, *args: Any, origin: str | None = None, **kwargs: Any):

@@ -23,7 +23,6 @@ from pathlib import Path, PurePath
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
-from warcio.timeutils import iso_date_to_datetime
 
 from storage.warc.decoding import (
     GZIP_MAGIC,
@@ -34,7 +33,7 @@ from storage.warc.decoding import (
     gunzip_members,
 )
 from storage.warc.exchange import OPEN_SUFFIX, ArchivedResponse, WarcReadError
-from storage.warc.formats import WARC_MAGIC
+from storage.warc.formats import WARC_MAGIC, parse_warc_date
 from storage.warc.records import RecordError, parse_record
 from storage.warc.sources import BytesSource
 
@@ -89,7 +88,7 @@ def read_record(directory: Path | str, warc_file: str, offset: int, length: int,
         warc_file, offset, length, decode_limit, record_type=record.rec_type,
         record_id=headers.get_header("WARC-Record-ID"),
         target_uri=headers.get_header("WARC-Target-URI"),
-        date=iso_date_to_datetime(date, tz_aware=True) if date else None,
+        date=parse_warc_date(date),
         warc_headers=headers, http_headers=record.http_headers, status=_status_code(record),
         payload=payload,
     )

@@ -75,7 +75,10 @@ def _check_record_id(record_id: str) -> str:
     return record_id
 
 
-def _safe_hostname(hostname: str) -> str:
+STAMP_FORMAT = "%Y%m%d%H%M%S%f"  # the time in our WARC file names (UTC)
+
+
+def safe_hostname(hostname: str) -> str:
     """Host name usable inside a file name."""
     return re.sub(r"[^A-Za-z0-9.-]+", "-", hostname).strip("-.") or "localhost"
 
@@ -313,8 +316,8 @@ class WarcWriter:
     # -- files -------------------------------------------------------------
 
     def _default_file_name(self, serial: int) -> str:
-        stamp = self._now().astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
-        host = _safe_hostname(self.hostname)
+        stamp = self._now().astimezone(UTC).strftime(STAMP_FORMAT)
+        host = safe_hostname(self.hostname)
         return f"{self.prefix}-{stamp}-{serial:05d}-{host}-{os.getpid()}.warc.gz"
 
     def _ensure_open(self) -> tuple[io.FileIO, str]:
