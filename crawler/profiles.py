@@ -68,7 +68,7 @@ class Recrawl:
 class ExtractHints:
     """CSS selectors and patterns that help trafilatura on this site's pages."""
 
-    title: tuple[str, ...] = ("h1",)
+    title: tuple[str, ...] = ()  # none: og:title, JSON-LD, <title>, h1 (extraction.metadata)
     lead: tuple[str, ...] = ()
     body: tuple[str, ...] = ()
     published: tuple[str, ...] = ()

@@ -33,7 +33,7 @@ DEFAULTS: dict[str, object] = {
     "SCHEDULE_CRAWLS": {},
     # extraction
     "EXTRACT_WORKERS": 0,
-    "EXTRACT_MAX_BYTES": 2 * 1024 * 1024,
+    "EXTRACT_MAX_BYTES": 16 * 1024 * 1024,
     "EXTRACT_TIMEOUT": 60,
     # scrapy warcimport
     "IMPORT_MAX_RECORD_BYTES": 1024 * 1024 * 1024,

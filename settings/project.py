@@ -100,8 +100,9 @@ ITEM_PIPELINES = {"crawler.pipelines.ExtractPipeline": 300}
 DISCOVERY_MAX_LISTING_PAGES = 0
 # Worker processes for extraction (0 = one per core).
 EXTRACT_WORKERS = 0
-# Pages larger than this (decoded body, bytes) are archived but not extracted.
-EXTRACT_MAX_BYTES = 2 * 1024 * 1024
+# A memory guard: pages whose decoded body is larger are archived but not extracted (scripts and
+# inline JSON are cut out before parsing and cost an article nothing).
+EXTRACT_MAX_BYTES = 16 * 1024 * 1024
 # Seconds one page may take in an extraction worker before the worker is killed; the page is
 # retried once alone, then recorded as `timeout` (0 = no limit).
 EXTRACT_TIMEOUT = 60

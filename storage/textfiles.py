@@ -1,7 +1,9 @@
 """The plain-text output format and its file names (the format of the seeds).
 
 A text file is UTF-8 (NFC): the title on the first line, a blank line, then
-paragraphs separated by single blank lines, and a final newline.
+paragraphs separated by single blank lines, and a final newline. A page that states no
+title anywhere keeps its text with an empty first line (the catalogue's
+`metadata_problems` says why), so the layout stays the same for every reader.
 
 File names are `NNN_<16 hex>.txt`: NNN is the article's sequence number in the
 catalogue (zero-padded to at least 3 digits, assigned when the URL is first
@@ -40,8 +42,6 @@ def text_file_name(sequence: int, canonical_url: str) -> str:
 def format_text(title: str, paragraphs: Iterable[str]) -> str:
     """Title, blank line, paragraphs separated by one blank line, final newline (NFC)."""
     blocks = [_one_line(title)] + [p for p in (_one_line(p) for p in paragraphs) if p]
-    if not blocks[0]:
-        raise ValueError("a text file needs a title")
     return unicodedata.normalize("NFC", "\n\n".join(blocks) + "\n")
 
 

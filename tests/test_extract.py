@@ -105,8 +105,7 @@ def test_utf8_bytes_under_a_wrong_declaration_are_read_as_utf8() -> None:
     (b"  \r\n ", "text/html", "empty"),
     (b"%PDF-1.4 binary", "application/pdf", "not_html"),
     (b"<html>\x00\x01\x02\x00 binary</html>", "text/html", "binary"),
-    (b"<html><body><h1>T\xff\xfe\xfd</h1></body></html>", "text/html; charset=utf-8", "charset"),
-    (b"<html><body><p>no title here at all</p></body></html>", "text/html", "no_title"),
+    (b"<html><body><h1>" + bytes(range(0x80, 0x100)) * 8 + b"</h1></body></html>", "text/html", "charset"),
     (b"<html><body><h1>Title only</h1></body></html>", "text/html", "no_text"),
 ])
 def test_bad_input_fails_with_a_reason(body: bytes, content_type: str, reason: str) -> None:
@@ -115,11 +114,77 @@ def test_bad_input_fails_with_a_reason(body: bytes, content_type: str, reason: s
     assert result.failure.reason == reason and result.failure.detail
 
 
+def test_a_utf8_page_with_a_few_stray_latin1_bytes_stays_utf8_and_says_so() -> None:
+    page = ('<html><head><meta charset="utf-8"><title>Nắng nóng kỷ lục</title></head><body><main><article>'
+            f'<img alt="K\xfcche">{PLAIN_BODY}</article></main></body></html>').encode("utf-8")
+    page = page.replace("K\xfcche".encode(), b"K\xfcche")
+    result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
+    assert result.article is not None and result.article.paragraphs[0].startswith("Người dân được")
+    assert "UTF-8 but for 1 bytes" in result.article.metadata.problems["charset"]
+
+
+def test_a_latin1_page_that_declares_nothing_is_decoded_by_a_recorded_guess() -> None:
+    text = ("Die Größe der Straße ist schön, und überall wächst grünes Gras. " * 6)
+    page = (f"<html><head><title>Grüße aus München</title></head><body><main><article>"
+            f"<h1>Grüße aus München</h1><p>{text}</p><p>{text}</p></article></main></body></html>").encode("cp1252")
+    result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
+    assert result.article is not None, result.failure
+    assert result.article.title == "Grüße aus München" and "Straße" in result.article.paragraphs[0]
+    assert "a guess" in result.article.metadata.problems["charset"]
+
+
 def test_oversized_pages_are_not_extracted() -> None:
     body = PAGE.format(charset="utf-8").encode()
     result = extract(body, max_bytes=len(body) - 1)
     assert result.failure is not None and result.failure.reason == "too_large"
     assert str(len(body)) in result.failure.detail
+
+
+PLAIN_BODY = ("<p>Người dân được khuyến cáo hạn chế ra ngoài vào buổi trưa khi nắng nóng gay gắt kéo dài.</p>"
+              "<p>Các bệnh viện đã chuẩn bị thêm giường bệnh cho những ca say nắng trong mùa hè năm nay.</p>")
+
+
+def test_a_page_without_any_title_keeps_its_body_and_records_the_problem() -> None:
+    body = f"<html><body><main><article>{PLAIN_BODY}</article></main></body></html>".encode()
+    result = extract_article(body, content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
+    assert result.article is not None, result.failure
+    assert result.article.title == ""
+    assert result.article.paragraphs[0].startswith("Người dân được khuyến cáo")
+    assert "title" in result.article.metadata.problems
+    assert result.article.text.startswith("\n\nNgười dân")
+
+
+@pytest.mark.parametrize(("head", "heading", "title"), [
+    ('<meta property="og:title" content="Nắng nóng kỷ lục | Báo Mẫu">'
+     '<meta property="og:site_name" content="Báo Mẫu"><title>Trang chủ</title>', "", "Nắng nóng kỷ lục"),
+    ('<meta name="twitter:title" content="Nắng nóng kỷ lục">', "<h1>Báo Mẫu</h1>", "Nắng nóng kỷ lục"),
+    ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Nắng nóng kỷ lục"}</script>'
+     "<title>Khác hẳn</title>", "", "Nắng nóng kỷ lục"),
+    ("<title>Nắng nóng kỷ lục - Báo Mẫu</title>"
+     '<link rel="canonical" href="https://baomau.vn/a-1.html">', "", "Nắng nóng kỷ lục"),
+    ("<title>Nắng nóng - nguy cơ say nắng tăng cao | BaoMau.vn</title>", "", "Nắng nóng - nguy cơ say nắng tăng cao"),
+    ('<title>Trang chủ | Tin tức - Báo Mẫu</title><meta property="og:site_name" content="Báo Mẫu">', "<h1>Nắng nóng kỷ lục</h1>", "Trang chủ | Tin tức"),
+    ("<title>Nắng nóng kỷ lục miền Bắc - Thời sự - Báo Mẫu</title>", "<h1>Nắng nóng kỷ lục miền Bắc</h1>",
+     "Nắng nóng kỷ lục miền Bắc"),
+    ("", "<h1>Nắng nóng kỷ lục</h1>", "Nắng nóng kỷ lục"),
+])
+def test_the_title_comes_from_the_first_source_that_gives_one(head: str, heading: str, title: str) -> None:
+    """Profile, og:title/twitter:title, JSON-LD headline, <title> without the site's name, h1."""
+    page = f"<html><head>{head}</head><body><main><article>{heading}{PLAIN_BODY}</article></main></body></html>"
+    result = extract_article(page.encode(), content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
+    assert result.article is not None, result.failure
+    assert result.article.title == title
+
+
+def test_scripts_and_inline_json_do_not_count_against_the_size_cap() -> None:
+    blob = "x" * 3_000_000
+    page = (f'<html><head><title>Nắng nóng kỷ lục</title><script type="application/json">"{blob}"</script>'
+            f"<style>{blob}</style></head><body><main><article><h1>Nắng nóng kỷ lục</h1>{PLAIN_BODY}"
+            f"<script>var state = '{blob}';</script><noscript>{blob}</noscript><template>{blob}</template>"
+            "</article></main></body></html>").encode()
+    result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=16 * 2**20)
+    assert result.article is not None, result.failure
+    assert "xxx" not in result.article.text and result.article.paragraphs[0].startswith("Người dân")
 
 
 def test_a_broken_page_still_extracts_what_it_can() -> None:
@@ -161,8 +226,8 @@ def vov_page(body_html: str) -> bytes:
 def generic_page(body_html: str) -> bytes:
     """No VOV markup at all: the generic path (trafilatura's precision mode) handles it."""
     nav = "".join(f'<li><a href="/s{i}">Chuyên mục {i}</a></li>' for i in range(12))
-    return (f'<html lang="vi"><head><title>Nắng nóng</title></head><body><nav><ul>{nav}</ul></nav>'
-            f"<main><article><h1>Khuyến cáo phòng say nắng</h1>{body_html}</article></main>"
+    return (f'<html lang="vi"><head><title>Khuyến cáo phòng say nắng | Báo điện tử mẫu</title></head>'
+            f"<body><nav><ul>{nav}</ul></nav><main><article><h1>Khuyến cáo phòng say nắng</h1>{body_html}</article></main>"
             f"<footer><p>© Báo điện tử mẫu. Mọi quyền được bảo lưu.</p></footer></body></html>").encode()
 
 

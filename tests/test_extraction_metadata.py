@@ -56,7 +56,7 @@ def test_a_vov_style_page_gives_every_field() -> None:
                '<table class="image"><tr><td><img src="b.jpg"></td></tr></table>')
     found = metadata(page(head, extra=figures))
     assert found == PageMetadata(
-        headline=None, published_at=datetime(2024, 5, 14, 1, 30, tzinfo=UTC),
+        headline="Đàm phán hòa bình", published_at=datetime(2024, 5, 14, 1, 30, tzinfo=UTC),
         modified_at=datetime(2024, 5, 14, 3, 0, tzinfo=UTC), author="Thu Hằng", section="Thế giới",
         tags=("Ngoại giao", "Hòa bình"), language="vi",
         canonical_url="https://vov.vn/the-gioi/dam-phan-post1.vov", image_count=2, problems={},

@@ -50,7 +50,7 @@ def test_a_gzip_bomb_is_too_large_and_the_run_stays_small(tmp_path: Path) -> Non
     with open_catalogue(database_url)() as session:
         failure = session.scalars(select(ExtractionFailure)).one()
     assert (failure.url, failure.reason) == (bomb_url, "too_large")
-    assert "more than 2,097,152 bytes" in failure.detail
+    assert "more than 16,777,216 bytes" in failure.detail
     assert peak_kib < 400 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
 
 

@@ -64,7 +64,7 @@ def test_components_read_our_settings_through_the_defaults_table() -> None:
 
 
 @pytest.mark.parametrize(("given", "expected"), [
-    ({}, 2 * 1024 * 1024),
+    ({}, 16 * 1024 * 1024),
     ({"EXTRACT_MAX_BYTES": "10"}, 10),
 ])
 def test_unset_setting_takes_its_default(given: dict[str, str], expected: int) -> None:

@@ -23,9 +23,8 @@ def test_format_normalises_to_nfc() -> None:
     assert text == unicodedata.normalize("NFC", text) and "đàm phán" in text
 
 
-def test_a_title_is_required() -> None:
-    with pytest.raises(ValueError, match="title"):
-        format_text("   ", ["body"])
+def test_a_page_without_a_title_keeps_the_layout_with_an_empty_first_line() -> None:
+    assert format_text("   ", ["body", "more"]) == "\n\nbody\n\nmore\n"
 
 
 def test_file_names_follow_the_rule() -> None:

@@ -25,8 +25,8 @@ it and goes on.
 
 from __future__ import annotations
 
+import copy
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -35,10 +35,14 @@ from typing import TYPE_CHECKING, Any
 import trafilatura
 from lxml import html
 from lxml.etree import ParserError
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
+from crawler.extraction.charsets import Undecodable, decode
+from crawler.extraction.inert import without_inert_elements
+from crawler.extraction.leads import generic_lead, lead_candidates
 from crawler.extraction.metadata import PageMetadata, css, read_metadata
 from crawler.extraction.metadata import one_line as clean
+from crawler.extraction.sections import sibling_sections
+from crawler.extraction.teasers import drop_teasers
 from storage.textfiles import format_text
 from storage.warc.decoding import TooLarge
 
@@ -48,7 +52,7 @@ if TYPE_CHECKING:
     from crawler.profiles import ExtractHints
 
 # Bump when a change alters the text produced from the same page.
-EXTRACTOR_VERSION = f"vnarchive-3/trafilatura-{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"vnarchive-4/trafilatura-{trafilatura.__version__}"
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Elements of trafilatura's output that hold paragraphs; anything else (hi, ref, del, ...) is inline.
@@ -81,6 +85,10 @@ class ArticleText:
     @property
     def modified_at(self) -> datetime | None:
         return self.metadata.modified_at
+
+    def with_problem(self, name: str, problem: str) -> ArticleText:
+        problems = {**self.metadata.problems, name: problem}
+        return replace(self, metadata=replace(self.metadata, problems=problems))
 
     def published_before(self, fetched_at: datetime) -> datetime | None:
         """The publication date, unless it claims a time after the page was fetched."""
@@ -137,7 +145,8 @@ class Body:
 
 
 def extract_article(
-    body: bytes, *, content_type: str | None, hints: ExtractHints, max_bytes: int
+    body: bytes, *, content_type: str | None, hints: ExtractHints, max_bytes: int,
+    url: str | None = None,
 ) -> Extraction:
     """Extract one article page.
 
@@ -145,30 +154,38 @@ def extract_article(
         body: the HTTP payload, Content-Encoding already removed.
         content_type: the response's Content-Type header (charset is taken from it).
         hints: the site profile's extraction hints.
-        max_bytes: larger pages are not extracted (they are archived all the same).
+        max_bytes: a memory guard: larger pages are not extracted (they are archived all the same).
+        url: the page's URL, to tell links to the same site (teasers) from others; without
+            it, the page's canonical URL is used.
     Returns:
         An Extraction holding either the ArticleText or the Failure.
     """
     problem = unsuitable(body, content_type, max_bytes)
     if problem is not None:
         return Extraction(EXTRACTOR_VERSION, failure=problem)
-    text = decode(body, content_type)
-    if isinstance(text, Failure):
-        return Extraction(EXTRACTOR_VERSION, failure=text)
     try:
-        tree = html.document_fromstring(text.encode("utf-8"), parser=_parser())
+        decoded = decode(body, content_type)
+    except Undecodable as error:
+        return Extraction(EXTRACTOR_VERSION, failure=Failure("charset", str(error)))
+    try:
+        markup = without_inert_elements(decoded.text)
+        tree = html.document_fromstring(markup.encode("utf-8"), parser=_parser())
     except (ParserError, ValueError) as error:
         return Extraction(EXTRACTOR_VERSION, failure=Failure("parse_error", str(error)))
-    return extract_from_tree(tree, hints)
+    extraction = extract_from_tree(tree, hints, url)
+    if decoded.problem and extraction.article is not None:
+        return replace(extraction, article=extraction.article.with_problem("charset", decoded.problem))
+    return extraction
 
 
 def extract_safely(
-    body: bytes, *, content_type: str | None, hints: ExtractHints, max_bytes: int
+    body: bytes, *, content_type: str | None, hints: ExtractHints, max_bytes: int,
+    url: str | None = None,
 ) -> Extraction:
     """`extract_article`, with a bug or a pathological page recorded as an `error` failure:
     one page never stops a crawl or a re-extraction."""
     try:
-        return extract_article(body, content_type=content_type, hints=hints, max_bytes=max_bytes)
+        return extract_article(body, content_type=content_type, hints=hints, max_bytes=max_bytes, url=url)
     except Exception as error:
         return Extraction(EXTRACTOR_VERSION, failure=Failure("error", repr(error)))
 
@@ -192,33 +209,15 @@ def unsuitable(body: bytes, content_type: str | None, max_bytes: int) -> Failure
     return None
 
 
-def decode(body: bytes, content_type: str | None) -> str | Failure:
-    """Bytes to NFC text: valid UTF-8 wins over any declaration (a mis-declared charset is far
-    more common than Vietnamese text in another encoding that is also valid UTF-8); then
-    the HTTP charset, then the <meta> charset. Nothing is guessed beyond that. NFC at once,
-    because windows-1258 and older Vietnamese pages write tone marks as combining characters:
-    selectors, patterns and metadata then all see the same composed text."""
-    declared = http_content_type_encoding(content_type) if content_type else None
-    meta = html_body_declared_encoding(body)
-    for encoding in ("utf-8-sig", declared, meta):
-        if encoding is None:
-            continue
-        try:
-            return unicodedata.normalize("NFC", body.decode(resolve_encoding(encoding) or encoding))
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return Failure("charset", f"not valid UTF-8, nor HTTP charset {declared!r}, nor meta {meta!r}")
-
-
-def extract_from_tree(tree: HtmlElement, hints: ExtractHints) -> Extraction:
+def extract_from_tree(tree: HtmlElement, hints: ExtractHints, url: str | None = None) -> Extraction:
     """Title, lead, body and metadata of a parsed page (the tree is pruned in place)."""
     metadata = read_metadata(tree, hints)
-    title = first_text(tree, hints.title) or metadata.headline
-    if not title:
-        return Extraction(EXTRACTOR_VERSION, failure=Failure("no_title", "no title found"))
+    title = metadata.headline or ""
     lead = first_text(tree, hints.lead)
+    candidates = [] if lead else lead_candidates(tree)
     images = count_images(tree, hints.images) if hints.images else None
-    body = body_text(tree, hints)
+    body = body_text(tree, hints, url or metadata.canonical_url)
+    lead = lead or generic_lead(tree, candidates, title, body.paragraphs)
     paragraphs = clean_paragraphs(lead, body.paragraphs, hints.drop_paragraphs, title)
     if not any(p != lead for p in paragraphs):
         return Extraction(EXTRACTOR_VERSION, failure=Failure("no_text", "no body text found"))
@@ -248,13 +247,15 @@ def count_images(tree: HtmlElement, selectors: tuple[str, ...]) -> int:
 # ---- the body -------------------------------------------------------------------
 
 
-def body_text(tree: HtmlElement, hints: ExtractHints) -> Body:
+def body_text(tree: HtmlElement, hints: ExtractHints, page_url: str | None) -> Body:
     """The profile's body container when one matches (trusted: trafilatura runs in recall
-    mode inside it), else trafilatura on the whole page; boilerplate blocks cut out first."""
+    mode inside it), else trafilatura on the whole page; boilerplate blocks and teasers
+    (crawler.extraction.teasers) cut out first."""
     container = first_match(tree, hints.body)
     if container is not None:
         keep_only(container)
     drop_blocks(tree, hints.drop)
+    drop_teasers(tree if container is None else container, page_url)
     if container is not None:
         images = sum(1 for _ in container.iter("img"))
         return Body(paragraphs_of(run_trafilatura(tree, favor_recall=True)), images)
@@ -270,7 +271,23 @@ def generic_body(tree: HtmlElement) -> Body:
     images = 0 if balanced is None else sum(1 for _ in balanced.iter("graphic"))
     if _chars(precise) < COLLAPSE_RATIO * _chars(paragraphs_of(balanced)):
         precise = paragraphs_of(run_trafilatura(tree))
-    return Body(precise, images)
+    return Body(whole_body(precise, tree), images)
+
+
+def whole_body(paragraphs: list[str], tree: HtmlElement) -> list[str]:
+    """The paragraphs of every section when the body is split into sibling sections
+    (crawler.extraction.sections): trafilatura in recall mode on each, as on a profile's
+    body container (one run over all would again stop at the first); else the
+    paragraphs as they are."""
+    sections = sibling_sections(tree, paragraphs[0]) if paragraphs else []
+    merged = [paragraph for section in sections for paragraph in _section_paragraphs(section)]
+    return merged if _chars(merged) > _chars(paragraphs) else paragraphs
+
+
+def _section_paragraphs(section: HtmlElement) -> list[str]:
+    document = html.document_fromstring("<html><body><article></article></body></html>")
+    document.find("body/article").append(copy.deepcopy(section))
+    return paragraphs_of(run_trafilatura(document, favor_recall=True))
 
 
 def _chars(paragraphs: list[str]) -> int:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from lxml.cssselect import CSSSelector
 
+from crawler.extraction.titles import site_name_keys, without_site_name
 from storage.dates import DateRefused, read_date, zone_named
 
 if TYPE_CHECKING:
@@ -75,8 +76,12 @@ def read_metadata(tree: HtmlElement, hints: ExtractHints) -> PageMetadata:
     def to_date(text: str) -> datetime | None:
         return parse_page_date(text, zone)
 
+    headline = pick("headline", page.titles(hints.title), one_line)
+    if not headline:
+        problems["title"] = ("no title: none in the profile's selectors, og:title, twitter:title, "
+                             "JSON-LD headline, <title> or an h1")
     return PageMetadata(
-        headline=pick("headline", page.values((), ("og:title",), ("headline",)), one_line),
+        headline=headline,
         published_at=pick("published_at", page.values(
             hints.published, ("article:published_time", "datepublished"), ("datePublished",)), to_date),
         modified_at=pick("modified_at", page.values(
@@ -131,6 +136,30 @@ class _Page:
         for article in self.articles:
             for key in json_keys:
                 yield from json_texts(article.get(key))
+
+    def titles(self, selectors: tuple[str, ...]) -> Iterator[str]:
+        """Title candidates, best first: the profile's selectors, og:title and twitter:title,
+        JSON-LD headline, <title>, the first h1; the site's name taken off the social and
+        document titles."""
+        site_keys = self.site_keys()
+        yield from self.values(selectors, (), ())
+        for social in self.values((), ("og:title", "twitter:title"), ()):
+            yield without_site_name(one_line(social), site_keys)
+        for article in self.articles:
+            yield from json_texts(article.get("headline"))
+        first_h1 = next((one_line(h1.text_content()) for h1 in self.tree.iter("h1")), "")
+        for title in self.tree.iter("title"):
+            yield without_site_name(one_line(title.text_content()), site_keys, first_h1)
+            break
+        yield first_h1
+
+    def site_keys(self) -> frozenset[str]:
+        """What the page calls its site, and its host: to tell the site's name from a headline."""
+        names = [*self.meta.get("og:site_name", ()), *self.meta.get("application-name", ())]
+        for article in self.articles:
+            names += json_texts(article.get("publisher"))
+        canonical = next((url for url in self.canonicals() if url), "")
+        return site_name_keys(names, urlsplit(canonical.strip()).hostname)
 
     def tags(self, selectors: tuple[str, ...]) -> tuple[str, ...]:
         """Every tag of the first source that has any (tags come as a list, not one value)."""
