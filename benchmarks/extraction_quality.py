@@ -225,6 +225,7 @@ class GoldPage:
     title: str | None = None
     lead: str | None = None
     boilerplate: dict[str, str] = field(default_factory=dict)  # name -> pattern never to appear
+    url: str | None = None  # where the page was fetched (tells same-site links from others)
 
 
 def fold(text: str) -> str:
@@ -245,7 +246,7 @@ def sample_site_pages(n_articles: int = 30) -> list[GoldPage]:
             lead=article.summary, boilerplate={
                 **BOILERPLATE, CAPTION: re.escape(article.caption),
                 TEASER: rf"VOV\.VN\s*-(?!\s*{re.escape(article.lead[:40])})",
-            },
+            }, url=SAMPLE_BASE + article.path,
         ))
     return pages
 
@@ -258,7 +259,7 @@ def zyte_pages(folder: Path = ZYTE_DIR, keys: Sequence[str] | None = None) -> li
         body = gzip.decompress((folder / "html" / f"{key}.html.gz").read_bytes())
         lines = (fold(line) for line in truth[key]["articleBody"].splitlines())
         pages.append(GoldPage(key=key, body=body, content_type="text/html",
-                              paragraphs=tuple(line for line in lines if line)))
+                              paragraphs=tuple(line for line in lines if line), url=truth[key]["url"]))
     return pages
 
 
@@ -287,6 +288,9 @@ class Page(Protocol):
     @property
     def title(self) -> str | None: ...
 
+    @property
+    def url(self) -> str | None: ...
+
 
 Extractor = Callable[[Page], Prediction]
 
@@ -294,7 +298,7 @@ Extractor = Callable[[Page], Prediction]
 def ours(hints: ExtractHints) -> Extractor:
     def run(page: Page) -> Prediction:
         result = extract.extract_article(page.body, content_type=page.content_type, hints=hints,
-                                         max_bytes=MAX_BYTES)
+                                         max_bytes=MAX_BYTES, url=page.url)
         if result.article is None:
             assert result.failure is not None
             return Prediction(None, (), result.failure.reason)
