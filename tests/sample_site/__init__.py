@@ -6,8 +6,8 @@ by the README demo and by the benchmark::
     site = SampleSite(n_articles=30)
     with serve(site) as base_url:
         ...  # crawl base_url
-    site.gold_texts()         # path -> exact expected text
-    site.expected_failures()  # path -> "too_large" | "empty" | "not_html"
+    site.gold_texts()         # path -> exact expected text (the oversized page too)
+    site.expected_failures()  # path -> "empty" | "not_html"
     site.special, site.traps  # special pages, trap path prefixes
 
 Run standalone with ``python -m tests.sample_site --port 8080 --articles 30``.

@@ -10,7 +10,10 @@ item gets a ``role``:
 ``sitemap_only`` / ``listing_only`` / ``rss_only``
     reachable from exactly one source (``listing_only`` articles are the
     oldest "Thế giới" articles, so they sit on listing page 2 or deeper);
-``oversized`` / ``empty`` / ``non_html`` / ``server_error``
+``oversized``
+    a real article (with gold text) listed only in a sitemap, served bloated past
+    3 MiB by inline script data (an extractor must still get its text);
+``empty`` / ``non_html`` / ``server_error``
     article-pattern URLs listed only in a sitemap, served abnormally;
 ``not_found``
     an article-pattern URL listed in a category listing whose page is gone.
@@ -42,7 +45,7 @@ RSS_ONLY_RANKS = (11, 16)
 LASTMOD_DELAYS = tuple(timedelta(minutes=m) for m in (0, 0, 0, 10, 45, 180, 1440))
 
 STUB_ROLES = ("oversized", "empty", "non_html", "server_error", "not_found")
-GOLD_ROLES = frozenset({"common", "sitemap_only", "listing_only", "rss_only"})
+GOLD_ROLES = frozenset({"common", "sitemap_only", "listing_only", "rss_only", "oversized"})
 FEED_ROLES = frozenset({"common", "rss_only"})
 LISTING_ROLES = frozenset({"common", "listing_only", "not_found"})
 SITEMAP_ROLES = frozenset({"common", "sitemap_only", "oversized", "empty", "non_html", "server_error"})
@@ -50,11 +53,14 @@ SITEMAP_ROLES = frozenset({"common", "sitemap_only", "oversized", "empty", "non_
 
 @dataclass(frozen=True)
 class SpecialIds:
-    """Ids of real articles that also play a special part."""
+    """Ids of real articles that also play a special part (``no_h1`` and ``summary_h2``:
+    articles surely served with that layout, see :class:`.pages.Layout`)."""
 
     legacy_charset: int
     utm_duplicate: int
     redirect: int
+    no_h1: int = 0
+    summary_h2: int = 0
 
 
 def plan_roles(n_articles: int, rng: random.Random) -> list[str]:
@@ -133,7 +139,13 @@ def pick_specials(articles: list[Article], seed: int) -> SpecialIds:
     legacy = rng.choice(archived)
     utm = common[0]
     others = [a for a in common if a.id not in (legacy.id, utm.id)] or common
-    return SpecialIds(legacy_charset=legacy.id, utm_duplicate=utm.id, redirect=rng.choice(others).id)
+    redirect = rng.choice(others)
+    # layouts from a generator of their own: the picks above stay what they always were
+    layouts = random.Random(f"vov-sample-layouts-{seed}")
+    free = [a for a in common if a.id not in (legacy.id, utm.id, redirect.id)] or common
+    no_h1, summary_h2 = layouts.sample(free, 2) if len(free) >= 2 else (free[0], free[0])
+    return SpecialIds(legacy_charset=legacy.id, utm_duplicate=utm.id, redirect=redirect.id,
+                      no_h1=no_h1.id, summary_h2=summary_h2.id)
 
 
 class Catalog:

@@ -21,11 +21,12 @@ import email.utils
 import html
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import quote, urlencode
 
-from .catalog import FEED_SIZE, LATEST_FEED_SIZE, Catalog
+from .catalog import FEED_SIZE, LATEST_FEED_SIZE, Catalog, SpecialIds
 from .content import CATEGORIES, MENU_ONLY_CATEGORIES, Article, Block, tag_path
 
 OVERSIZED_BYTES = 3 * 1024 * 1024
@@ -246,13 +247,111 @@ def author_html(article: Article) -> str:
     return f'<p style="text-align:right"><strong>{esc(article.author)}/VOV.VN</strong></p>'
 
 
-def text_long(article: Article, pool: Sequence[Article], rng: random.Random) -> str:
+# --------------------------------------------------------------------------- article variants
+# Real news sites write the same things in many ways; an extractor must not depend on one.
+# The variants below change only the markup, never the gold text. Their choices come from a
+# per-article generator of their own (`variant_rng`), so that adding or changing a variant
+# leaves the draws of the page's main generator (sidebar, related box, styles) as they were.
+
+# Picked so that the default site (30 articles, seed 1) shows every teaser shape at least twice.
+VARIANT_SALT = 0x5EE_A175
+
+
+def _link_to(target: Article, base: str = "") -> str:
+    return link(base + target.path, target.title)
+
+
+#: "See also" teasers: a paragraph (or a list) that is essentially one link to another
+#: article of the site, in the wordings and shapes Vietnamese portals use. None is gold.
+SEE_ALSO: dict[str, Callable[[Sequence[Article], str], str]] = {
+    "xem-them": lambda t, base: f"<p>Xem thêm: {_link_to(t[0])}</p>",
+    "arrows-xem-them": lambda t, base: f"<p>&gt;&gt;&gt; Xem thêm: {_link_to(t[0])}</p>",
+    "guillemet": lambda t, base: f"<p>» {_link_to(t[0])}</p>",
+    "strong-doc-them": lambda t, base: f"<p><strong>Đọc thêm:</strong> {_link_to(t[0])}</p>",
+    "moi-xem": lambda t, base: f"<p>Mời xem: {_link_to(t[0])}</p>",
+    "bare-link": lambda t, base: f"<p>{_link_to(t[0])}</p>",
+    "em-arrows": lambda t, base: f"<p><em>&gt;&gt; {_link_to(t[0])}</em></p>",
+    "tin-lien-quan": lambda t, base: f"<p>Tin liên quan: {_link_to(t[0])}</p>",
+    # an absolute link to the same site, the whole line in bold
+    "xem-tiep-absolute": lambda t, base: f"<p><strong>&gt;&gt; Xem tiếp: {_link_to(t[0], base)}</strong></p>",
+    # the arrows inside the link
+    "arrows-in-link": lambda t, base: (f'<p><a href="{attr(t[0].path)}"><strong>&gt;&gt;&gt; '
+                                       f"{esc(t[0].title)}</strong></a></p>"),
+    # a block of such links
+    "list": lambda t, base: "<ul>" + "".join(f"<li>{_link_to(a)}</li>" for a in t) + "</ul>",
+}
+SEE_ALSO_SHAPES = tuple(SEE_ALSO)
+#: Share of articles with a teaser besides the one the main generator places (if any).
+MORE_TEASERS = 0.7
+#: Shares of articles written without any <h1>, and with the lead as the real vov.vn writes it.
+NO_H1_SHARE = 0.1
+SUMMARY_H2_SHARE = 0.3
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one article page is written; the gold text is the same whatever the layout.
+
+    ``title_h1=False``: no ``<h1>`` anywhere, the title is only in ``og:title``, ``<title>``
+    (``"<title> | VOV.VN"``), the JSON-LD ``headline`` and a plain ``span``.
+    ``summary_h2=True``: the lead as the real vov.vn writes it, in
+    ``div.row.article-summary > div.col > h2 > div`` ending in ``<br /><br />``.
+    ``teasers``: None draws the "see also" shapes; a tuple forces them (each appears once).
+    """
+
+    title_h1: bool = True
+    summary_h2: bool = False
+    teasers: tuple[str, ...] | None = None
+
+
+def variant_rng(article: Article) -> random.Random:
+    return random.Random(article.id ^ VARIANT_SALT)
+
+
+def page_layout(article: Article, specials: SpecialIds, rng: random.Random | None = None) -> Layout:
+    """The layout the site serves ``article`` with (the specials guarantee one of each);
+    the first draws of the article's variant generator."""
+    rng = rng or variant_rng(article)
+    no_h1 = rng.random() < NO_H1_SHARE
+    summary_h2 = rng.random() < SUMMARY_H2_SHARE
+    return Layout(title_h1=not (no_h1 or article.id == specials.no_h1),
+                  summary_h2=summary_h2 or article.id == specials.summary_h2)
+
+
+def see_also_html(shape: str, targets: Sequence[Article], base: str = "") -> str:
+    return SEE_ALSO[shape](targets, base)
+
+
+def _teaser_targets(shape: str, first: Article | None, pool: Sequence[Article],
+                    rng: random.Random) -> list[Article]:
+    others = [a for a in pool if a is not first]
+    wanted = rng.randint(2, 3) if shape == "list" else 1
+    chosen = [first] if first is not None else []
+    return chosen + rng.sample(others, min(len(others), wanted - len(chosen)))
+
+
+# --------------------------------------------------------------------------- article body and page
+
+def text_long(article: Article, pool: Sequence[Article], rng: random.Random, *,
+              layout: Layout = Layout(), variant: random.Random | None = None, base: str = "") -> str:
     """The article body: gold blocks interleaved with non-gold inserts."""
+    variant = variant or variant_rng(article)
     last = len(article.blocks) - 1
     figure_at = 0 if rng.random() < 0.85 else -1
     ad_at = min(2, last)
     see_also_at = rng.randint(1, max(1, last)) if pool and rng.random() < 0.35 else -1
     relate_at = rng.randint(2, max(2, last)) if len(pool) >= 3 and rng.random() < 0.25 else -1
+    if layout.teasers is None:
+        main_shape = variant.choice(SEE_ALSO_SHAPES)
+        more = [variant.choice(SEE_ALSO_SHAPES)] if variant.random() < MORE_TEASERS else []
+    elif see_also_at != -1 and layout.teasers:
+        main_shape, more = layout.teasers[0], list(layout.teasers[1:])
+    else:
+        main_shape, more = "", list(layout.teasers)
+    extra: dict[int, list[str]] = {}
+    for shape in more if pool else ():
+        extra.setdefault(variant.randint(0, last), []).append(
+            see_also_html(shape, _teaser_targets(shape, None, pool, variant), base))
     parts = []
     for index, block in enumerate(article.blocks):
         parts.append(block_html(block, rng))
@@ -262,9 +361,12 @@ def text_long(article: Article, pool: Sequence[Article], rng: random.Random) -> 
             parts.append('<div class="ads-in-article" id="inread-ad"><script>/* inread */</script></div>')
         if index == see_also_at:
             other = rng.choice(pool)
-            parts.append(f"<p>Xem thêm: {link(other.path, other.title)}</p>")
+            if main_shape:
+                targets = _teaser_targets(main_shape, other, pool, variant)
+                parts.append(see_also_html(main_shape, targets, base))
         if index == relate_at:
             parts.append(relate_box(rng.sample(pool, 3)))
+        parts.extend(extra.get(index, ()))
     parts.append(author_html(article))
     return '<div class="text-long">\n' + "\n".join(parts) + "\n</div>"
 
@@ -277,7 +379,22 @@ def comment_box() -> str:
 <p>This site is protected by reCAPTCHA and the Google Privacy Policy and Terms of Service apply.</p></div>"""
 
 
-def article_main(article: Article, catalog: Catalog, rng: random.Random) -> str:
+def title_html(article: Article, layout: Layout) -> str:
+    if layout.title_h1:
+        return f'<div class="row article-title"><h1>{esc(article.title)}</h1></div>'
+    return (f'<div class="row article-title"><div class="col"><span class="title">{esc(article.title)}</span>'
+            "</div></div>")
+
+
+def summary_html(article: Article, separator: str, layout: Layout) -> str:
+    if layout.summary_h2:
+        return (f'<div class="row article-summary mb-3">\n<div class="col">\n<h2 class="mb-0 mb-lg-2">\n'
+                f"<div>VOV.VN {separator}{esc(article.lead)}<br />\n<br />\n</div>\n</h2>\n</div>\n</div>")
+    return f'<div class="row article-summary">VOV.VN {separator}{esc(article.lead)}</div>'
+
+
+def article_main(article: Article, catalog: Catalog, rng: random.Random, *,
+                 layout: Layout = Layout(), variant: random.Random | None = None, base: str = "") -> str:
     pool = [a for a in catalog.common if a.id != article.id]
     same_category = [a for a in pool if a.category == article.category] or pool
     related = rng.sample(same_category, min(3, len(same_category)))
@@ -285,13 +402,14 @@ def article_main(article: Article, catalog: Catalog, rng: random.Random) -> str:
     social = " ".join(link(url, name) for name, url in list(SOCIAL_LINKS.items())[:3])
     tags = ", ".join(link(tag_path(tag), tag) for tag in article.tags)
     share = "https://www.facebook.com/sharer/sharer.php?u=" + quote(article.path, safe="")
+    body = text_long(article, pool, rng, layout=layout, variant=variant, base=base)
     return f"""<article class="node node--type-article">
-<div class="row article-title"><h1>{esc(article.title)}</h1></div>
+{title_html(article, layout)}
 <div class="row article-meta"><div class="col-md-4 mb-2">{article.date_text}</div>
 <div class="col-md-8 article-tools">{link(f"/print/{article.id}", "In bài", rel="nofollow")} {link(share, "Chia sẻ", rel="nofollow")}</div></div>
-<div class="row article-summary">VOV.VN {separator}{esc(article.lead)}</div>
+{summary_html(article, separator, layout)}
 <div class="row article-content">
-{text_long(article, pool, rng)}
+{body}
 <div class="article-social">Mời quý độc giả theo dõi VOV.VN trên {social}</div>
 <div class="article-tags">Từ khóa: {tags}</div>
 {comment_box()}
@@ -300,24 +418,58 @@ def article_main(article: Article, catalog: Catalog, rng: random.Random) -> str:
 </article>"""
 
 
-def article_page(article: Article, catalog: Catalog, base: str) -> str:
+def article_page(article: Article, catalog: Catalog, base: str, layout: Layout | None = None) -> str:
+    """The article as the site serves it; ``layout`` forces a variant (tests), else the
+    site's own choice for this article (:func:`page_layout`)."""
     rng = random.Random(article.id)
+    variant = variant_rng(article)
+    chosen = page_layout(article, catalog.specials, variant)  # drawn first, forced or not
+    layout = layout or chosen
     return page_shell(
-        catalog, f"{article.title} | VOV.VN", article_main(article, catalog, rng),
+        catalog, f"{article.title} | VOV.VN",
+        article_main(article, catalog, rng, layout=layout, variant=variant, base=base),
         today=article.published.date(), active=article.category, head=article_head(article, base),
         rng=rng, exclude=article.id, charset=article.charset,
         body_class="path-node page-node-type-article", base=base,
     )
 
 
-def oversized_page(article: Article, catalog: Catalog, base: str) -> str:
-    """A real article page bloated to ~3 MiB by an inline state blob."""
-    page = article_page(article, catalog, base)
-    missing = OVERSIZED_BYTES - len(page.encode("utf-8")) + 1024
-    blob = base64.b64encode(random.Random(article.id).randbytes(max(0, missing) * 3 // 4 + 3)).decode("ascii")
-    script = f'<script>window.__VOV_STATE__ = "{blob}";</script>\n</body>'
+def oversized_page(article: Article, catalog: Catalog, base: str, layout: Layout | None = None) -> str:
+    """A real article (with gold text) bloated past ``OVERSIZED_BYTES`` by inline data, as
+    script-heavy portals ship it: a ``window.__VOV_STATE__`` string in the head (512 KiB)
+    and a Next.js-style ``<script type="application/json" id="__NEXT_DATA__">`` before
+    ``</body>`` (the rest, over 2 MiB) that repeats the article with the state of many others."""
+    page = article_page(article, catalog, base, layout)
+    rng = random.Random(f"oversized-{article.id}")
+    state = base64.b64encode(rng.randbytes(384 * 1024)).decode("ascii")
+    page = page.replace("</head>", f'<script>window.__VOV_STATE__ = "{state}";</script>\n</head>', 1)
+    missing = OVERSIZED_BYTES - len(page.encode("utf-8")) + 4096
+    data = json.dumps(next_data(article, catalog, rng, max(0, missing)), ensure_ascii=False,
+                      separators=(",", ":")).replace("</", "<\\/")
+    script = f'<script type="application/json" id="__NEXT_DATA__">{data}</script>\n</body>'
     return page.replace("</body>", script, 1)
 
+
+def next_data(article: Article, catalog: Catalog, rng: random.Random, size: int) -> dict[str, object]:
+    """A ``__NEXT_DATA__`` object of at least ``size`` bytes (UTF-8, compact JSON)."""
+    story = {
+        "id": article.id, "title": article.title, "summary": article.summary, "path": article.path,
+        "body": "".join(f"<p>{block.html}</p>" for block in article.blocks),
+        "published": article.published.isoformat(), "tags": list(article.tags),
+    }
+    cache: dict[str, object] = {}
+    pool = [a for a in catalog.items if a.id != article.id] or [article]
+    filled, number = len(json.dumps(story, ensure_ascii=False).encode("utf-8")) + 200, 0
+    while filled < size:
+        other = pool[number % len(pool)]
+        thumb = "data:image/jpeg;base64," + base64.b64encode(rng.randbytes(12 * 1024)).decode("ascii")
+        entry = {"id": other.id, "title": other.title, "sapo": other.lead, "thumb": thumb}
+        cache[f"Article:{other.id}:{number}"] = entry
+        filled += len(json.dumps(entry, ensure_ascii=False).encode("utf-8")) + 30
+        number += 1
+    return {"props": {"pageProps": {"article": story, "apolloState": cache}},
+            "page": "/[category]/[slug]", "query": {"category": article.category, "slug": article.slug},
+            "buildId": "vov-sample", "isFallback": False}
 
 def print_page(article: Article) -> str:
     blocks = "\n".join(block_html(b, random.Random(0)) for b in article.blocks)

@@ -17,14 +17,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from .catalog import GOLD_ROLES, Catalog, build_articles, pick_specials
+from .catalog import GOLD_ROLES, STUB_ROLES, Catalog, build_articles, pick_specials
 from .content import CATEGORIES, Article, ArticleWriter, update_paragraph
-from .pages import OFFSITE_URLS
+from .pages import OFFSITE_URLS, Layout, page_layout
 from .routes import Response, route
 
 LEGACY_CHARSET = "windows-1258"
 UTM_FEED_QUERY = "?utm_source=rss&utm_medium=feed"
-FAILURE_REASONS = {"oversized": "too_large", "empty": "empty", "non_html": "not_html"}
+# The `oversized` page is a real article: its text is expected like any other's.
+FAILURE_REASONS = {"empty": "empty", "non_html": "not_html"}
 CLOCK_TICK = timedelta(hours=1)
 CACHE_SIZE = 512
 
@@ -46,7 +47,10 @@ class SampleSite:
     """A deterministic VOV-style news site with gold text for each article.
 
     ``n_articles`` real articles (all with gold text) plus five
-    article-pattern special pages.  Render with :func:`~.server.serve`.
+    article-pattern special pages, one of which (``oversized``) is a real
+    article too: :meth:`gold_texts` has ``n_articles + 1`` entries.  Pages vary
+    in markup (see :class:`~.pages.Layout` and :data:`~.pages.SEE_ALSO`), never
+    in gold text.  Render with :func:`~.server.serve`.
     """
 
     #: Path prefixes a polite, correct crawler never requests.
@@ -98,6 +102,15 @@ class SampleSite:
         """Article path -> exact text a perfect extractor returns."""
         return {a.path: a.gold_text for a in self._catalog.gold}
 
+    def layout(self, path: str) -> Layout:
+        """How the live gold article at ``path`` is written (no ``<h1>``, lead in an ``h2``)."""
+        return page_layout(self.article(path), self._catalog.specials)
+
+    def paths_with_layout(self, **wanted: bool) -> list[str]:
+        """Gold article paths whose layout has the given values, e.g. ``title_h1=False``."""
+        return [a.path for a in self._catalog.gold
+                if all(getattr(self.layout(a.path), name) == value for name, value in wanted.items())]
+
     def expected_failures(self) -> dict[str, str]:
         """Path -> reason for archived pages whose extraction must fail."""
         return {a.path: FAILURE_REASONS[a.role] for a in self._catalog.items if a.role in FAILURE_REASONS}
@@ -113,7 +126,7 @@ class SampleSite:
     def _special_paths(self) -> dict[str, str]:
         catalog = self._catalog
         specials = catalog.specials
-        stub_paths = {a.role: a.path for a in catalog.items if a.role not in GOLD_ROLES}
+        stub_paths = {a.role: a.path for a in catalog.items if a.role in STUB_ROLES}
         return {
             "redirect": catalog.by_id[specials.redirect].legacy_path,
             "not_found": stub_paths["not_found"],
