@@ -603,9 +603,23 @@ def dump_texts(folder: Path, runs: Sequence[Run | SnippetRun]) -> None:
 
 
 def _mode(**options: object) -> Callable[..., extract.Body]:
+    """trafilatura in one mode for the generic body, sibling sections still read whole."""
     def body(tree: object) -> extract.Body:
-        return extract.Body(extract.paragraphs_of(extract.run_trafilatura(tree, **options)), None)
+        paragraphs = extract.paragraphs_of(extract.run_trafilatura(tree, **options))
+        return extract.Body(extract.whole_body(paragraphs, tree), None)  # type: ignore[arg-type]
     return body
+
+
+def _no_teasers(root: object, page_url: str | None) -> int:
+    return 0
+
+
+def _no_lead(*_: object) -> str:
+    return ""
+
+
+def _first_section_only(paragraphs: list[str], tree: object) -> list[str]:
+    return paragraphs
 
 
 def _run_without_tables(tree: object, **options: object) -> object:
@@ -628,9 +642,12 @@ VARIANTS: dict[str, dict[str, Callable[..., object]]] = {
     "balanced (trafilatura's default mode)": {"generic_body": _mode()},
     "recall (the vnarchive-2 mode)": {"generic_body": _mode(favor_recall=True)},
     "precision, no collapse guard": {"generic_body": _mode(favor_precision=True)},
-    "precision + guard, tables dropped": {"run_trafilatura": _run_without_tables},
-    "precision + guard, every duplicate dropped": {"clean_paragraphs": _global_dedupe},
-    "precision + guard (ours)": {},
+    "ours, tables dropped": {"run_trafilatura": _run_without_tables},
+    "ours, every duplicate dropped": {"clean_paragraphs": _global_dedupe},
+    "ours, no teaser rule": {"drop_teasers": _no_teasers},
+    "ours, no generic lead": {"generic_lead": _no_lead},
+    "ours, first body section only": {"whole_body": _first_section_only},
+    "ours (precision + guard, teasers, leads, sections)": {},
 }
 
 

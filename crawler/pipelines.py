@@ -46,14 +46,18 @@ def _init_worker(hints: ExtractHints, max_bytes: int) -> None:
     _worker_hints, _worker_max_bytes = hints, max_bytes
 
 
-def _extract_in_worker(page: tuple[bytes, str | None]) -> Extraction:
+# What a worker is sent for one page: its body, Content-Type and URL.
+Page = tuple[bytes, str | None, str]
+
+
+def _extract_in_worker(page: Page) -> Extraction:
     assert _worker_hints is not None
-    body, content_type = page
+    body, content_type, url = page
     return extract_safely(body, content_type=content_type, hints=_worker_hints,
-                          max_bytes=_worker_max_bytes)
+                          max_bytes=_worker_max_bytes, url=url)
 
 
-def _failed(_page: tuple[bytes, str | None], reason: str, detail: str) -> Extraction:
+def _failed(_page: Page, reason: str, detail: str) -> Extraction:
     return Extraction(EXTRACTOR_VERSION, failure=Failure(reason, detail))
 
 
@@ -65,7 +69,7 @@ class ExtractPipeline:
         self.workers = workers
         self.max_bytes = max_bytes
         self.timeout = timeout
-        self.pool: WorkerPool[tuple[bytes, str | None], Extraction] | None = None
+        self.pool: WorkerPool[Page, Extraction] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -77,7 +81,7 @@ class ExtractPipeline:
                    setting(crawler.settings, "EXTRACT_MAX_BYTES", int),
                    setting(crawler.settings, "EXTRACT_TIMEOUT", float))
 
-    def _start_pool(self) -> WorkerPool[tuple[bytes, str | None], Extraction]:
+    def _start_pool(self) -> WorkerPool[Page, Extraction]:
         hints = self.crawler.spider.site.extract  # type: ignore[union-attr]
         stats = self.crawler.stats
         return WorkerPool(_extract_in_worker, _failed, self.workers, timeout=self.timeout,
@@ -119,7 +123,7 @@ class ExtractPipeline:
     async def _extract(self, page: ArticlePage) -> Extraction:
         if self.pool is None:
             self.pool = self._start_pool()
-        [extraction] = await asyncio.wrap_future(self.pool.submit([(page.body, page.content_type)]))
+        [extraction] = await asyncio.wrap_future(self.pool.submit([(page.body, page.content_type, page.url)]))
         return extraction
 
     def close_spider(self) -> None:

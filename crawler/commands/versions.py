@@ -78,7 +78,7 @@ class Command(ScrapyCommand):
         else:
             extraction = extract_article(
                 record.decoded_payload, content_type=capture.content_type or holder.content_type,
-                hints=hints, max_bytes=max_bytes)
+                hints=hints, max_bytes=max_bytes, url=capture.url)
         if extraction.article is None:
             return f"(extraction failed: {extraction.failure})\n"
         return extraction.article.text

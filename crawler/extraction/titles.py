@@ -18,6 +18,8 @@ from collections.abc import Iterable
 # A separator between the headline and the site's name: spaces on both sides, so that
 # "Covid-19" or "2024–2025" inside a headline is never cut.
 SEPARATOR = re.compile(r"\s+(?:[|\-–—·•»~]|::)\s+")
+# A site's name is at most this many words.
+NAME_WORDS = 4
 # Parts of a host name that are not the site's name.
 HOST_NOISE = frozenset({"www", "m", "amp", "com", "net", "org", "vn", "co", "uk", "de", "fr", "news",
                         "edu", "gov"})
@@ -65,7 +67,21 @@ def without_site_name(title: str, site_keys: frozenset[str], headline_hint: str 
         parts.pop()
     while len(parts) > 1 and names_the_site(parts[0], site_keys):
         parts.pop(0)
+    if len(parts) > 1 and _looks_like_a_name(parts[-1], parts[:-1]):
+        parts.pop()
     return _rejoined(title, parts)
+
+
+def _looks_like_a_name(last: str, rest: list[str]) -> bool:
+    """A short last part after a much longer headline ("... nội đô - Tin Hà Nội"): the site's
+    name even where the page never states it. "Biden - Putin summit" keeps its parts."""
+    last_words = len(key_words(last))
+    rest_words = sum(len(key_words(part)) for part in rest)
+    return last_words <= NAME_WORDS and rest_words >= max(4, 2 * last_words)
+
+
+def key_words(text: str) -> list[str]:
+    return re.findall(r"\w+", text)
 
 
 def _is_headline_of(hint: str, title: str, site_keys: frozenset[str]) -> bool:

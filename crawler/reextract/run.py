@@ -74,7 +74,7 @@ class Extractor:
             extraction = too_large(record.decode_error)
         else:
             extraction = extract_safely(record.decoded_payload, content_type=content_type,
-                                        hints=self.hints[item.site], max_bytes=self.max_bytes)
+                                        hints=self.hints[item.site], max_bytes=self.max_bytes, url=item.url)
         return extracted_of(item.url, item.capture_id, item.fetched_at, extraction)
 
 
