@@ -33,6 +33,8 @@ LABEL_WORDS = 7
 # A linked headline has at least this many words ("Video", "Tại đây", a product name in a
 # list of ingredients are not teasers).
 MIN_TITLE_WORDS = 5
+# ... or this many after a mark that says what follows is a pointer ("Xem thêm:", ">>>").
+MIN_MARKED_WORDS = 2
 # A list of at least this many items, each with a link and at most this many other words,
 # is a list of other stories.
 MIN_LIST_ITEMS = 3
@@ -127,7 +129,7 @@ def _is_teaser(element: HtmlElement, words: Words) -> bool:
         return False
     if words.links > 1 or words.blocks:
         return _is_box(words)
-    if words.other > LABEL_WORDS + 2 or words.linked < MIN_TITLE_WORDS:
+    if words.other > LABEL_WORDS + 2 or words.linked < MIN_MARKED_WORDS:
         return False
     return _is_one_link_line(element)
 
@@ -160,9 +162,11 @@ def _is_one_link_line(element: HtmlElement) -> bool:
         return False
     before, after = text[:start], text[start + len(link_text):]
     before_words = len(WORD.findall(before))
-    lead_in = before_words <= LEAD_IN_WORDS or (
-        before_words <= LABEL_WORDS and before.rstrip().endswith(":"))
-    return lead_in and len(WORD.findall(after)) <= 2
+    labelled = before.rstrip().endswith(":")
+    lead_in = before_words <= LEAD_IN_WORDS or (before_words <= LABEL_WORDS and labelled)
+    marked = labelled or (before.strip() != "" and before_words == 0)  # "Xem thêm:", ">>>", "»"
+    long_enough = len(WORD.findall(link_text)) >= (MIN_MARKED_WORDS if marked else MIN_TITLE_WORDS)
+    return lead_in and long_enough and len(WORD.findall(after)) <= 2
 
 
 class _Site:
