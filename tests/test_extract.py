@@ -187,6 +187,15 @@ def test_scripts_and_inline_json_do_not_count_against_the_size_cap() -> None:
     assert "xxx" not in result.article.text and result.article.paragraphs[0].startswith("Người dân")
 
 
+def test_a_control_character_does_not_cost_the_rest_of_the_page() -> None:
+    """libxml2 stops parsing at a stray BEL: seen on a real page, whose whole body was lost."""
+    page = (f"<html><head><title>Nắng nóng kỷ lục</title><meta name='x' content='a\x07b'></head><body><main>"
+            f"<article><h1>Nắng nóng kỷ lục</h1>{PLAIN_BODY}</article></main></body></html>").encode()
+    result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
+    assert result.article is not None, result.failure
+    assert result.article.paragraphs[0].startswith("Người dân được")
+
+
 def test_a_broken_page_still_extracts_what_it_can() -> None:
     truncated = PAGE.format(charset="utf-8").encode()[: PAGE.index("<h2>") + 200]
     result = extract(truncated)
