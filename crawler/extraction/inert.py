@@ -9,7 +9,8 @@ one linear scan (no backtracking regex over megabytes). JSON-LD is kept, up to
 JSON_LD_MAX_CHARS a block, because metadata reads it. A `<noscript>` that holds paragraphs
 is the page's text for readers without JavaScript (Blogger serves its articles that way,
 the script copy being a template): its content stays, without the tags. Control characters
-go too: libxml2 stops parsing at a stray BEL (\\x07), and the rest of the page with it.
+go too: trafilatura's XML cannot hold them, and returns nothing for a page with one stray BEL
+(\\x07) in a paragraph.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ INERT_TAGS = ("script", "style", "noscript", "template")
 JSON_LD_MAX_CHARS = 1024 * 1024
 _OPENING = re.compile(r"<(script|style|noscript|template)(?=[\s/>])", re.IGNORECASE)
 _CLOSING = {tag: re.compile(f"</{tag}", re.IGNORECASE) for tag in INERT_TAGS}
-# Characters XML forbids; libxml2's HTML parser gives up at them.
+# Characters XML forbids (trafilatura's output is XML).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PARAGRAPH = re.compile(r"<p[\s>]", re.IGNORECASE)
 _JSON_LD = re.compile(r"""type\s*=\s*["']?\s*application/ld\+json""", re.IGNORECASE)
