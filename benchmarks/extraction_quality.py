@@ -730,9 +730,9 @@ def gold_comparisons(sample: Sequence[GoldPage], zyte: Sequence[GoldPage]) -> li
     if sample:
         compared.append((Run("sample", OURS_PROFILE, score_all(sample, ours(vov_hints()))),
                          [Run("sample", PLAIN, score_all(sample, plain_trafilatura))]))
-        portals = vn_portal_pages()
-        compared.append((Run("vn-portals (hand-made)", OURS_GENERIC, score_all(portals, ours(ExtractHints()))),
-                         [Run("vn-portals (hand-made)", PLAIN, score_all(portals, plain_trafilatura))]))
+        portals, name = vn_portal_pages(), "vn-portals (hand-made)"
+        compared.append((Run(name, OURS_GENERIC, score_all(portals, ours(ExtractHints()))),
+                         [Run(name, PLAIN, score_all(portals, plain_trafilatura))]))
     if zyte:
         compared.append((Run("zyte", OURS_GENERIC, score_all(zyte, ours(ExtractHints()))), [
             Run("zyte", PLAIN, score_all(zyte, plain_trafilatura)),
