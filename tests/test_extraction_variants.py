@@ -170,16 +170,9 @@ def test_teasers_and_related_links_are_dropped(page: GenericPage) -> None:
     assert leaked == []
 
 
-@pytest.mark.parametrize("page", LEAD_PAGES, ids=ids(LEAD_PAGES))
-def test_genuine_paragraphs_are_kept_in_order(page: GenericPage) -> None:
-    result = generic(page)
-    assert result.article is not None, result.failure
-    assert result.article.title == page.title
-    assert in_order(page.paragraphs, result.article.paragraphs), result.article.paragraphs
-
-
-@pytest.mark.parametrize("page", TITLE_PAGES, ids=ids(TITLE_PAGES))
-def test_the_title_is_found_wherever_the_page_gives_it(page: GenericPage) -> None:
+@pytest.mark.parametrize("page", LEAD_PAGES + TITLE_PAGES, ids=ids(LEAD_PAGES + TITLE_PAGES))
+def test_the_title_is_found_wherever_the_page_gives_it_and_paragraphs_kept_in_order(
+        page: GenericPage) -> None:
     result = generic(page)
     assert result.article is not None, result.failure
     assert result.article.title == page.title
