@@ -187,6 +187,22 @@ def test_scripts_and_inline_json_do_not_count_against_the_size_cap() -> None:
     assert "xxx" not in result.article.text and result.article.paragraphs[0].startswith("Người dân")
 
 
+@pytest.mark.parametrize("trap", [
+    "<!-- <script src='/old.js'> -->",
+    '<p title="use <script> tags">Một đoạn có thuộc tính lạ nhưng vẫn là nội dung thật của bài báo này.</p>',
+    "<pre><code>&lt;script src=x&gt;</code></pre>",
+    "<noscript><p>Vui lòng bật JavaScript.</p></noscript>",
+])
+def test_a_script_tag_named_in_a_comment_attribute_or_code_costs_nothing(trap: str) -> None:
+    """Only elements the HTML parser takes for scripts are removed: nothing after a `<script`
+    written in a comment, an attribute or a title is lost."""
+    page = (f"<html><head><title>Vì sao <script> nguy hiểm</title></head><body><main><article>"
+            f"<h1>Vì sao script nguy hiểm</h1>{trap}{PLAIN_BODY}</article></main></body></html>").encode()
+    result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
+    assert result.article is not None, result.failure
+    assert "Các bệnh viện đã chuẩn bị" in result.article.text and "JavaScript" not in result.article.text
+
+
 def test_a_control_character_does_not_cost_the_rest_of_the_page() -> None:
     """trafilatura returns nothing for a page with a stray BEL in a paragraph (its XML cannot
     hold it): seen on a real page, whose whole body was lost."""

@@ -37,7 +37,7 @@ from lxml import html
 from lxml.etree import ParserError
 
 from crawler.extraction.charsets import Undecodable, decode
-from crawler.extraction.inert import without_inert_elements
+from crawler.extraction.inert import drop_inert_elements, without_control_characters
 from crawler.extraction.leads import generic_lead, lead_candidates
 from crawler.extraction.metadata import PageMetadata, css, read_metadata
 from crawler.extraction.metadata import one_line as clean
@@ -168,10 +168,11 @@ def extract_article(
     except Undecodable as error:
         return Extraction(EXTRACTOR_VERSION, failure=Failure("charset", str(error)))
     try:
-        markup = without_inert_elements(decoded.text)
+        markup = without_control_characters(decoded.text)
         tree = html.document_fromstring(markup.encode("utf-8"), parser=_parser())
     except (ParserError, ValueError) as error:
         return Extraction(EXTRACTOR_VERSION, failure=Failure("parse_error", str(error)))
+    drop_inert_elements(tree)
     extraction = extract_from_tree(tree, hints, url)
     if decoded.problem and extraction.article is not None:
         return replace(extraction, article=extraction.article.with_problem("charset", decoded.problem))
@@ -393,4 +394,6 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 @lru_cache(maxsize=1)
 def _parser() -> html.HTMLParser:
-    return html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    # huge_tree: a multi-megabyte inline script is one text node, over libxml2's default limit
+    # (the page would end where it starts); the decoded size is capped before (EXTRACT_MAX_BYTES).
+    return html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
