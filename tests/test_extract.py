@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lxml import html as lxml_html
 
 from crawler.extraction.article import EXTRACTOR_VERSION, extract_article
 from crawler.profiles import ExtractHints, load_profiles
@@ -116,7 +117,7 @@ def test_bad_input_fails_with_a_reason(body: bytes, content_type: str, reason: s
 
 def test_a_utf8_page_with_a_few_stray_latin1_bytes_stays_utf8_and_says_so() -> None:
     page = ('<html><head><meta charset="utf-8"><title>Nắng nóng kỷ lục</title></head><body><main><article>'
-            f'<img alt="K\xfcche">{PLAIN_BODY}</article></main></body></html>').encode("utf-8")
+            f'<img alt="K\xfcche">{PLAIN_BODY}</article></main></body></html>').encode()
     page = page.replace("K\xfcche".encode(), b"K\xfcche")
     result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
     assert result.article is not None and result.article.paragraphs[0].startswith("Người dân được")
@@ -126,7 +127,8 @@ def test_a_utf8_page_with_a_few_stray_latin1_bytes_stays_utf8_and_says_so() -> N
 def test_a_latin1_page_that_declares_nothing_is_decoded_by_a_recorded_guess() -> None:
     text = ("Die Größe der Straße ist schön, und überall wächst grünes Gras. " * 6)
     page = (f"<html><head><title>Grüße aus München</title></head><body><main><article>"
-            f"<h1>Grüße aus München</h1><p>{text}</p><p>{text}</p></article></main></body></html>").encode("cp1252")
+            f"<h1>Grüße aus München</h1><p>{text}</p><p>{text}</p></article></main></body></html>"
+            ).encode("cp1252")
     result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
     assert result.article is not None, result.failure
     assert result.article.title == "Grüße aus München" and "Straße" in result.article.paragraphs[0]
@@ -162,15 +164,18 @@ def test_a_page_without_any_title_keeps_its_body_and_records_the_problem() -> No
      "<title>Khác hẳn</title>", "", "Nắng nóng kỷ lục"),
     ("<title>Nắng nóng kỷ lục - Báo Mẫu</title>"
      '<link rel="canonical" href="https://baomau.vn/a-1.html">', "", "Nắng nóng kỷ lục"),
-    ("<title>Nắng nóng - nguy cơ say nắng tăng cao | BaoMau.vn</title>", "", "Nắng nóng - nguy cơ say nắng tăng cao"),
-    ('<title>Trang chủ | Tin tức - Báo Mẫu</title><meta property="og:site_name" content="Báo Mẫu">', "<h1>Nắng nóng kỷ lục</h1>", "Trang chủ | Tin tức"),
+    ("<title>Nắng nóng - nguy cơ say nắng tăng cao | BaoMau.vn</title>", "",
+     "Nắng nóng - nguy cơ say nắng tăng cao"),
+    ('<title>Trang chủ | Tin tức - Báo Mẫu</title><meta property="og:site_name" content="Báo Mẫu">',
+     "<h1>Nắng nóng kỷ lục</h1>", "Trang chủ | Tin tức"),
     ("<title>Nắng nóng kỷ lục miền Bắc - Thời sự - Báo Mẫu</title>", "<h1>Nắng nóng kỷ lục miền Bắc</h1>",
      "Nắng nóng kỷ lục miền Bắc"),
     ("", "<h1>Nắng nóng kỷ lục</h1>", "Nắng nóng kỷ lục"),
 ])
 def test_the_title_comes_from_the_first_source_that_gives_one(head: str, heading: str, title: str) -> None:
     """Profile, og:title/twitter:title, JSON-LD headline, <title> without the site's name, h1."""
-    page = f"<html><head>{head}</head><body><main><article>{heading}{PLAIN_BODY}</article></main></body></html>"
+    page = (f"<html><head>{head}</head><body><main>"
+            f"<article>{heading}{PLAIN_BODY}</article></main></body></html>")
     result = extract_article(page.encode(), content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
     assert result.article is not None, result.failure
     assert result.article.title == title
@@ -203,12 +208,34 @@ def test_a_script_tag_named_in_a_comment_attribute_or_code_costs_nothing(trap: s
     assert "Các bệnh viện đã chuẩn bị" in result.article.text and "JavaScript" not in result.article.text
 
 
+@pytest.mark.parametrize("content", [
+    "<ul><li><a href='/wiki/Ha_Noi'>Hà Nội</a> – thủ đô, trung tâm chính trị của cả nước</li>"
+    "<li><a href='/wiki/Hue'>Huế</a> – cố đô với quần thể di tích triều Nguyễn</li>"
+    "<li><a href='/wiki/Da_Nang'>Đà Nẵng</a> – thành phố biển miền Trung</li>"
+    "<li><a href='/wiki/Can_Tho'>Cần Thơ</a> – trung tâm vùng đồng bằng sông Cửu Long</li></ul>",
+    "<p><a href='/nhan-vat/nguyen-van-a'>Ông Nguyễn Văn A, Chủ tịch UBND tỉnh Quảng Nam</a> phát biểu.</p>",
+    "<h2><a href='/chu-de/kinh-te-vi-mo'>Kinh tế vĩ mô tiếp tục ổn định vững chắc</a></h2>",
+    "<p>Toàn văn: <a href='/files/nghi-quyet-01.pdf'>Nghị quyết số 01/NQ-CP năm 2024</a></p>",
+])
+def test_content_that_merely_links_to_the_site_is_not_a_teaser(content: str) -> None:
+    """Found in review: lists of places, a sentence that starts with a linked name, a linked
+    sub-heading and a cited document were dropped as teasers."""
+    page = (f"<html><head><title>Nắng nóng kỷ lục</title></head><body><main><article>"
+            f"<h1>Nắng nóng kỷ lục</h1>{PLAIN_BODY}{content}"
+            "<p>Đoạn cuối của bài viết nói về dự báo thời tiết tuần tới.</p></article></main></body></html>").encode()
+    result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=10**6,
+                             url="https://baomau.vn/thoi-su/nang-nong-1.html")
+    assert result.article is not None, result.failure
+    wanted = [" ".join(html_text.split()) for html_text in lxml_html.fromstring(content).itertext()]
+    assert all(piece in result.article.text for piece in wanted if piece.strip()), result.article.text
+
+
 def test_a_control_character_does_not_cost_the_rest_of_the_page() -> None:
     """trafilatura returns nothing for a page with a stray BEL in a paragraph (its XML cannot
     hold it): seen on a real page, whose whole body was lost."""
-    page = (f"<html><head><title>Nắng nóng kỷ lục</title></head><body><main><article><h1>Nắng nóng kỷ lục</h1>"
-            f"{PLAIN_BODY}<p>Nguồn: WWF\x07 (2020):\x07 Báo cáo Hành tinh sống.</p></article></main></body></html>"
-            ).encode()
+    page = (f"<html><head><title>Nắng nóng kỷ lục</title></head><body><main><article>"
+            f"<h1>Nắng nóng kỷ lục</h1>{PLAIN_BODY}<p>Nguồn: WWF\x07 (2020):\x07 Báo cáo Hành tinh sống.</p>"
+            "</article></main></body></html>").encode()
     result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=10**6)
     assert result.article is not None, result.failure
     assert result.article.paragraphs[0].startswith("Người dân được")
@@ -254,7 +281,8 @@ def generic_page(body_html: str) -> bytes:
     """No VOV markup at all: the generic path (trafilatura's precision mode) handles it."""
     nav = "".join(f'<li><a href="/s{i}">Chuyên mục {i}</a></li>' for i in range(12))
     return (f'<html lang="vi"><head><title>Khuyến cáo phòng say nắng | Báo điện tử mẫu</title></head>'
-            f"<body><nav><ul>{nav}</ul></nav><main><article><h1>Khuyến cáo phòng say nắng</h1>{body_html}</article></main>"
+            f"<body><nav><ul>{nav}</ul></nav><main><article><h1>Khuyến cáo phòng say nắng</h1>{body_html}"
+            "</article></main>"
             f"<footer><p>© Báo điện tử mẫu. Mọi quyền được bảo lưu.</p></footer></body></html>").encode()
 
 

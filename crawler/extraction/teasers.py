@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
 # Elements that hold one paragraph (or one line of a list) of text.
-LINE_TAGS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "blockquote", "center")
+LINE_TAGS = ("p", "li", "dd", "dt", "blockquote", "center")
+# A linked sub-heading in an article is the article's own: never a teaser line by itself.
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 # Elements that hold paragraphs: a box of teasers is one of these.
 BOX_TAGS = ("div", "ul", "ol", "section", "aside", "table", "dl", "nav")
-BLOCK_TAGS = frozenset(LINE_TAGS + BOX_TAGS + ("article", "main", "header", "footer", "form"))
+BLOCK_TAGS = frozenset(LINE_TAGS + HEADINGS + BOX_TAGS + ("article", "main", "header", "footer", "form"))
 # What may stand around the links of a teaser: this many words at most
 LEAD_IN_WORDS = 4
 # ... or a label ending in a colon of at most this many words ("Mời quý độc giả xem thêm:").
@@ -35,10 +37,16 @@ LABEL_WORDS = 7
 MIN_TITLE_WORDS = 5
 # ... or this many after a mark that says what follows is a pointer ("Xem thêm:", ">>>").
 MIN_MARKED_WORDS = 2
-# A list of at least this many items, each with a link and at most this many other words,
-# is a list of other stories.
+# A list of at least this many items, each with a link of a few words (a headline, not a
+# name) and at most this many other words, is a list of other stories.
 MIN_LIST_ITEMS = 3
+MIN_LIST_LINK_WORDS = 3
 LIST_ITEM_OTHER_WORDS = 20
+# After a teaser's link: nothing but marks, or a remark in brackets ("(video)", "[ảnh]").
+AFTER_LINK = re.compile(r"\W*(?:[(\[][^)\]]{0,40}[)\]])?\W*")
+# Links to files are documents the article cites, not other stories.
+FILE_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods", ".zip",
+                 ".rar", ".7z", ".csv", ".txt", ".jpg", ".jpeg", ".png", ".gif", ".mp3", ".mp4")
 # A box is a box of teasers when at least this share of its letters is link text.
 BOX_LINK_SHARE = 0.7
 # A link inside one of these is part of a line of text, never a line of its own.
@@ -60,15 +68,15 @@ def drop_teasers(root: HtmlElement, page_url: str | None) -> int:
     """Remove every teaser line and teaser box under root; return how many were removed."""
     site = _Site(page_url)
     counts = _count_words(root, site)
-    removed = 0
-    skip: HtmlElement | None = None
-    for element in list(root.iter(*LINE_TAGS, *BOX_TAGS, "a")):
-        if skip is not None and _is_under(element, skip):
+    candidates = list(root.iter(*LINE_TAGS, *BOX_TAGS, "a"))
+    removed = index = 0
+    while index < len(candidates):
+        element = candidates[index]
+        index += 1
+        if element is root or (element.tag == "a" and not _stands_alone(element)):
             continue
-        if element.tag == "a" and not _stands_alone(element):
-            continue
-        if element is not root and (_is_teaser(element, counts[element]) or _is_teaser_list(element, counts)):
-            skip = element
+        if _is_teaser(element, counts[element], site) or _is_teaser_list(element, counts):
+            index += sum(1 for _ in element.iter(*LINE_TAGS, *BOX_TAGS, "a")) - 1  # gone with it
             element.drop_tree()
             removed += 1
     return removed
@@ -104,34 +112,25 @@ def _count_words(root: HtmlElement, site: _Site) -> dict[HtmlElement, Words]:
     return counts
 
 
-def _is_under(element: HtmlElement, ancestor: HtmlElement) -> bool:
-    node = element.getparent()
-    while node is not None:
-        if node is ancestor:
-            return True
-        node = node.getparent()
-    return False
-
-
 def _stands_alone(link: HtmlElement) -> bool:
     """A link that is a line of its own between blocks (a card: "Also on …: <title>"), not
     a link inside a sentence."""
     parent = link.getparent()
-    if parent is None or parent.tag in LINE_TAGS or parent.tag in INLINE_PARENTS:
+    if parent is None or parent.tag in LINE_TAGS or parent.tag in HEADINGS or parent.tag in INLINE_PARENTS:
         return False
     previous = link.getprevious()
     before = parent.text if previous is None else previous.tail
     return not (before or "").strip() and not (link.tail or "").strip()
 
 
-def _is_teaser(element: HtmlElement, words: Words) -> bool:
+def _is_teaser(element: HtmlElement, words: Words, site: _Site) -> bool:
     if words.links == 0 or words.linked == 0:
         return False
     if words.links > 1 or words.blocks:
         return _is_box(words)
     if words.other > LABEL_WORDS + 2 or words.linked < MIN_MARKED_WORDS:
         return False
-    return _is_one_link_line(element)
+    return _is_one_link_line(element, site)
 
 
 def _is_teaser_list(element: HtmlElement, counts: dict[HtmlElement, Words]) -> bool:
@@ -142,7 +141,8 @@ def _is_teaser_list(element: HtmlElement, counts: dict[HtmlElement, Words]) -> b
         return False
     items = [counts[item] for item in element if item.tag == "li"]
     return len(items) >= MIN_LIST_ITEMS and all(
-        item.links >= 1 and item.linked >= 2 and item.other <= LIST_ITEM_OTHER_WORDS for item in items)
+        item.links >= 1 and item.linked >= MIN_LIST_LINK_WORDS and item.other <= LIST_ITEM_OTHER_WORDS
+        for item in items)
 
 
 def _is_box(words: Words) -> bool:
@@ -151,12 +151,12 @@ def _is_box(words: Words) -> bool:
     return words.linked / total >= BOX_LINK_SHARE and words.other <= LABEL_WORDS
 
 
-def _is_one_link_line(element: HtmlElement) -> bool:
+def _is_one_link_line(element: HtmlElement, site: _Site) -> bool:
     """A lead-in ("Xem thêm:", ">>>", "»", "Read more") or nothing, then the link, then at
-    most a word or two ("(video)"): not a sentence that happens to start with a link."""
+    most a remark in brackets ("(video)"): not a sentence that happens to start with a link."""
     text = one_line(element.text_content())
     link_text = next((one_line(link.text_content()) for link in element.iter("a")
-                      if one_line(link.text_content())), "")
+                      if site.is_other_page(link.get("href")) and one_line(link.text_content())), "")
     start = text.find(link_text) if link_text else -1
     if start < 0:
         return False
@@ -166,7 +166,7 @@ def _is_one_link_line(element: HtmlElement) -> bool:
     lead_in = before_words <= LEAD_IN_WORDS or (before_words <= LABEL_WORDS and labelled)
     marked = labelled or (before.strip() != "" and before_words == 0)  # "Xem thêm:", ">>>", "»"
     long_enough = len(WORD.findall(link_text)) >= (MIN_MARKED_WORDS if marked else MIN_TITLE_WORDS)
-    return lead_in and long_enough and len(WORD.findall(after)) <= 2
+    return lead_in and long_enough and AFTER_LINK.fullmatch(after) is not None
 
 
 class _Site:
@@ -188,7 +188,7 @@ class _Site:
             written_host = urlsplit(href.strip()).netloc
         except ValueError:  # an unreadable URL ("http://[name]/") points nowhere we know
             return False
-        if link.scheme not in ("http", "https", ""):
+        if link.scheme not in ("http", "https", "") or link.path.lower().endswith(FILE_SUFFIXES):
             return False
         host = _host(link)
         if host and self.host and host != self.host:
