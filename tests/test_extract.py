@@ -222,7 +222,8 @@ def test_content_that_merely_links_to_the_site_is_not_a_teaser(content: str) -> 
     sub-heading and a cited document were dropped as teasers."""
     page = (f"<html><head><title>Nắng nóng kỷ lục</title></head><body><main><article>"
             f"<h1>Nắng nóng kỷ lục</h1>{PLAIN_BODY}{content}"
-            "<p>Đoạn cuối của bài viết nói về dự báo thời tiết tuần tới.</p></article></main></body></html>").encode()
+            "<p>Đoạn cuối của bài viết nói về dự báo thời tiết tuần tới.</p>"
+            "</article></main></body></html>").encode()
     result = extract_article(page, content_type="text/html", hints=ExtractHints(), max_bytes=10**6,
                              url="https://baomau.vn/thoi-su/nang-nong-1.html")
     assert result.article is not None, result.failure
