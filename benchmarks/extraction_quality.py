@@ -660,7 +660,7 @@ VARIANTS: dict[str, dict[str, Callable[..., object]]] = {
     "ours, tables dropped": {"run_trafilatura": _run_without_tables},
     "ours, every duplicate dropped": {"clean_paragraphs": _global_dedupe},
     "ours, no teaser rule": {"drop_teasers": _no_teasers},
-    "ours, no generic lead": {"generic_lead": _no_lead},
+    "ours, no generic lead": {"find_lead": _no_lead},
     "ours, first body section only": {"whole_body": _first_section_only},
     "ours (precision + guard, teasers, leads, sections)": {},
 }

@@ -45,7 +45,8 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("-o", "--output", metavar="OUTDIR", help="folder for the .txt files")
-        parser.add_argument("--url", help="the page's URL (chooses the site profile by its host)")
+        parser.add_argument("--url", help="the page's URL (chooses the site profile by its host, and tells "
+                            "links to the same site, as in a crawl)")
         parser.add_argument("--site", help="use this site profile's extraction hints")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -58,7 +59,7 @@ class Command(ScrapyCommand):
                 if opts.output else None
             failed = 0
             for path in files:
-                extraction = _extract_file(path, hints, max_bytes)
+                extraction = _extract_file(path, hints, max_bytes, opts.url)
                 failed += not opened(partial(_deliver, path, extraction, output), str(output))
             self.exitcode = int(ExitCode.FAILED if failed else ExitCode.OK)
 
@@ -89,7 +90,7 @@ def _hints(profiles: dict[str, SiteProfile], site: str | None, url: str | None) 
     return ExtractHints()
 
 
-def _extract_file(path: Path, hints: ExtractHints, max_bytes: int) -> Extraction:
+def _extract_file(path: Path, hints: ExtractHints, max_bytes: int, url: str | None) -> Extraction:
     """A `.gz` file is decompressed to at most `max_bytes`: past that it is `too_large`."""
     data = path.read_bytes()
     if data.startswith(GZIP_MAGIC):
@@ -99,7 +100,7 @@ def _extract_file(path: Path, hints: ExtractHints, max_bytes: int) -> Extraction
             return too_large(error)
         except DecodeError as error:
             raise UsageError(f"{path}: looks like gzip but cannot be decompressed ({error})") from None
-    return extract_article(data, content_type=None, hints=hints, max_bytes=max_bytes)
+    return extract_article(data, content_type=None, hints=hints, max_bytes=max_bytes, url=url)
 
 
 def output_name(path: Path) -> str:

@@ -38,11 +38,12 @@ from lxml.etree import ParserError
 
 from crawler.extraction.charsets import Undecodable, decode
 from crawler.extraction.inert import drop_inert_elements, without_control_characters
-from crawler.extraction.leads import generic_lead, lead_candidates
+from crawler.extraction.leads import find_lead
+from crawler.extraction.locate import block_starting_with
 from crawler.extraction.metadata import PageMetadata, css, read_metadata
-from crawler.extraction.metadata import one_line as clean
-from crawler.extraction.sections import sibling_sections
+from crawler.extraction.sections import section_chars, sibling_sections
 from crawler.extraction.teasers import drop_teasers
+from crawler.extraction.text import one_line as clean
 from storage.textfiles import format_text
 from storage.warc.decoding import TooLarge
 
@@ -125,7 +126,7 @@ def _not_after(value: datetime | None, fetched_at: datetime) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    reason: str  # a short word: empty, too_large, not_html, binary, charset, no_title, no_text
+    reason: str  # a short word: empty, too_large, not_html, binary, charset, parse_error, no_text
     detail: str
 
 
@@ -214,11 +215,14 @@ def extract_from_tree(tree: HtmlElement, hints: ExtractHints, url: str | None = 
     """Title, lead, body and metadata of a parsed page (the tree is pruned in place)."""
     metadata = read_metadata(tree, hints)
     title = metadata.headline or ""
+    container = first_match(tree, hints.body)
     lead = first_text(tree, hints.lead)
-    candidates = [] if lead else lead_candidates(tree)
+    if not lead and container is not None:  # before everything around the container goes
+        lead = find_lead(tree, title, container, [])
     images = count_images(tree, hints.images) if hints.images else None
-    body = body_text(tree, hints, url or metadata.canonical_url)
-    lead = lead or generic_lead(tree, candidates, title, body.paragraphs)
+    body = body_text(tree, hints, container, url or metadata.canonical_url)
+    if not lead and container is None and body.paragraphs:
+        lead = find_lead(tree, title, block_starting_with(tree, body.paragraphs[0]), body.paragraphs)
     paragraphs = clean_paragraphs(lead, body.paragraphs, hints.drop_paragraphs, title)
     if not any(p != lead for p in paragraphs):
         return Extraction(EXTRACTOR_VERSION, failure=Failure("no_text", "no body text found"))
@@ -248,11 +252,11 @@ def count_images(tree: HtmlElement, selectors: tuple[str, ...]) -> int:
 # ---- the body -------------------------------------------------------------------
 
 
-def body_text(tree: HtmlElement, hints: ExtractHints, page_url: str | None) -> Body:
+def body_text(tree: HtmlElement, hints: ExtractHints, container: HtmlElement | None,
+              page_url: str | None) -> Body:
     """The profile's body container when one matches (trusted: trafilatura runs in recall
     mode inside it), else trafilatura on the whole page; boilerplate blocks and teasers
     (crawler.extraction.teasers) cut out first."""
-    container = first_match(tree, hints.body)
     if container is not None:
         keep_only(container)
     drop_blocks(tree, hints.drop)
@@ -281,6 +285,8 @@ def whole_body(paragraphs: list[str], tree: HtmlElement) -> list[str]:
     body container (one run over all would again stop at the first); else the
     paragraphs as they are."""
     sections = sibling_sections(tree, paragraphs[0]) if paragraphs else []
+    if section_chars(sections) <= _chars(paragraphs):  # nothing to gain: no trafilatura runs
+        return paragraphs
     merged = [paragraph for section in sections for paragraph in _section_paragraphs(section)]
     return merged if _chars(merged) > _chars(paragraphs) else paragraphs
 

@@ -5,7 +5,7 @@ Vietnamese text in another encoding that is also valid UTF-8); then the HTTP cha
 the <meta> charset. Real pages also break their own declaration: a UTF-8 page with a few
 Latin-1 bytes pasted in (an image's alt text, a cookie banner), or a Latin-1 page that
 says nothing at all. Such a page is still an article: a page that is UTF-8 but for a few
-bytes (far fewer than its valid UTF-8 characters) keeps UTF-8, those bytes becoming U+FFFD;
+bytes (no more than its valid UTF-8 characters) keeps UTF-8, those bytes becoming U+FFFD;
 otherwise the encoding is guessed (charset_normalizer, among the legacy encodings of the
 web). Either way the repair is
 recorded as a problem, never hidden. Text is NFC at once, because windows-1258 and older
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import charset_normalizer
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
-# A page keeps UTF-8 when it has this many times more valid non-ASCII characters than
-# invalid bytes (a page in a legacy encoding has next to no valid UTF-8 sequences at all).
-UTF8_MAJORITY = 10
+# A page keeps UTF-8 when it has at least as many valid non-ASCII characters as invalid
+# bytes: a page in a legacy encoding has next to no valid UTF-8 sequences at all, while a
+# mostly-ASCII UTF-8 page may have one "é" and one stray byte.
+UTF8_MAJORITY = 1
 # Encodings a page without a usable declaration is guessed among (legacy web encodings; a
 # free guess among every codec picks exotic ones such as mac_iceland for short texts).
 LEGACY_ENCODINGS = (
@@ -58,7 +59,7 @@ def decode(body: bytes, content_type: str | None) -> Decoded:
     replaced = text.count(REPLACEMENT)
     stray = replaced - body.count(REPLACEMENT.encode())
     valid_non_ascii = len(text) - len(text.encode("ascii", "ignore")) - replaced
-    if valid_non_ascii >= UTF8_MAJORITY * stray:
+    if valid_non_ascii >= UTF8_MAJORITY * stray and valid_non_ascii > 0:
         return Decoded(_nfc(text), f"{said}: UTF-8 but for {stray} bytes, replaced by U+FFFD")
     guess = charset_normalizer.from_bytes(body, cp_isolation=list(LEGACY_ENCODINGS)).best()
     if guess is None:

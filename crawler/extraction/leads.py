@@ -1,13 +1,15 @@
-"""The lead (sapo, standfirst, summary) of a page without a profile.
+"""The lead (sapo, standfirst, summary) where the profile names none.
 
 News pages set the lead apart from the body: `h2.sapo`, `p.description`, `div.lead`,
 `.article__summary`, `.standfirst`... between the headline and the body container, where
 trafilatura, which takes the body container, leaves it out (1 page in 8 of Vietnamese
 portals). A lead is recognised by its place and its markup, not its wording: an element
-whose class or id names a lead, or whose text is the page's own description
-(`meta name=description`, og:description), standing after the headline and before the
-body's first paragraph, with little link text. It is kept as the first paragraph once:
-not when the body already holds it.
+whose class or id has a word naming a lead (and none naming a picture, a video or an
+author: "image-desc" is a caption), or whose text is the page's own description
+(`meta name=description`, og:description); it stands after the headline and before the
+body, not in page chrome nor beside a picture, with little link text. Where the page has no
+headline to stand after, only the page's own description can say which text is the lead.
+It is kept as the first paragraph once: not when the body already holds it.
 """
 
 from __future__ import annotations
@@ -15,89 +17,101 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from crawler.extraction.locate import block_starting_with, text_prefix
-from crawler.extraction.metadata import one_line
-from crawler.extraction.titles import key
+from crawler.extraction.text import key, link_share, one_line, text_prefix
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-# Class or id words that name a lead ("sapo" is the Vietnamese press's word for it).
-LEAD_NAMES = re.compile(
-    r"(?:^|[\s_-])(?:sapo|lead|leadin|lede|summary|standfirst|description|desc|excerpt|intro|"
-    r"introduction|dek|deck|chapo|chapeau|subtitle|subheadline|abstract)(?:$|[\s_-])",
-    re.IGNORECASE)
+# Class or id words that name a lead ("sapo" is the Vietnamese press's word for it) ...
+LEAD_WORDS = frozenset({
+    "sapo", "lead", "leadin", "lede", "summary", "standfirst", "description", "desc", "excerpt",
+    "intro", "introduction", "dek", "deck", "chapo", "chapeau", "subtitle", "subheadline", "abstract",
+})
+# ... unless another word says it describes something else.
+OTHER_WORDS = frozenset({
+    "image", "img", "photo", "picture", "video", "media", "caption", "figure", "gallery", "thumb",
+    "author", "byline", "credit", "meta", "card", "item", "teaser", "related",
+})
+NAME_PARTS = re.compile(r"[\s_-]+")
 LEAD_TAGS = ("p", "div", "h2", "h3", "h4", "section", "span", "strong", "em", "b")
-# Chrome a lead never sits in.
+# Chrome a lead never sits in, and what it never stands beside.
 OUTSIDE = frozenset({"header", "nav", "footer", "aside", "form", "figure", "figcaption", "li", "a", "button"})
+PICTURES = ("img", "video", "figure", "picture", "iframe")
+DESCRIPTION_KEYS = frozenset({"description", "og:description", "twitter:description"})
 MIN_CHARS, MAX_CHARS = 40, 1500
 MAX_LINK_SHARE = 0.5
 
 
-DESCRIPTION_KEYS = frozenset({"description", "og:description", "twitter:description"})
-
-
-def lead_candidates(tree: HtmlElement) -> list[HtmlElement]:
-    """Elements that may be the lead, in document order (read before the tree is pruned)."""
-    described = {key(one_line(meta.get("content") or "")) for meta in tree.iter("meta")
-                 if (meta.get("name") or meta.get("property") or "").strip().lower() in DESCRIPTION_KEYS}
-    described = {text for text in described if len(text) >= MIN_CHARS // 2}
-    found = []
-    for element in tree.iter(*LEAD_TAGS):
-        named = LEAD_NAMES.search(f"{element.get('class') or ''} {element.get('id') or ''}")
-        if not named and not described:
-            continue
-        text = one_line(text_prefix(element, MAX_CHARS + 1))
-        if not MIN_CHARS <= len(text) <= MAX_CHARS or not (named or key(text) in described):
-            continue
-        if not _in_chrome(element):
-            found.append(element)
-    return found
-
-
-def generic_lead(tree: HtmlElement, candidates: list[HtmlElement], title: str, body: list[str]) -> str:
-    """The first candidate between the headline and the body's first paragraph, unless the
-    body already holds it; else ""."""
-    if not body or not candidates:
-        return ""
+def find_lead(tree: HtmlElement, title: str, body_start: HtmlElement | None, body: list[str]) -> str:
+    """The first lead candidate between the headline and body_start (the profile's body
+    container, or the block the extracted body starts in), unless the body already holds
+    it; else ""."""
+    described = _descriptions(tree)
     order = {element: index for index, element in enumerate(tree.iter())}
     start = _position_of_headline(tree, title, order)
-    end = _position_of_text(tree, body[0], order)
+    end = order.get(body_start) if body_start is not None else None
     known = {key(paragraph) for paragraph in body}
-    first = key(body[0])
-    for element in candidates:
-        position = order.get(element)
-        if position is None or position <= start or (end is not None and position >= end):
+    first = key(body[0]) if body else ""
+    for element in tree.iter(*LEAD_TAGS):
+        position = order[element]
+        if (start is not None and position <= start) or (end is not None and position >= end):
             continue
-        text = one_line(element.text_content())
-        if _link_share(element, text) > MAX_LINK_SHARE:
+        text = _candidate_text(element, described, named_counts=start is not None)
+        if not text:
             continue
         lead_key = key(text)
-        if lead_key in known or lead_key in first or first in lead_key or key(title) == lead_key:
+        overlaps_first = bool(first) and (lead_key in first or first in lead_key)
+        if lead_key in known or overlaps_first or lead_key == key(title):
             return ""
         return text
     return ""
+
+
+def _candidate_text(element: HtmlElement, described: set[str], named_counts: bool) -> str:
+    """The element's text if it may be the lead, else ""."""
+    named = named_counts and _named_lead(element)
+    if not named and not _may_be_described(element, described):
+        return ""
+    text = one_line(text_prefix(element, MAX_CHARS + 1))
+    if not MIN_CHARS <= len(text) <= MAX_CHARS or not (named or key(text) in described):
+        return ""
+    if _in_chrome(element) or _beside_a_picture(element) or link_share(element) > MAX_LINK_SHARE:
+        return ""
+    return text
+
+
+def _may_be_described(element: HtmlElement, described: set[str]) -> bool:
+    """A cheap look at the element's own first text before its whole text is read."""
+    opening = key(element.text or "")[:20]
+    return bool(opening) and any(text.startswith(opening) for text in described)
+
+
+def _named_lead(element: HtmlElement) -> bool:
+    parts = {part.lower() for name in (element.get("class"), element.get("id")) if name
+             for part in NAME_PARTS.split(name) if part}
+    return bool(parts & LEAD_WORDS) and not parts & OTHER_WORDS
+
+
+def _descriptions(tree: HtmlElement) -> set[str]:
+    keys = {key(one_line(meta.get("content") or "")) for meta in tree.iter("meta")
+            if (meta.get("name") or meta.get("property") or "").strip().lower() in DESCRIPTION_KEYS}
+    return {text for text in keys if len(text) >= MIN_CHARS // 2}
 
 
 def _in_chrome(element: HtmlElement) -> bool:
     return any(ancestor.tag in OUTSIDE for ancestor in element.iterancestors())
 
 
-def _link_share(element: HtmlElement, text: str) -> float:
-    linked = sum(len(one_line(link.text_content())) for link in element.iter("a"))
-    return linked / len(text) if text else 1.0
+def _beside_a_picture(element: HtmlElement) -> bool:
+    parent = element.getparent()
+    return parent is not None and any(child.tag in PICTURES for child in parent)
 
 
-def _position_of_headline(tree: HtmlElement, title: str, order: dict[HtmlElement, int]) -> int:
-    """Where the headline stands: the h1 that reads as the title, else the first h1, else the top."""
+def _position_of_headline(tree: HtmlElement, title: str, order: dict[HtmlElement, int]) -> int | None:
+    """Where the headline stands: the h1 that reads as the title, else the first h1; None
+    for a page without one."""
     headings = list(tree.iter("h1"))
     for heading in headings:
         if title and key(one_line(heading.text_content())) == key(title):
-            return order.get(heading, -1)
-    return order.get(headings[0], -1) if headings else -1
-
-
-def _position_of_text(tree: HtmlElement, paragraph: str, order: dict[HtmlElement, int]) -> int | None:
-    """Where the body's first paragraph stands."""
-    found = block_starting_with(tree, paragraph)
-    return None if found is None else order.get(found)
+            return order[heading]
+    return order[headings[0]] if headings else None

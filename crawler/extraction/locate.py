@@ -5,39 +5,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crawler.extraction.titles import key
+from crawler.extraction.text import key, text_prefix
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-BLOCKS = ("p", "div", "li", "blockquote", "h2", "h3", "td", "section", "article")
-
-
-def text_prefix(element: HtmlElement, chars: int) -> str:
-    """The start of an element's text, without building all of it (pages nest thousands
-    of blocks: the whole text of each would be quadratic)."""
-    parts, length = [], 0
-    for piece in element.itertext():
-        parts.append(piece)
-        length += len(piece)
-        if length >= chars:
-            break
-    return "".join(parts)
+BLOCKS = frozenset({"p", "div", "li", "blockquote", "h2", "h3", "h4", "td", "section", "article", "body"})
+# How much of a paragraph's start identifies it.
+START_CHARS = 60
 
 
 def block_starting_with(tree: HtmlElement, paragraph: str) -> HtmlElement | None:
-    """The innermost block whose text starts with the paragraph."""
-    wanted = key(paragraph)[:60]
+    """The innermost block whose text starts with the paragraph. One pass over the text
+    nodes: the first whose text could open the paragraph, checked against its block (a
+    menu item "Hà Nội" is not the start of "Hà Nội sáng nay ...")."""
+    wanted = key(paragraph)[:START_CHARS]
     if not wanted:
         return None
-    found = None
-    for element in tree.iter(*BLOCKS):
-        if key(text_prefix(element, 2 * len(wanted) + 40)).startswith(wanted):
-            found = element  # later matches are deeper (document order): the innermost wins
-        elif found is not None and not is_under(element, found):
-            break
-    return found
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for text, owner in ((element.text, element), (element.tail, element.getparent())):
+            piece = key(text or "")
+            if owner is None or not piece or not (wanted.startswith(piece) or piece.startswith(wanted)):
+                continue
+            block = _block_of(owner)
+            if block is not None and key(text_prefix(block, 2 * len(wanted) + 40)).startswith(wanted):
+                return block
+    return None
 
 
-def is_under(element: HtmlElement, ancestor: HtmlElement) -> bool:
-    return any(node is ancestor for node in element.iterancestors())
+def _block_of(element: HtmlElement) -> HtmlElement | None:
+    node: HtmlElement | None = element
+    while node is not None and node.tag not in BLOCKS:
+        node = node.getparent()
+    return node

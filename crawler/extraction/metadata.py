@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 
 from lxml.cssselect import CSSSelector
 
+from crawler.extraction.text import one_line
 from crawler.extraction.titles import site_name_keys, without_site_name
 from storage.dates import DateRefused, read_date, zone_named
 
@@ -37,7 +37,6 @@ ARTICLE_TYPES = frozenset({
     "BackgroundNewsArticle", "ReviewNewsArticle", "AskPublicNewsArticle", "BlogPosting",
     "LiveBlogPosting", "SocialMediaPosting", "TechArticle", "Report", "ScholarlyArticle",
 })
-INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,15 +141,15 @@ class _Page:
         JSON-LD headline, <title>, the first h1; the site's name taken off the social and
         document titles."""
         site_keys = self.site_keys()
+        first_h1 = next((one_line(h1.text_content()) for h1 in self.tree.iter("h1")), "")
         yield from self.values(selectors, (), ())
         for social in self.values((), ("og:title", "twitter:title"), ()):
-            yield without_site_name(one_line(social), site_keys)
+            yield without_site_name(one_line(social), site_keys, first_h1)
         for article in self.articles:
             yield from json_texts(article.get("headline"))
-        first_h1 = next((one_line(h1.text_content()) for h1 in self.tree.iter("h1")), "")
-        for title in self.tree.iter("title"):
+        title = self.tree.find("head/title")  # not an inline SVG's <title>
+        if title is not None:
             yield without_site_name(one_line(title.text_content()), site_keys, first_h1)
-            break
         yield first_h1
 
     def site_keys(self) -> frozenset[str]:
@@ -159,7 +158,11 @@ class _Page:
         for article in self.articles:
             names += json_texts(article.get("publisher"))
         canonical = next((url for url in self.canonicals() if url), "")
-        return site_name_keys(names, urlsplit(canonical.strip()).hostname)
+        try:
+            host = urlsplit(canonical.strip()).hostname
+        except ValueError:  # "http://[oops/": no host to learn the site's name from
+            host = None
+        return site_name_keys(names, host)
 
     def tags(self, selectors: tuple[str, ...]) -> tuple[str, ...]:
         """Every tag of the first source that has any (tags come as a list, not one value)."""
@@ -239,11 +242,6 @@ def split_keywords(value: Any) -> list[str]:
 # ---- converters: a value, or Refused with the reason -------------------------------
 
 
-def one_line(text: str) -> str:
-    """NFC, invisible characters removed, white space folded to single spaces."""
-    return " ".join(unicodedata.normalize("NFC", text).translate(INVISIBLE).split())
-
-
 def person_name(text: str) -> str:
     name = one_line(text)
     if urlsplit(name).scheme in {"http", "https"}:  # article:author is often a profile URL
@@ -264,7 +262,12 @@ def language_tag(text: str) -> str:
 
 def absolute_url(text: str) -> str:
     url = one_line(text)
-    if url and urlsplit(url).scheme not in {"http", "https"}:
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 (raises on a malformed host such as "[oops")
+    except ValueError as error:
+        raise Refused(f"canonical URL is not a URL: {url!r} ({error})") from None
+    if url and parts.scheme not in {"http", "https"}:
         raise Refused(f"canonical URL is not absolute: {url!r}")
     return url
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crawler.extraction.locate import block_starting_with
-from crawler.extraction.metadata import one_line
+from crawler.extraction.text import link_share, one_line
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -24,6 +24,8 @@ MAX_LEVELS = 4
 MIN_SECTION_CHARS = 200
 MIN_PARAGRAPH_CHARS = 80
 MAX_LINK_SHARE = 0.3
+# More sections than this are a page of many small blocks, not an article cut by ads.
+MAX_SECTIONS = 30
 
 
 def sibling_sections(tree: HtmlElement, first_paragraph: str) -> list[HtmlElement]:
@@ -41,16 +43,19 @@ def sibling_sections(tree: HtmlElement, first_paragraph: str) -> list[HtmlElemen
             continue
         same = [child for child in parent if child.tag == ancestor.tag and child.get("class") == kind]
         if len(same) > 1:
-            sections = [child for child in same if child is ancestor or _dense(child)]
-            return sections if len(sections) > 1 else []
+            dense = [index for index, child in enumerate(same) if child is ancestor or _dense(child)]
+            if len(dense) < 2 or len(dense) > MAX_SECTIONS:
+                return []
+            return same[dense[0]:dense[-1] + 1]  # a short section between two long ones too
     return []
 
 
+def section_chars(sections: list[HtmlElement]) -> int:
+    """The text the sections hold, to tell whether reading them could add anything."""
+    return sum(len(one_line(section.text_content())) for section in sections)
+
+
 def _dense(element: HtmlElement) -> bool:
-    text = one_line(element.text_content())
-    if len(text) < MIN_SECTION_CHARS:
-        return False
-    linked = sum(len(one_line(link.text_content())) for link in element.iter("a"))
-    if linked > MAX_LINK_SHARE * len(text):
+    if len(one_line(element.text_content())) < MIN_SECTION_CHARS or link_share(element) > MAX_LINK_SHARE:
         return False
     return any(len(one_line(p.text_content())) >= MIN_PARAGRAPH_CHARS for p in element.iter("p"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-from crawler.extraction.metadata import one_line
+from crawler.extraction.text import one_line
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement

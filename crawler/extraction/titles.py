@@ -12,8 +12,9 @@ or, for the `<title>`, the page's `h1` shows where the headline ends.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
+
+from crawler.extraction.text import key, words
 
 # A separator between the headline and the site's name: spaces on both sides, so that
 # "Covid-19" or "2024–2025" inside a headline is never cut.
@@ -25,15 +26,9 @@ HOST_NOISE = frozenset({"www", "m", "amp", "com", "net", "org", "vn", "co", "uk"
                         "edu", "gov"})
 
 
-# A part with no spaces and a dot before a top-level domain: "BaoMau.vn", "example.co.uk".
-HOST_LIKE = re.compile(r"[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}", re.IGNORECASE)
-
-
-def key(text: str) -> str:
-    """Letters and digits only, case and accents folded: "VOV.VN", "vov vn" and "Báo Mẫu"
-    against a host's "baomau" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("đ", "d"))
-    return re.sub(r"\W+|_", "", "".join(c for c in decomposed if not unicodedata.combining(c)))
+# A part with no spaces and a dot before a top-level domain: "BaoMau.vn", "example.co.uk"
+# (not "Node.js": a host ends in letters only, after a label of two or more).
+HOST_LIKE = re.compile(r"[\w-]{2,}(?:\.[\w-]+)*\.(?:[a-z]{2}|com|net|org|info|news|online)", re.IGNORECASE)
 
 
 def site_name_keys(names: Iterable[str], host: str | None) -> frozenset[str]:
@@ -46,13 +41,13 @@ def site_name_keys(names: Iterable[str], host: str | None) -> frozenset[str]:
 
 
 def names_the_site(part: str, site_keys: frozenset[str]) -> bool:
-    """A title part that is the site's name, or a name with a few words around it
-    ("Báo điện tử VOV", "VnExpress - Tin nhanh")."""
+    """A title part that is the site's name, or a short part with the name as one of its
+    words ("Báo điện tử VOV"); never a word that merely contains it ("Vovinam", "Amazing")."""
     part_key = key(part)
     if not part_key or HOST_LIKE.fullmatch(part.strip()):
         return True
-    return any(site == part_key or (site in part_key and len(part_key) <= 2 * len(site) + 12)
-               for site in site_keys)
+    part_words = {key(word) for word in words(part)}
+    return part_key in site_keys or (len(part_words) <= NAME_WORDS + 2 and bool(part_words & site_keys))
 
 
 def without_site_name(title: str, site_keys: frozenset[str], headline_hint: str = "") -> str:
@@ -73,15 +68,13 @@ def without_site_name(title: str, site_keys: frozenset[str], headline_hint: str 
 
 
 def _looks_like_a_name(last: str, rest: list[str]) -> bool:
-    """A short last part after a much longer headline ("... nội đô - Tin Hà Nội"): the site's
-    name even where the page never states it. "Biden - Putin summit" keeps its parts."""
-    last_words = len(key_words(last))
-    rest_words = sum(len(key_words(part)) for part in rest)
-    return last_words <= NAME_WORDS and rest_words >= max(4, 2 * last_words)
-
-
-def key_words(text: str) -> list[str]:
-    return re.findall(r"\w+", text)
+    """A short, capitalised last part after a much longer headline ("... nội đô - Tin Hà
+    Nội"): the site's name even where the page never states it. Not a numbered part ("Kỳ
+    2", "Part 3"), not a lower-case word ("- again"); "Biden - Putin summit" keeps its parts."""
+    last_words = words(last)
+    rest_words = sum(len(words(part)) for part in rest)
+    return (0 < len(last_words) <= NAME_WORDS and rest_words >= max(4, 2 * len(last_words))
+            and last_words[0][0].isupper() and not any(word.isdigit() for word in last_words))
 
 
 def _is_headline_of(hint: str, title: str, site_keys: frozenset[str]) -> bool:
