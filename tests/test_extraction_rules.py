@@ -15,6 +15,7 @@ from lxml import html
 
 from crawler.extraction.article import Extraction, extract_article
 from crawler.extraction.leads import find_lead
+from crawler.extraction.text import text_prefix
 from crawler.profiles import ExtractHints
 from tests.crawl import PROJECT
 
@@ -117,3 +118,58 @@ def test_scrapy_extract_passes_the_url_on_so_same_site_teasers_go(tmp_path: Path
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "out" / "page.txt").read_text(encoding="utf-8")
     assert "Người dân được" in text and "Giá vàng" not in text
+
+
+@pytest.mark.parametrize("head", [
+    '<script type="application/ld+json">{"@type": {"x": 1}, "headline": "Khác"}</script>',
+    '<script type="application/ld+json">{"@type": [["NewsArticle"]]}</script>',
+    '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>",
+    '<script type="application/ld+json">' + '{"@graph":' * 3000 + "{}" + "}" * 3000 + "</script>",
+    '<meta name="author" content="http://[oops">',
+])
+def test_odd_metadata_is_a_problem_at_most_never_an_error(head: str) -> None:
+    """Found in a second review: each of these made the whole page raise."""
+    page = (f"<html><head>{head}<title>Nắng nóng kỷ lục</title></head><body><main><article>"
+            f"<h1>Nắng nóng kỷ lục</h1>{BODY}</article></main></body></html>").encode()
+    result = extract(page)
+    assert result.article is not None, result.failure
+    assert result.article.title == "Nắng nóng kỷ lục" and result.article.paragraphs[0].startswith("Người dân")
+
+
+def test_a_block_holding_the_body_container_is_not_its_lead() -> None:
+    page = ("<html><body><article><h1>Nắng nóng kỷ lục</h1><div class='article-intro'><p class='date'>Thứ hai"
+            f"</p><div class='body'>{BODY}</div></div></article></body></html>")
+    found = paragraphs(extract(page, ExtractHints(body=("div.body",))))
+    assert found[0].startswith("Người dân") and len(found) == 3
+
+
+def test_raw_text_elements_leave_no_markup_behind() -> None:
+    page = (f"<html><head><title>Nắng nóng kỷ lục</title></head><body><main><article>"
+            f"<h1>Nắng nóng kỷ lục</h1>{BODY}<iframe><script>x()</script></iframe>"
+            "<noembed><p>noembed</p></noembed></article></main></body></html>")
+    result = extract(page)
+    assert result.article is not None
+    assert "<" not in result.article.text and "noembed" not in result.article.text
+
+
+def test_a_hyphenated_host_names_the_site() -> None:
+    page = ("<html><head><title>Nắng nóng kỷ lục ở miền Bắc kéo dài - Bao Mau</title>"
+            "<link rel='canonical' href='https://bao-mau.vn/a-1.html'></head>"
+            f"<body><main><article>{BODY}</article></main></body></html>")
+    result = extract(page)
+    assert result.article is not None and result.article.title == "Nắng nóng kỷ lục ở miền Bắc kéo dài"
+
+
+def test_the_start_of_a_text_is_read_without_reading_all_of_it() -> None:
+    element = html.fromstring(f"<div>{'x' * 1_000_000}<b>1</b></div>")
+    assert len(text_prefix(element, 100)) == 100
+
+
+@pytest.mark.parametrize("charset", ["undefined", "unicode_escape"])
+def test_a_declared_charset_that_is_no_web_encoding_is_passed_over(charset: str) -> None:
+    page = (f'<html><head><meta charset="{charset}"><title>Grüße aus München</title></head><body><main>'
+            f"<article><h1>Grüße aus München</h1><p>{'Die Straße ist schön und überall grün. ' * 8}</p>"
+            "</article></main></body></html>").encode("cp1252")
+    result = extract(page)
+    assert result.article is not None, result.failure
+    assert "Straße" in result.article.text and "a guess" in result.article.metadata.problems["charset"]

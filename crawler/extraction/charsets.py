@@ -15,6 +15,7 @@ metadata then all see the same composed text.
 
 from __future__ import annotations
 
+import codecs
 import unicodedata
 from dataclasses import dataclass
 
@@ -32,6 +33,16 @@ LEGACY_ENCODINGS = (
     "iso8859_2", "iso8859_15", "koi8_r", "cp874", "shift_jis", "euc_jp", "gb18030", "big5", "euc_kr",
 )
 REPLACEMENT = "\ufffd"
+# What a page may declare: the encodings of the WHATWG Encoding Standard (Python's names for
+# them), not any codec Python has ("unicode_escape", "rot13", "undefined").
+WEB_CODECS = frozenset(codecs.lookup(name).name for name in (
+    "utf-8", "utf-8-sig", "utf-16-le", "utf-16-be", "ascii", "latin-1", "cp866", "iso8859-2",
+    "iso8859-3", "iso8859-4", "iso8859-5", "iso8859-6", "iso8859-7", "iso8859-8", "iso8859-10",
+    "iso8859-13", "iso8859-14", "iso8859-15", "iso8859-16", "koi8-r", "koi8-u", "mac-roman",
+    "mac-cyrillic", "cp874", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256",
+    "cp1257", "cp1258", "gbk", "gb18030", "big5", "big5hkscs", "euc-jp", "iso2022-jp", "shift-jis",
+    "euc-kr",
+))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +59,12 @@ def decode(body: bytes, content_type: str | None) -> Decoded:
     declared = http_content_type_encoding(content_type) if content_type else None
     meta = html_body_declared_encoding(body)
     for encoding in ("utf-8-sig", declared, meta):
-        if encoding is None:
+        codec = resolve_encoding(encoding) if encoding else None
+        if codec is None or _lookup(codec) not in WEB_CODECS:  # not "unicode_escape", "undefined"
             continue
         try:
-            return Decoded(_nfc(body.decode(resolve_encoding(encoding) or encoding)))
-        except (UnicodeDecodeError, LookupError):
+            return Decoded(_nfc(body.decode(codec)))
+        except (UnicodeError, LookupError):
             continue
     said = f"not valid UTF-8, nor HTTP charset {declared!r}, nor meta {meta!r}"
     text = body.decode("utf-8", errors="replace")
@@ -65,6 +77,13 @@ def decode(body: bytes, content_type: str | None) -> Decoded:
     if guess is None:
         raise Undecodable(said)
     return Decoded(_nfc(str(guess)), f"{said}: decoded as {guess.encoding}, a guess")
+
+
+def _lookup(codec: str) -> str | None:
+    try:
+        return codecs.lookup(codec).name
+    except LookupError:
+        return None
 
 
 def _nfc(text: str) -> str:

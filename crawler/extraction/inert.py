@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-INERT_TAGS = ("script", "style", "noscript", "template")
+# Also the elements libxml2 reads as raw text (their content would stay as literal markup).
+INERT_TAGS = ("script", "style", "noscript", "template", "noembed", "noframes", "iframe", "xmp")
 JSON_LD_MAX_CHARS = 1024 * 1024
 # A <noscript> is kept (unwrapped) when it holds at least this much paragraph text.
 NOSCRIPT_MIN_CHARS = 200

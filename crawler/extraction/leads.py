@@ -50,11 +50,13 @@ def find_lead(tree: HtmlElement, title: str, body_start: HtmlElement | None, bod
     order = {element: index for index, element in enumerate(tree.iter())}
     start = _position_of_headline(tree, title, order)
     end = order.get(body_start) if body_start is not None else None
+    around_body = set(body_start.iterancestors()) if body_start is not None else set()
     known = {key(paragraph) for paragraph in body}
     first = key(body[0]) if body else ""
     for element in tree.iter(*LEAD_TAGS):
         position = order[element]
-        if (start is not None and position <= start) or (end is not None and position >= end):
+        if (start is not None and position <= start) or (end is not None and position >= end) \
+                or element in around_body:  # a block holding the body is not its lead
             continue
         text = _candidate_text(element, described, named_counts=start is not None)
         if not text:

@@ -205,21 +205,28 @@ def json_ld_articles(tree: HtmlElement) -> Iterator[dict[str, Any]]:
             continue
         try:
             data = json.loads(script.text or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
             continue
         for item in _flatten(data):
             types = item.get("@type")
-            if ARTICLE_TYPES.intersection(types if isinstance(types, list) else [types]):
+            kinds = types if isinstance(types, list) else [types]
+            if ARTICLE_TYPES.intersection(kind for kind in kinds if isinstance(kind, str)):
                 yield item
 
 
-def _flatten(data: Any) -> Iterator[dict[str, Any]]:
+# JSON-LD nests @graph in lists in @graph a level or two deep; deeper is not metadata.
+JSON_LD_MAX_DEPTH = 8
+
+
+def _flatten(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if depth > JSON_LD_MAX_DEPTH:
+        return
     if isinstance(data, list):
         for item in data:
-            yield from _flatten(item)
+            yield from _flatten(item, depth + 1)
     elif isinstance(data, dict):
         yield data
-        yield from _flatten(data.get("@graph", []))
+        yield from _flatten(data.get("@graph", []), depth + 1)
 
 
 def json_texts(value: Any) -> Iterator[str]:
@@ -244,7 +251,11 @@ def split_keywords(value: Any) -> list[str]:
 
 def person_name(text: str) -> str:
     name = one_line(text)
-    if urlsplit(name).scheme in {"http", "https"}:  # article:author is often a profile URL
+    try:
+        scheme = urlsplit(name).scheme
+    except ValueError:  # "http://[oops": a broken URL, not a name either
+        raise Refused(f"author is a malformed URL, not a name: {name!r}") from None
+    if scheme in {"http", "https"}:  # article:author is often a profile URL
         raise Refused(f"author is a URL, not a name: {name!r}")
     return name
 

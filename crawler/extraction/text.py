@@ -34,8 +34,8 @@ def text_prefix(element: HtmlElement, chars: int) -> str:
     of blocks: the whole text of each would be quadratic)."""
     parts, length = [], 0
     for piece in element.itertext():
-        parts.append(piece)
-        length += len(piece)
+        parts.append(piece[:chars - length])  # a 1 MB text node gives its first chars only
+        length += len(parts[-1])
         if length >= chars:
             break
     return "".join(parts)

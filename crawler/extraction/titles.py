@@ -35,7 +35,7 @@ def site_name_keys(names: Iterable[str], host: str | None) -> frozenset[str]:
     keys = {key(name) for name in names}
     if host:
         labels = [label for label in host.lower().split(".") if label not in HOST_NOISE]
-        keys.update(labels)
+        keys.update(key(label) for label in labels)  # "bao-mau" reads as "baomau"
         keys.add(key(host))
     return frozenset(k for k in keys if len(k) >= 2)
 
