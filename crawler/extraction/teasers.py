@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-from crawler.extraction.text import one_line
+from crawler.extraction.text import WORD, one_line
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -51,7 +51,6 @@ FILE_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".od
 BOX_LINK_SHARE = 0.7
 # A link inside one of these is part of a line of text, never a line of its own.
 INLINE_PARENTS = frozenset({"span", "strong", "b", "em", "i", "u", "small", "font", "label", "a"})
-WORD = re.compile(r"\w+")
 
 
 @dataclass(slots=True)
