@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from crawler.extraction.article import EXTRACTOR_VERSION
 from crawler.profiles import load_profiles
 from crawler.reextract.progress import LineProgress
-from crawler.reextract.select import Selection, select_work
+from crawler.reextract.select import select_work
+from crawler.selection import Selection
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Document, ExtractionFailure
 from tests.crawl import PROJECT, CrawlResult, crawl

@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.profiles import load_profiles
-from crawler.reextract.select import Selection, select_work
+from crawler.reextract.select import select_work
+from crawler.selection import Selection
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, ImportedFile
 from storage.imports.importer import Importer

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
@@ -31,10 +29,11 @@ from crawler.config import setting
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from crawler.extraction.article import EXTRACTOR_VERSION
 from crawler.extraction.workers import RESTARTS, TIMEOUTS
-from crawler.profiles import ExtractHints, SiteProfile, load_profiles
+from crawler.profiles import ExtractHints, load_profiles
 from crawler.reextract.progress import make_progress
 from crawler.reextract.run import Extractor, Filer, Tally, chunks, reextract
-from crawler.reextract.select import Selected, Selection, select_work
+from crawler.reextract.select import Selected, select_work
+from crawler.selection import add_selection_options, selection_of
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.filing import writable_folder
 
@@ -51,11 +50,7 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--site", help="only this site's captures (a profile name)")
-        parser.add_argument("--run", type=int, help="only the captures of this crawl run")
-        parser.add_argument("--since", help="only captures fetched at or after this date (ISO 8601, UTC)")
-        parser.add_argument("--until", help="only captures fetched before this date (ISO 8601, UTC)")
-        parser.add_argument("--url-pattern", help="only URLs matching this regular expression")
+        add_selection_options(parser)
         parser.add_argument("--stale", action="store_true",
                             help=f"only URLs whose text another extractor version made "
                                  f"(current: {EXTRACTOR_VERSION})")
@@ -71,7 +66,7 @@ class Command(ScrapyCommand):
     def _reextract(self, opts: argparse.Namespace) -> ExitCode:
         settings = self.settings
         profiles = load_profiles(Path(setting(settings, "PROFILES_DIR", str)))
-        selection = _selection(opts, profiles)
+        selection = selection_of(opts, profiles, stale_against=EXTRACTOR_VERSION if opts.stale else None)
         url = setting(settings, "DATABASE_URL", str)
         sessions = opened(lambda: open_catalogue(url), url)
         text_dir = opened(lambda: writable_folder(Path(setting(settings, "EXTRACT_TEXT_DIR", str))), url)
@@ -91,32 +86,6 @@ class Command(ScrapyCommand):
         events = opened(lambda: reextract(items, extractor, filer, workers, progress, timeout), url)
         print(report(filer.tally, selected, time.monotonic() - started, workers, events))
         return ExitCode.FAILED if filer.tally.failed.get("read_error") else ExitCode.OK
-
-
-def _selection(opts: argparse.Namespace, profiles: dict[str, SiteProfile]) -> Selection:
-    if opts.site and opts.site not in profiles:
-        raise UsageError(f"no site profile {opts.site!r} (known: {', '.join(sorted(profiles))})")
-    if opts.url_pattern:
-        try:
-            re.compile(opts.url_pattern)
-        except re.error as error:
-            raise UsageError(f"--url-pattern {opts.url_pattern!r} is not a regular expression: "
-                             f"{error}") from None
-    return Selection(
-        site=opts.site, run=opts.run, since=_date(opts.since, "--since"),
-        until=_date(opts.until, "--until"), url_pattern=opts.url_pattern,
-        stale_against=EXTRACTOR_VERSION if opts.stale else None,
-    )
-
-
-def _date(value: str | None, option: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option} {value!r}: give a date like 2025-03-14 or 2025-03-14T08:00") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def report(tally: Tally, selected: Selected, elapsed: float, workers: int,

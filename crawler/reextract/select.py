@@ -19,12 +19,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
 from crawler.extraction.article import HTML_TYPES
 from crawler.profiles import SiteProfile
+from crawler.selection import Selection, SiteOf
 from storage.catalogue.selection import (
     Candidate,
     candidates_by_url,
@@ -32,24 +32,7 @@ from storage.catalogue.selection import (
     urls_extracted_by_others,
 )
 
-__all__ = ["Selection", "Selected", "WorkItem", "select_work"]
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """The command's filters; None means no filter."""
-
-    site: str | None = None
-    run: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    url_pattern: str | None = None
-    stale_against: str | None = None
-    """An extractor version: only URLs whose newest document was made by another one."""
-
-    @property
-    def narrows_captures(self) -> bool:
-        return self.run is not None or self.since is not None or self.until is not None
+__all__ = ["Selected", "WorkItem", "select_work"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +87,10 @@ class _Chooser:
     """Turns a candidate capture into a WorkItem, or None (with the reason counted)."""
 
     def __init__(self, profiles: dict[str, SiteProfile]) -> None:
-        self.profiles = profiles
-        self.by_host = {host: profile for profile in profiles.values() for host in profile.hosts}
+        self.site_of = SiteOf(profiles)
 
     def item(self, capture: Candidate, ignored: Counter[str]) -> WorkItem | None:
-        profile = self._profile(capture)
+        profile = self.site_of(capture.site, capture.url)
         revisit = capture.warc_type == "revisit"
         status: int | None = capture.status
         if revisit and status in (0, 304):  # header-less or not-modified: the original's
@@ -126,11 +108,6 @@ class _Chooser:
         else:
             where = (capture.warc_file, capture.warc_offset, capture.warc_length)
         return WorkItem(capture.id, capture.url, capture.fetched_at, site, content_type, *where)
-
-    def _profile(self, capture: Candidate) -> SiteProfile | None:
-        if capture.site is not None:
-            return self.profiles.get(capture.site)
-        return self.by_host.get((urlsplit(capture.url).hostname or "").lower())
 
 
 def _ineligible(url: str, status: int | None, content_type: str | None,
