@@ -127,6 +127,22 @@ class _Batch:
 _STOP = object()
 
 
+def warcinfo_of(settings: Any, site: str = "", profile: Any = None) -> dict[str, str]:
+    """The warcinfo fields a crawl states (WARC 1.1, 6.1): who ran it (WARC_OPERATOR), what
+    the files belong to (WARC_IS_PART_OF, else the site) and what they hold (WARC_DESCRIPTION,
+    else said from the profile), and how it fetched (robots policy, User-Agent)."""
+    where = f"{profile.title or site} ({profile.origin})" if profile is not None else site
+    description = f"Crawl of {where}: its pages, sitemaps and feeds" if where else ""
+    fields = {
+        "operator": setting(settings, "WARC_OPERATOR", str),
+        "isPartOf": setting(settings, "WARC_IS_PART_OF", str) or site,
+        "description": setting(settings, "WARC_DESCRIPTION", str) or description,
+        "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+        "http-header-user-agent": settings.get("USER_AGENT", ""),
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
 class Archive:
     _per_crawler: WeakKeyDictionary[Crawler, Archive] = WeakKeyDictionary()
 
@@ -150,6 +166,8 @@ class Archive:
         if crawler not in cls._per_crawler:
             archive = cls.from_settings(crawler.settings)
             archive.site = crawler.spidercls.name  # a site is its profile's, its spider's, name
+            archive.writer.operator_info.update(
+                warcinfo_of(crawler.settings, archive.site, getattr(crawler.spidercls, "profile", None)))
             cls._per_crawler[crawler] = archive
         return cls._per_crawler[crawler]
 
@@ -168,10 +186,7 @@ class Archive:
             prefix=setting(settings, "WARC_PREFIX", str),
             max_size=setting(settings, "WARC_MAX_SIZE", int),
             software=settings.get("USER_AGENT", "vnarchive").split(" ")[0],
-            operator_info={
-                "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-                "http-header-user-agent": settings.get("USER_AGENT", ""),
-            },
+            operator_info=warcinfo_of(settings),
         )
         backoff = Backoff(first=timedelta(seconds=setting(settings, "RECRAWL_BACKOFF", float)),
                           give_up_after=setting(settings, "RECRAWL_GIVE_UP_AFTER", int))

@@ -20,6 +20,10 @@ DEFAULTS: dict[str, object] = {
     "WARC_ENABLED": True,
     "WARC_MAX_SIZE": 1024 * 1024 * 1024,
     "WARC_PREFIX": "vnarchive",
+    # warcinfo: who made the files, what they belong to, what they are ("": derived, see README)
+    "WARC_OPERATOR": "",
+    "WARC_IS_PART_OF": "",
+    "WARC_DESCRIPTION": "",
     # refusing what cannot be archived or is not a page
     "CATALOGUE_MAX_URL_BYTES": 2000,
     "JSREDIRECT_ENABLED": True,

@@ -38,6 +38,7 @@ COMMANDS_MODULE = "crawler.commands"
 # ---- politeness --------------------------------------------------------------------------
 CONTACT = os.environ.get("VNARCHIVE_CONTACT", "https://pypi.org/project/vnarchive/")
 USER_AGENT = f"vnarchive/{VERSION} (news archive crawler; +{CONTACT})"
+WARC_OPERATOR = os.environ.get("VNARCHIVE_OPERATOR", CONTACT)  # the warcinfo's `operator`
 ROBOTSTXT_OBEY = True
 # Profile values override these; -s on the command line overrides the profile.
 DOWNLOAD_DELAY = 1.0

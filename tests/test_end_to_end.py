@@ -156,3 +156,17 @@ def test_summary_reports_what_the_run_produced(site: SampleSite, result: CrawlRe
     assert "empty: 1" in failures and "not_html: 1" in failures and "too_large" not in failures
     warc_files = sorted(p.name for p in (result.data_dir / "warc").iterdir())
     assert all(name in done.stdout for name in warc_files)
+
+
+def test_every_warc_file_says_who_made_it_and_what_it_belongs_to(result: CrawlResult) -> None:
+    from warcio.archiveiterator import ArchiveIterator
+
+    for path in sorted((result.data_dir / "warc").glob("*.warc.gz")):
+        with path.open("rb") as stream:
+            first = next(iter(ArchiveIterator(stream)))
+            fields = dict(line.split(": ", 1) for line in
+                          first.content_stream().read().decode("utf-8").splitlines() if ": " in line)
+        assert first.rec_type == "warcinfo", path.name
+        assert fields["isPartOf"] == "vov" and fields["operator"], fields
+        assert fields["description"].startswith("Crawl of VOV.VN (https://vov.vn)"), fields
+        assert fields["robots"] == "obey" and fields["http-header-user-agent"].startswith("vnarchive/")

@@ -122,3 +122,17 @@ def test_defaults_kept_beside_the_code_that_uses_them_agree_with_the_table() -> 
         DEFAULTS["IMPORT_MAX_COMPRESSION_RATIO"])
     assert URL_MAX_BYTES == DEFAULTS["CATALOGUE_MAX_URL_BYTES"]
     assert DEFAULT_TIMEOUT == DEFAULTS["EXTRACT_TIMEOUT"]
+
+
+def test_warcinfo_fields_come_from_settings_else_from_the_site() -> None:
+    from scrapy.settings import Settings
+
+    from crawler.archive import warcinfo_of
+
+    derived = warcinfo_of(Settings({"WARC_OPERATOR": "Thư viện X <archive@example.org>"}), "vov")
+    assert derived["operator"] == "Thư viện X <archive@example.org>"
+    assert derived["isPartOf"] == "vov"
+    assert derived["description"] == "Crawl of vov: its pages, sitemaps and feeds"
+    given = warcinfo_of(Settings({"WARC_IS_PART_OF": "job-42", "WARC_DESCRIPTION": "Backfill 2020"}), "vov")
+    assert given["isPartOf"] == "job-42" and given["description"] == "Backfill 2020"
+    assert "operator" not in given  # nothing said: no empty field
