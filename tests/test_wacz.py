@@ -22,7 +22,7 @@ from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, Document
 from storage.wacz.index import IndexWritten
 from storage.wacz.writer import Described, WaczWriter
-from tests.crawl import CrawlResult, crawl, scrapy
+from tests.crawl import PROJECT, CrawlResult, crawl, scrapy
 
 pytestmark = pytest.mark.slow
 
@@ -148,7 +148,13 @@ def test_warcimport_reads_it_back_with_nothing_lost(everything: Path, archive: C
 
     assert identity(captures(f"sqlite:///{tmp_path / 'archive.sqlite3'}")) == identity(
         captures(archive.database_url))
-    again = scrapy("reextract", data_dir=tmp_path)
+    # imported captures have no run: they find their profile by host, here the mirror's
+    profiles = tmp_path / "sites"
+    profiles.mkdir()
+    vov = (PROJECT / "settings" / "sites" / "vov.toml").read_text("utf-8")
+    (profiles / "vov.toml").write_text(vov.replace('hosts = ["vov.vn", "www.vov.vn"]',
+                                                   'hosts = ["vov.vn", "www.vov.vn", "127.0.0.1"]'))
+    again = scrapy("reextract", "-s", f"PROFILES_DIR={profiles}", data_dir=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert texts_by_url(tmp_path) == texts_by_url(archive.data_dir)
 
