@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class MissingFile(OSError):
 @dataclass
 class Contents:
     capture_ids: array[int] = field(default_factory=lambda: array("q"))
-    """The selected captures, then the originals of their revisits not selected themselves."""
+    """The selected captures, then the originals of their revisits outside the selection."""
     names: dict[str, str] = field(default_factory=dict)
     """Catalogue file name -> name under `archive/`, in the order first met."""
     paths: dict[str, Path] = field(default_factory=dict)
@@ -73,9 +74,16 @@ def contents_of(session: Session, selection: Selection, profiles: dict[str, Site
         if row.refers_to_capture_id is not None and row.original_file is not None \
                 and _packaged(contents, row.original_file, warc_dir):
             originals.add(row.refers_to_capture_id)
-    contents.originals = len(originals)
-    contents.capture_ids.extend(sorted(originals))  # a selected original's line twice is dropped later
+    selected = contents.capture_ids  # in id order: the query's
+    outside = sorted(i for i in originals if not _holds(selected, i))
+    contents.originals = len(outside)
+    contents.capture_ids.extend(outside)
     return contents
+
+
+def _holds(ordered: array[int], value: int) -> bool:
+    at = bisect_left(ordered, value)
+    return at < len(ordered) and ordered[at] == value
 
 
 def _packaged(contents: Contents, warc_file: str, warc_dir: Path) -> bool:

@@ -90,7 +90,8 @@ class Command(ScrapyCommand):
                 raise Unusable(f"{target} not written: {error.filename or ''}: "
                                f"{error.strerror or error}") from None
         print(f"wrote {target}: {len(contents.names)} WARC files, {contents.selected} captures "
-              f"(+{contents.originals} originals of their revisits), {index.lines} index lines, "
+              f"(and {contents.originals} records outside the selection that its revisits refer to), "
+              f"{index.lines} index lines, "
               f"{pages.pages} pages ({pages.pages - sum(pages.without_text.values())} with text)")
         _notes(contents.left_out, counts, index.left_out, pages)
         return ExitCode.OK

@@ -127,6 +127,9 @@ class WaczWriter:
         digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(body).hexdigest()}
         self._write_entry("datapackage-digest.json", json.dumps(digest, indent=2).encode("utf-8"))
         self._zip.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        self._partial.chmod(0o666 & ~umask)  # a temporary file's 0600 is no package's mode
         self._partial.replace(self.target)
         self._finished = True
         return self.target
