@@ -40,6 +40,9 @@ it had not finished pending in the frontier, and the next run takes it up):
    listings (they may update those additions), gone and back marks, texts and
    failures, done marks, then failed fetches.
 4. `close` is queued last: every write queued before it is committed first.
+
+A WARC file closed (rotated past WARC_MAX_SIZE, or at the end) gets its CDXJ index
+(storage.cdxjfiles) on this thread once the batch holding its last rows has committed.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ from storage.catalogue.db import open_catalogue
 from storage.catalogue.filing import Filed, TextFiler
 from storage.catalogue.frontier import Backoff, CaptureState, Discovered, FetchFailure
 from storage.catalogue.repository import NewCapture
+from storage.cdxjfiles import write_file_index
 from storage.dates import utc_now
 from storage.warc.exchange import HttpExchange
 from storage.warc.writer import WarcWriter
@@ -141,6 +145,7 @@ class Archive:
         self.run_id: int | None = None
         self.blocking: Blocking | None = None  # the site's challenge markers, set by the spider
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._files_seen = 0  # of writer.files_written: those indexed (or never to be) so far
         self._thread = threading.Thread(target=self._run, name="archive", daemon=True)
         self._thread.start()
 
@@ -234,7 +239,7 @@ class Archive:
                 task = self._queue.get()
                 if task[0] is _STOP:
                     self._commit(session, batch)
-                    self._stop(task[1])
+                    self._stop(task[1], session)
                     return
                 work, future, args = task
                 try:
@@ -275,24 +280,46 @@ class Archive:
         else:
             for future, result in batch.waiting:
                 future.set_result(filed[id(result)] if isinstance(result, _Extraction) else result)
+            self._index_closed_files(session)
         return _Batch()
+
+    def _index_closed_files(self, session: Session) -> None:
+        """Index each WARC file closed since the last commit: its rows are all committed now.
+        A failure is logged; the file stays without an index until the next run's start-up
+        pass (or `scrapy cdxj --per-file`) writes it."""
+        closed = self.writer.files_written
+        for name in closed[self._files_seen:]:
+            try:
+                counts = write_file_index(session, self.writer.directory, name, run=self.run_id)
+            except Exception:
+                logger.error("Could not write the CDXJ index of %s; the next run (or `scrapy cdxj "
+                             "--per-file`) writes it", name, exc_info=True)
+            else:
+                logger.info("Indexed %s: %d CDXJ lines", name, counts.lines)
+            finally:
+                session.rollback()  # end the read: hold no transaction between batches
+                session.expunge_all()
+        self._files_seen = len(closed)
 
     def _forget(self, batch: _Batch) -> None:
         """Undo what a failed batch taught the caches, and leave its WARC file `.open`: its
         records are in the file but not in the catalogue, which a later repair mends."""
         self.captures.forget(batch.captures)
+        # a file closed during this batch lacks the rows that failed: no index for it now
+        self._files_seen = len(self.writer.files_written)
         if batch.captures:
             try:
                 self.writer.abandon()
             except OSError:
                 logger.error("Could not set the WARC file aside", exc_info=True)
 
-    def _stop(self, future: Future[None]) -> None:
+    def _stop(self, future: Future[None], session: Session) -> None:
         try:
             self.writer.close()
         except Exception as error:
             future.set_exception(error)
         else:
+            self._index_closed_files(session)
             future.set_result(None)
 
     def _archive_exchange(

@@ -68,7 +68,7 @@ def check_archive(data_dir: Path, database_url: str) -> int:
     from storage.catalogue.models import Capture
     from storage.warc.reader import read_capture
 
-    files = sorted((data_dir / "warc").iterdir())
+    files = sorted(p for p in (data_dir / "warc").iterdir() if p.is_file())  # not indexes/
     assert not [f.name for f in files if f.name.endswith(".open")], "a file was left .open"
     check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *map(str, files)],
                            capture_output=True, text=True, check=False)

@@ -7,13 +7,15 @@ row with a heartbeat. A holder is stale when it ran on this host and its process
 gone, or when its heartbeat stopped (another host, or a hung run); a stale lock is
 reported and taken over, so a crashed run never blocks the site forever. Recovery then
 repairs the WARC files dead crawlers of this host left `.open` (cut after their last
-whole record), catalogues the records they hold that never reached the catalogue, and
-marks the dead run killed. The run is recorded as finished, and the site freed, once
+whole record), catalogues the records they hold that never reached the catalogue, marks
+the dead run killed, and writes the CDXJ index of each closed file of a dead crawler of
+this host that has none (storage.cdxjfiles). The run is recorded as finished, and the site freed, once
 the archive is closed (crawler.signals.archive_closed).
 
 Settings: RUNLOCK_STALE_AFTER, RUNLOCK_HEARTBEAT (seconds), WARC_ENABLED (off: no run
 row, no lock). Stats: catalogue/crawl_run_id, runlock/taken_over_from_run,
-runlock/repaired_files, runlock/recatalogued_captures, runlock/heartbeat_errors,
+runlock/repaired_files, runlock/recatalogued_captures, runlock/indexed_files,
+runlock/heartbeat_errors,
 runlock/lost.
 """
 
@@ -42,7 +44,9 @@ from crawler.signals import archive_closed
 from storage.catalogue import locks, repository, runs
 from storage.catalogue.locks import LockHolder
 from storage.catalogue.runs import COUNTS
+from storage.cdxjfiles import missing_indexes, write_file_index, writer_of
 from storage.repair import abandoned, repair, uncatalogued, writer_pid
+from storage.warc.writer import safe_hostname
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -158,6 +162,7 @@ class RunLifecycle:
         self.archive = archive
         self.recatalogued = 0
         self.repaired_files = 0
+        self.indexed_files = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -203,6 +208,8 @@ class RunLifecycle:
             stats.set_value("runlock/repaired_files", self.repaired_files)
         if self.recatalogued:
             stats.set_value("runlock/recatalogued_captures", self.recatalogued)
+        if self.indexed_files:
+            stats.set_value("runlock/indexed_files", self.indexed_files)
         self.heartbeat.start(setting(self.crawler.settings, "RUNLOCK_HEARTBEAT", float), now=False)
         logger.info("Crawl run %d: archiving to %s", self.archive.run_id,
                     self.archive.writer.directory)
@@ -272,6 +279,26 @@ class RunLifecycle:
         if dead is not None:
             with self.archive.sessions.begin() as session:
                 runs.mark_run_killed(session, dead.run_id)
+        self._index_missing(hostname)
+
+    def _index_missing(self, hostname: str) -> None:
+        """Write the CDXJ index of each closed WARC file that has none: a file repaired just
+        now, or one whose crawler died between closing it and indexing it. Files of live
+        crawlers (they index their own) and of other hosts are left to their writers."""
+        warc_dir = self.archive.writer.directory
+        for name in missing_indexes(warc_dir):
+            writer = writer_of(name)
+            if writer is None or writer.host != safe_hostname(hostname) or \
+                    pid_alive(writer.pid, writer.named_at):
+                continue
+            try:
+                with self.archive.sessions() as session:
+                    counts = write_file_index(session, warc_dir, name)
+            except (OSError, SQLAlchemyError):  # one file never stops the run
+                logger.error("Could not write the CDXJ index of %s", name, exc_info=True)
+                continue
+            logger.info("Indexed %s (closed without its index): %d CDXJ lines", name, counts.lines)
+            self.indexed_files += 1
 
     def _catalogue_repaired(self, open_path: Path, name: str, run_id: int | None) -> None:
         """Catalogue the records of a repaired file the catalogue lacks (written, then the

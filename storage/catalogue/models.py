@@ -90,7 +90,7 @@ class Capture(Base):
     content_type: Mapped[str | None] = mapped_column(String(255))
     payload_digest: Mapped[str] = mapped_column(String(64), index=True)
     payload_length: Mapped[int] = mapped_column(BigInteger)
-    warc_file: Mapped[str] = mapped_column(String(255))
+    warc_file: Mapped[str] = mapped_column(String(255), index=True)
     warc_offset: Mapped[int] = mapped_column(BigInteger)
     warc_length: Mapped[int] = mapped_column(BigInteger)
     warc_record_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,91 @@
+"""One CDXJ index per closed WARC file of ours: `$WARC_DIR/indexes/<WARC name>.cdxj`.
+
+Why: a pywb collection (or any replay tool reading CDXJ) can point at the `indexes/`
+folder and the WARC folder as they are, and sees every closed file without re-indexing
+anything. Each index holds the lines (storage.cdxj) of the captures whose record is in
+that file, sorted; it is written from the catalogue once the file's rows are committed,
+to a temporary name and renamed, so a reader never sees half an index. A file closed but
+never indexed (a crash in between) is found by `missing_indexes` and indexed later.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from storage.cdxj import CdxjCounts, index_rows, lines_of
+from storage.sorting import sorted_lines
+from storage.warc.writer import STAMP_FORMAT
+
+__all__ = ["INDEX_FOLDER", "Writer", "index_path", "missing_indexes", "own_closed_files",
+           "write_file_index", "writer_of"]
+
+INDEX_FOLDER = "indexes"
+INDEX_SUFFIX = ".cdxj"
+# {prefix}-{timestamp}-{serial}-{host}-{pid}.warc.gz, as storage.warc.writer names files
+OWN_NAME = re.compile(r"^.+-(?P<stamp>\d{20})-\d{5}-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz$")
+
+
+def index_path(warc_dir: Path, warc_name: str) -> Path:
+    return warc_dir / INDEX_FOLDER / (warc_name + INDEX_SUFFIX)
+
+
+def write_file_index(session: Session, warc_dir: Path, warc_name: str,
+                     run: int | None = None) -> CdxjCounts:
+    """(Re)write the index of the closed WARC file `warc_name` (relative to `warc_dir`) from
+    the catalogue; `run` (the crawl run that wrote it, if known) only speeds up the query."""
+    counts = CdxjCounts()
+    rows = index_rows(session, warc_file=warc_name, run=run)
+    target = index_path(warc_dir, warc_name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{warc_name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.writelines(line + "\n" for line in sorted_lines(lines_of(rows, counts)))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return counts
+
+
+def own_closed_files(warc_dir: Path) -> list[str]:
+    """The closed WARC files our crawlers wrote in `warc_dir` (not `.open`, not imported)."""
+    if not warc_dir.is_dir():
+        return []
+    return sorted(path.name for path in warc_dir.iterdir()
+                  if OWN_NAME.match(path.name) and path.is_file())
+
+
+def missing_indexes(warc_dir: Path) -> list[str]:
+    """Closed WARC files of ours that have no index yet."""
+    return [name for name in own_closed_files(warc_dir) if not index_path(warc_dir, name).exists()]
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who wrote a WARC file of ours, from its name."""
+
+    host: str  # as storage.warc.writer.safe_hostname wrote it
+    pid: int
+    named_at: datetime | None
+
+
+def writer_of(warc_name: str) -> Writer | None:
+    match = OWN_NAME.match(warc_name)
+    if match is None:
+        return None
+    try:
+        named_at: datetime | None = datetime.strptime(match["stamp"], STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        named_at = None
+    return Writer(match["host"], int(match["pid"]), named_at)
