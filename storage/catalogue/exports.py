@@ -50,8 +50,9 @@ def versions_by_url(session: Session, *, run: int | None = None, since: datetime
     for document, capture, original, run_site, newest_id in rows.tuples():
         if current and document.url != current[0].document.url:
             yield current[0].document.url, current
+            # the session's identity map holds unmodified objects weakly: once dropped here they
+            # are gone (expunging them instead would break yield_per's next partition)
             current = []
-            session.expunge_all()  # streamed: the identity map must not grow with the archive
         if capture.warc_type != "revisit":
             original = capture
         current.append(Version(document, capture, original, run_site, document.id == newest_id))
