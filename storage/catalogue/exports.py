@@ -47,7 +47,7 @@ def versions_by_url(session: Session, *, run: int | None = None, since: datetime
     (an imported capture's site is decided by its host, which the caller knows)."""
     rows = session.execute(_query(run, since, until, site)).yield_per(ROWS_PER_FETCH)
     current: list[Version] = []
-    for document, capture, original, run_site, newest_id in rows.tuples():
+    for document, capture, original, run_site, newest_id in rows:
         if current and document.url != current[0].document.url:
             yield current[0].document.url, current
             # the session's identity map holds unmodified objects weakly: once dropped here they
