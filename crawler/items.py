@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from crawler.captures import PendingCapture
@@ -24,9 +24,31 @@ class ArticlePage:
 
 @dataclass(slots=True)
 class ExtractedArticle:
-    """What the extraction pipeline made of an ArticlePage (the body is dropped)."""
+    """What the extraction pipeline made of an ArticlePage (the body is dropped): the fields of
+    `scrapy export`'s record (storage.exports.records), with the same names and meaning and
+    already serialised (dates ISO 8601 UTC strings, tags a list), so any feed export writes
+    them as the export does; and `failure`, the reason when no text could be extracted."""
 
     url: str
     title: str | None
     text_path: str | None
     failure: str | None = None
+    canonical_url: str | None = None
+    published_at: str | None = None
+    modified_at: str | None = None
+    author: str | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    language: str | None = None
+    text: str | None = None
+    extractor_version: str | None = None
+    fetched_at: str | None = None
+    warc_file: str | None = None
+    warc_offset: int | None = None
+    warc_length: int | None = None
+    warc_record_id: str | None = None
+    payload_warc_file: str | None = None
+    payload_warc_offset: int | None = None
+    payload_warc_length: int | None = None
+    payload_warc_record_id: str | None = None
+    problems: dict[str, str] | None = None

@@ -28,6 +28,11 @@ from crawler.config import setting
 from crawler.extraction.article import EXTRACTOR_VERSION, Extraction, Failure, extract_safely
 from crawler.extraction.workers import DEFAULT_TIMEOUT, WorkerPool
 from crawler.items import ArticlePage, ExtractedArticle
+from storage.catalogue.exports import payload_pointer
+from storage.catalogue.filing import Filed
+from storage.catalogue.models import Document
+from storage.catalogue.values import fit_values
+from storage.exports.records import Pointer, article_record
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -117,8 +122,30 @@ class ExtractPipeline:
                            filed.failure, item.url, extraction.failure.detail)
         else:
             stats.inc_value("extract/ok")
-        title = extraction.article.title if extraction.article else None
-        return ExtractedArticle(item.url, title, filed.text_path, filed.failure)
+        return await self._extracted(item, extraction, filed)
+
+    async def _extracted(self, item: ArticlePage, extraction: Extraction, filed: Filed) -> ExtractedArticle:
+        """The item: `scrapy export`'s record of this capture's text, field for field."""
+        assert item.capture is not None
+        archived = await item.capture.archived
+        pointer = Pointer(archived.pointer.warc_file, archived.pointer.offset, archived.pointer.length,
+                          archived.pointer.record_id)
+        payload: Pointer | None = pointer
+        if archived.warc_type == "revisit":  # its record holds headers only: the original's
+            payload = await asyncio.to_thread(self._payload_pointer, pointer.record_id)
+        article = extraction.article
+        # the values as the catalogue holds them (NUL removed, cut to their column)
+        values = fit_values(Document, {"title": article.title, **article.document_fields(
+            item.fetched_at)})[0] if article else {}
+        record = article_record(
+            url=item.url, title=values.get("title"), text=article.text if article else None,
+            text_path=filed.text_path, extractor_version=extraction.version,
+            fetched_at=item.fetched_at, pointer=pointer, payload=payload, fields=values)
+        return ExtractedArticle(**record, failure=filed.failure)
+
+    def _payload_pointer(self, record_id: str) -> Pointer | None:
+        with self.archive.sessions() as session:  # committed: the text's filing was
+            return payload_pointer(session, record_id)
 
     async def _extract(self, page: ArticlePage) -> Extraction:
         if self.pool is None:

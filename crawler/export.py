@@ -1,0 +1,130 @@
+"""What `scrapy export` writes: one record per article (its newest selected version), or every
+version with `versions=True`, each with its text, metadata and WARC pointers.
+
+Where a version's text comes from, and why: the text file holds its URL's newest text only.
+A version whose text the file holds (checked by `text_sha1`) takes it from there. An older
+version is extracted again from the record holding its payload, when the extractor that made
+it is the current one (the extraction is deterministic), and kept only if its SHA-1 is the
+version's: never a text the version did not have. Otherwise, and for a newest version whose
+file is missing or unreadable, `text` is null and `problems.text` says why; the record is
+written all the same, and counted in the summary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from crawler.extraction.article import EXTRACTOR_VERSION
+from crawler.profiles import ExtractHints, SiteProfile
+from crawler.reextract.run import Extractor
+from crawler.reextract.select import WorkItem
+from crawler.selection import Selection, SiteOf
+from storage.catalogue.exports import Version, versions_by_url
+from storage.exports.records import Pointer, article_record
+from storage.exports.texts import NoText, read_version_text
+from storage.textfiles import text_sha1_of
+
+__all__ = ["Exported", "TextSource", "records"]
+
+
+@dataclass
+class Exported:
+    """What an export wrote, for its summary."""
+
+    records: int = 0
+    urls: int = 0
+    reextracted: int = 0
+    without_text: Counter[str] = field(default_factory=Counter)
+
+
+class TextSource:
+    """The text of a version: its text file, else (older versions) its record extracted again."""
+
+    def __init__(self, text_dir: Path, warc_dir: Path, profiles: dict[str, SiteProfile],
+                 max_bytes: int) -> None:
+        self.text_dir = text_dir
+        hints: dict[str | None, ExtractHints] = {name: p.extract for name, p in profiles.items()}
+        hints[None] = ExtractHints()
+        self.extractor = Extractor(hints, max_bytes, warc_dir)
+
+    def text(self, version: Version, site: str | None) -> tuple[str | None, NoText | None, bool]:
+        """(text, why there is none, whether it was extracted again)."""
+        document = version.document
+        found = read_version_text(self.text_dir, document.text_path, document.text_sha1)
+        if isinstance(found, str):
+            return found, None, False
+        if version.newest:  # the file should hold it: say what is wrong with the file
+            return None, found, False
+        return self._reextracted(version, site)
+
+    def _reextracted(self, version: Version, site: str | None) -> tuple[str | None, NoText | None, bool]:
+        document, capture, original = version.document, version.capture, version.original
+        if document.extractor_version != EXTRACTOR_VERSION:
+            return None, NoText("older_extractor", (
+                f"an older version, made by extractor {document.extractor_version}: the text file "
+                f"holds the newest only, and the current extractor ({EXTRACTOR_VERSION}) may not "
+                "give the same text back")), False
+        if original is None:
+            return None, NoText("unresolved_revisit", "an older version whose revisit's original "
+                                                      "record is not in the catalogue"), False
+        item = WorkItem(capture.id, capture.url, capture.fetched_at, site,
+                        capture.content_type or original.content_type,
+                        original.warc_file, original.warc_offset, original.warc_length)
+        extracted = self.extractor.one(item)
+        if extracted.text is None:
+            return None, NoText("reextraction_failed", f"an older version, extracted again from "
+                                f"its record: {extracted.failure}: {extracted.detail}"), True
+        if text_sha1_of(extracted.text) != document.text_sha1:
+            return None, NoText("reextraction_differs", "an older version, extracted again from its "
+                                "record: the text differs from the one recorded (text_sha1), so "
+                                "the site profile's hints changed since"), True
+        return extracted.text, None, True
+
+
+def records(session: Session, selection: Selection, profiles: dict[str, SiteProfile],
+            texts: TextSource, *, versions: bool, tally: Exported) -> Iterator[dict[str, Any]]:
+    """The records to write, URL after URL (sorted), oldest version first; streamed."""
+    site_of = SiteOf(profiles)
+    for url, found in versions_by_url(session, run=selection.run, since=selection.since,
+                                      until=selection.until, site=selection.site):
+        if not selection.matches_url(url):
+            continue
+        chosen = [(v, _site(site_of, v)) for v in found]
+        chosen = [(v, site) for v, site in chosen if not selection.site or site == selection.site]
+        if not chosen:
+            continue
+        tally.urls += 1
+        for version, site in chosen if versions else chosen[-1:]:
+            yield _record(version, site, texts, tally)
+
+
+def _site(site_of: SiteOf, version: Version) -> str | None:
+    profile = site_of(version.site, version.capture.url)
+    return profile.name if profile else None
+
+
+def _record(version: Version, site: str | None, texts: TextSource, tally: Exported) -> dict[str, Any]:
+    document, capture, original = version.document, version.capture, version.original
+    text, missing, reextracted = texts.text(version, site)
+    tally.records += 1
+    tally.reextracted += reextracted
+    if missing is not None:
+        tally.without_text[missing.kind] += 1
+    return article_record(
+        url=document.url, title=document.title, text=text, text_path=document.text_path,
+        extractor_version=document.extractor_version, fetched_at=capture.fetched_at,
+        pointer=_pointer(capture), payload=_pointer(original) if original else None,
+        fields={name: getattr(document, name) for name in (
+            "published_at", "modified_at", "author", "section", "tags", "language", "canonical_url")},
+        problems={"text": missing.detail} if missing else None,
+    )
+
+
+def _pointer(capture: Any) -> Pointer:
+    return Pointer(capture.warc_file, capture.warc_offset, capture.warc_length, capture.warc_record_id)

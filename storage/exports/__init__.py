@@ -1,0 +1,1 @@
+"""Article records out of the catalogue: their fields (records), files (writers), texts."""
