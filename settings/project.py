@@ -38,7 +38,6 @@ COMMANDS_MODULE = "crawler.commands"
 # ---- politeness --------------------------------------------------------------------------
 CONTACT = os.environ.get("VNARCHIVE_CONTACT", "https://pypi.org/project/vnarchive/")
 USER_AGENT = f"vnarchive/{VERSION} (news archive crawler; +{CONTACT})"
-WARC_OPERATOR = os.environ.get("VNARCHIVE_OPERATOR", CONTACT)  # the warcinfo's `operator`
 ROBOTSTXT_OBEY = True
 # Profile values override these; -s on the command line overrides the profile.
 DOWNLOAD_DELAY = 1.0
@@ -79,6 +78,11 @@ WARC_ENABLED = True
 WARC_MAX_SIZE = 1024 * 1024 * 1024
 # File name prefix; each process adds its own timestamp, host name and pid.
 WARC_PREFIX = BOT_NAME
+# Each file's warcinfo: who ran the crawl, the collection or job its files belong to ("": the
+# site), what they hold ("": "Crawl of <profile title> (<origin>) ...").
+WARC_OPERATOR = os.environ.get("VNARCHIVE_OPERATOR", CONTACT)
+WARC_IS_PART_OF = ""
+WARC_DESCRIPTION = ""
 
 # ---- incremental crawls ------------------------------------------------------------------
 # False: fetch everything whole, as a first run does (the archive still stores revisits).

@@ -23,7 +23,8 @@ from storage.imports.importer import ImportLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACES = {"WARC_DIR", "EXTRACT_TEXT_DIR", "DATABASE_URL"}  # project.py puts these under DATA_DIR
-PROJECT_CHOICES = {"SCHEDULE_CRAWLS"}  # the project ships an hourly vov schedule; code knows none
+PROJECT_CHOICES = {"SCHEDULE_CRAWLS",  # the project ships an hourly vov schedule; code knows none
+                   "WARC_OPERATOR"}  # the contact given in the environment
 
 
 def test_project_module_sets_every_default() -> None:
