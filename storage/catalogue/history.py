@@ -8,7 +8,7 @@ thousands of runs. Lists of problems are capped (`limit`) and come with their fu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, Integer, String, cast, func, literal, select
@@ -20,7 +20,8 @@ from storage.catalogue.runs import COUNTS
 
 __all__ = [
     "Problems", "RunFigures", "Shown", "articles_by_day", "articles_by_section", "documents_made_in_run",
-    "failures_by_reason", "run_figures", "run_history", "run_problems", "site_failing", "warc_files_of_run",
+    "failures_by_reason", "latest_site", "run_figures", "run_history", "run_problems", "site_failing",
+    "site_report", "sites", "warc_files_of_run", "SiteReport",
 ]
 
 
@@ -154,17 +155,26 @@ def articles_by_section(session: Session, site: str) -> dict[str | None, int]:
 
 def articles_by_day(session: Session, site: str, utc_offset: timedelta = timedelta(0),
                     days: int = 366) -> tuple[dict[date, int], int]:
-    """The site's articles by day of publication (in the zone `utc_offset` east of UTC), for the
-    `days` latest days that have any, and how many articles state no publication date."""
-    dialect = session.get_bind().dialect.name
-    day = _day(Document.published_at, utc_offset, dialect).label("day")
+    """The site's articles by day of publication (in the zone `utc_offset` east of UTC), every
+    day from the first to the latest publication (at most `days` days, the latest), 0 for a day
+    without any; and how many articles state no publication date."""
     newest = Document.id.in_(_newest_documents_of_site(site))
-    rows = session.execute(select(day, func.count()).where(newest, Document.published_at.isnot(None))
-                           .group_by(day).order_by(day.desc()).limit(days))
-    by_day = {_as_date(value): n for value, n in rows}
     undated = session.scalar(select(func.count()).select_from(Document)
                              .where(newest, Document.published_at.is_(None))) or 0
-    return dict(sorted(by_day.items())), undated
+    earliest, latest = session.execute(select(func.min(Document.published_at),
+                                              func.max(Document.published_at)).where(newest)).one()
+    if latest is None:
+        return {}, undated
+    last_day = (latest + utc_offset).date()
+    first_day = max(last_day - timedelta(days=days - 1), (earliest + utc_offset).date())
+    since = datetime.combine(first_day, datetime.min.time(), UTC) - utc_offset
+    day = _day(Document.published_at, utc_offset, session.get_bind().dialect.name).label("day")
+    rows = session.execute(select(day, func.count())
+                           .where(newest, Document.published_at >= since).group_by(day))
+    counted = {_as_date(value): n for value, n in rows}
+    span = (last_day - first_day).days + 1
+    return {first_day + timedelta(days=i): counted.get(first_day + timedelta(days=i), 0)
+            for i in range(span)}, undated
 
 
 def _day(column: Any, offset: timedelta, dialect: str) -> ColumnElement[Any]:
@@ -226,3 +236,39 @@ def run_problems(session: Session, run: CrawlRun, limit: int = 100) -> Problems:
         [tuple(row) for row in session.execute(failures_of_run.order_by(ExtractionFailure.id).limit(limit))],
         session.scalar(select(func.count()).select_from(failures_of_run.subquery())) or 0)
     return Problems(failing, by_reason, blocked, extraction)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteReport:
+    """Everything `scrapy report` shows of one site."""
+
+    site: str
+    runs: list[RunFigures]  # the last `runs` runs, oldest first
+    total_runs: int
+    failures_by_reason: dict[str, int]
+    sections: dict[str | None, int]
+    days: dict[date, int]
+    undated: int
+    problems: Problems | None  # of the last run
+
+
+def site_report(session: Session, site: str, *, runs: int = 200, listed: int = 100, days: int = 366,
+                utc_offset: timedelta = timedelta(0)) -> SiteReport:
+    figures, total = run_history(session, site, runs)
+    last = session.get(CrawlRun, figures[-1].id) if figures else None
+    by_day, undated = articles_by_day(session, site, utc_offset, days)
+    return SiteReport(
+        site=site, runs=figures, total_runs=total,
+        failures_by_reason=failures_by_reason(session, site=site),
+        sections=articles_by_section(session, site), days=by_day, undated=undated,
+        problems=run_problems(session, last, listed) if last is not None else None,
+    )
+
+
+def latest_site(session: Session) -> str | None:
+    """The site of the latest crawl run."""
+    return session.scalar(select(CrawlRun.site).order_by(CrawlRun.id.desc()).limit(1))
+
+
+def sites(session: Session) -> list[str]:
+    return list(session.scalars(select(CrawlRun.site).group_by(CrawlRun.site).order_by(CrawlRun.site)))
