@@ -1,9 +1,10 @@
-"""`scrapy summary`: what a crawl run archived, and where it all lives."""
+"""`scrapy summary`: what a crawl run archived, what it did to the site's articles, how fast,
+and where it all lives. Every figure is counted by the catalogue (storage.catalogue.history)."""
 
 from __future__ import annotations
 
 import argparse
-from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
@@ -11,9 +12,12 @@ from sqlalchemy.engine import make_url
 
 from crawler.config import setting
 from crawler.exitcodes import one_line_errors, opened
-from storage.catalogue import frontier, repository, runs
+from storage.catalogue import history, runs
 from storage.catalogue.db import open_catalogue
-from storage.catalogue.frontier import HeldBack
+from storage.catalogue.history import RunFigures, Shown
+
+ARTICLE_COUNTS = {"new": "new", "changed": "changed", "unchanged": "unchanged",
+                  "not_modified": "not modified", "gone": "gone", "failed": "failed"}
 
 
 class Command(ScrapyCommand):
@@ -21,7 +25,7 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def short_desc(self) -> str:
-        return "Summarise a crawl run: pages, WARC files, captures, texts, failures"
+        return "Summarise a crawl run: pages, articles, speed, WARC files, texts, failures"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -38,52 +42,87 @@ class Command(ScrapyCommand):
         with sessions() as session:
             run = runs.crawl_run(session, opts.run)
             if run is None:
-                print("No crawl run in the catalogue yet.")
+                print("No crawl run in the catalogue yet." if opts.run is None
+                      else f"No crawl run {opts.run} in the catalogue.")
                 self.exitcode = 1
                 return
-            captures = repository.captures_of_run(session, run.id)
-            documents = repository.documents_of_run(session, run.id)
-            failures = repository.failures_of_run(session, run.id)
-            failing = frontier.failing(session, run.site)
+            figures = history.run_figures(session, run)
+            warc_files = history.warc_files_of_run(session, run.id)
+            documents = history.documents_made_in_run(session, run.id)
+            reasons = history.failures_by_reason(session, run_id=run.id)
+            failing, failing_counts = history.site_failing(session, run.site, limit=20)
         warc_dir = Path(setting(settings, "WARC_DIR", str))
         text_dir = Path(setting(settings, "EXTRACT_TEXT_DIR", str))
-        warc_files = sorted({capture.warc_file for capture in captures})
         warc_bytes = sum(_size(warc_dir / name) for name in warc_files)
-        statuses = Counter(capture.status for capture in captures)
-        reasons = Counter(failure.reason for failure in failures)
         lines = [
             f"Crawl run {run.id} ({run.spider}, {run.status}), "
             f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC",
-            f"  pages fetched        {len(captures)}  (HTTP status: "
-            + ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items())) + ")",
+            f"  pages fetched        {figures.captures}  (HTTP status: "
+            + ", ".join(f"{code}: {n}" for code, n in sorted(figures.statuses.items())) + ")",
+            article_line(figures),
+            speed_line(figures),
             f"  WARC files           {len(warc_files)}, {warc_bytes:,} bytes  in {warc_dir}",
-            f"  captures catalogued  {len(captures)}  in {_safe_url(setting(settings, 'DATABASE_URL', str))}",
-            f"  text files written   {len(documents)}  in {text_dir}",
-            f"  extraction failures  {len(failures)}"
-            + (f"  ({', '.join(f'{r}: {n}' for r, n in sorted(reasons.items()))})" if reasons else ""),
+            f"  captures catalogued  {figures.captures}  in {_safe_url(url)}",
+            f"  text files written   {documents}  in {text_dir}  (new and changed texts only)",
+            f"  extraction failures  {sum(reasons.values())}"
+            + (f"  ({', '.join(f'{r}: {n}' for r, n in reasons.items())})" if reasons else ""),
         ]
         lines += [f"    {name}" for name in warc_files]
-        blocked = sum(capture.blocked is not None for capture in captures)
-        lines.append(f"  bot challenges       {blocked}")
-        lines += failing_lines(failing)
+        lines.append(f"  bot challenges       {figures.blocked}")
+        lines += failing_lines(failing, failing_counts)
         print("\n".join(lines))
 
 
-def failing_lines(failing: dict[str, HeldBack], shown: int = 20) -> list[str]:
+def article_line(figures: RunFigures) -> str:
+    """What the run did to the site's articles, as `crawl_runs` records it when the run ends."""
+    if all(count is None for count in figures.articles.values()):
+        return "  articles             not counted (the run has not ended, or died)"
+    return "  articles             " + ", ".join(
+        f"{label} {figures.articles[name] or 0}" for name, label in ARTICLE_COUNTS.items())
+
+
+def speed_line(figures: RunFigures) -> str:
+    if figures.elapsed is None:
+        return "  duration             unknown (the run has not ended, or died)"
+    pages = figures.responses if figures.responses is not None else figures.captures
+    rates = [f"{rate:.1f} {unit}/s" for rate, unit in
+             ((figures.rate(figures.requests), "requests"), (figures.rate(pages), "pages"))
+             if rate is not None]
+    shown = f"  ({', '.join(rates)})" if rates else ""
+    return f"  duration             {duration(figures.elapsed)}{shown}"
+
+
+def duration(seconds: float) -> str:
+    """`42.0 s`, `3 min 05 s`, `2 h 03 min`: short and exact enough to compare runs."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def failing_lines(failing: Shown, counts: dict[tuple[str, bool], int]) -> list[str]:
     """The site's URLs whose last fetch failed, by reason; the first few named."""
-    given_up = Counter(held.reason for held in failing.values() if held.gave_up_at)
-    backing_off = Counter(held.reason for held in failing.values() if not held.gave_up_at)
-    lines = [f"  URLs failing         {len(failing)}  (backing off: "
-             + (", ".join(f"{r}: {n}" for r, n in sorted(backing_off.items())) or "none")
-             + "; given up: " + (", ".join(f"{r}: {n}" for r, n in sorted(given_up.items()))
-                                 or "none") + ")"]
-    for url, held in list(failing.items())[:shown]:
-        when = f"given up {held.gave_up_at:%Y-%m-%d %H:%M}" if held.gave_up_at else \
-            f"next try after {held.retry_at:%Y-%m-%d %H:%M}" if held.retry_at else "due"
-        lines.append(f"    {held.reason:<20} {held.attempts} tries, {when} UTC  {url[:150]}")
-    if len(failing) > shown:
-        lines.append(f"    ... and {len(failing) - shown} more (the frontier table has them all)")
+    def by_reason(given_up: bool) -> str:
+        return ", ".join(f"{reason}: {n}" for (reason, up), n in sorted(counts.items())
+                         if up == given_up) or "none"
+
+    lines = [f"  URLs failing         {failing.total}  (backing off: {by_reason(False)}; "
+             f"given up: {by_reason(True)})"]
+    for url, reason, attempts, retry_at, gave_up_at in failing.rows:
+        when = _when(retry_at, gave_up_at)
+        lines.append(f"    {reason or '':<20} {attempts} tries, {when} UTC  {url[:150]}")
+    hidden = failing.total - len(failing.rows)
+    if hidden > 0:
+        lines.append(f"    ... and {hidden} more (the frontier table has them all)")
     return lines
+
+
+def _when(retry_at: datetime | None, gave_up_at: datetime | None) -> str:
+    if gave_up_at:
+        return f"given up {gave_up_at:%Y-%m-%d %H:%M}"
+    return f"next try after {retry_at:%Y-%m-%d %H:%M}" if retry_at else "due"
 
 
 def _size(path: Path) -> int:

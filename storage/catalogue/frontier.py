@@ -201,11 +201,6 @@ def record_failures(session: Session, site: str, failures: Sequence[FetchFailure
             gave_up_at=now if give_up else None, done_at=now if give_up else None))
 
 
-def failing(session: Session, site: str) -> dict[str, HeldBack]:
-    """Every URL of the site whose last fetch failed: backing off, or given up."""
-    return _failure_states(session, site, FrontierEntry.last_error.isnot(None))
-
-
 def held_back(session: Session, site: str, now: datetime) -> dict[str, HeldBack]:
     """The site's URLs backing off (their next attempt not due at `now`) or given up."""
     return _failure_states(session, site, or_(FrontierEntry.retry_at > now,
