@@ -21,6 +21,7 @@ import io
 import zlib
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
@@ -207,8 +208,7 @@ def _inflate(decompressor: zlib._Decompress, data: bytes, start: int, out: _Outp
 
 
 def _unbrotli(data: bytes, out: _Output) -> bytes:
-    import brotli  # imported lazily: only needed for br bodies
-
+    brotli = _brotli()
     decompressor = brotli.Decompressor()
     try:
         if _brotli_bounds_output():
@@ -225,11 +225,21 @@ def _unbrotli(data: bytes, out: _Output) -> bytes:
     return out.result()
 
 
+def _brotli() -> Any:
+    """Brotli's module, imported lazily (only br bodies need it). brotlipy installs a `brotli`
+    package over Brotli's whose decompressor cannot stop at an output size: refused, not used."""
+    import brotli
+
+    if not hasattr(brotli.Decompressor(), "process"):
+        raise DecodeError("br bodies need the Brotli package, but the `brotli` module installed is "
+                          "brotlipy's: pip uninstall brotlipy")
+    return brotli
+
+
 @cache
 def _brotli_bounds_output() -> bool:
     """True if this Brotli release can stop at an output size (`output_buffer_limit`, 1.2+)."""
-    import brotli
-
+    brotli = _brotli()
     try:
         brotli.Decompressor().process(b"", output_buffer_limit=1)
     except TypeError:
