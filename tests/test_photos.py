@@ -204,10 +204,8 @@ def test_a_photo_failing_too_often_is_given_up(tmp_path: Path) -> None:
     missing = next(iter(site.photos().values()))
     site.withhold(missing)
     with serve(site) as base_url:
-        for _ in range(2):
-            done = ok(crawl(base_url, tmp_path / "data", settings={
-                "RECRAWL_BACKOFF": "0", "RECRAWL_GIVE_UP_AFTER": "2", "RECRAWL_ENABLED": "False"}))
-        assert photo_requests(site)[(missing, 404)] == 2
+        ok(crawl(base_url, tmp_path / "data", settings={"RECRAWL_GIVE_UP_AFTER": "1"}))
+        assert photo_requests(site)[(missing, 404)] == 1
         site.clear_requests()
         done = ok(crawl(base_url, tmp_path / "data", settings={"RECRAWL_ENABLED": "False"}))
         assert photo_requests(site) == Counter()
@@ -257,3 +255,20 @@ def test_bad_photo_settings_get_clear_errors(tmp_path: Path, photos: str, messag
                     encoding="utf-8")
     with pytest.raises(ProfileError, match=message):
         SiteProfile.load(path)
+
+
+def test_the_photo_policy_ignores_recrawl_settings() -> None:
+    from crawler.middlewares.recrawl import RecrawlPolicy
+    from storage.catalogue.frontier import CaptureState, HeldBack
+
+    now = datetime.now(UTC)
+
+    def state(status: int) -> CaptureState:
+        return CaptureState("u", "r", now - timedelta(days=400), status, "d", None, None, None,
+                            "r", 1, now, now, None)
+
+    policy = RecrawlPolicy.photo
+    assert policy(None).fetch and policy(state(404)).reason == "retry"
+    assert [policy(state(s)).reason for s in (200, 304)] == ["known", "known"]
+    assert policy(None, HeldBack("http_404", 1, now, None)).reason == "backoff"
+    assert policy(state(404), HeldBack("http_404", 5, None, now)).reason == "given_up"
