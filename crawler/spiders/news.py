@@ -7,6 +7,9 @@ once the month ends), RSS/Atom feeds, and category pages with `?page=N` paginati
 Only URLs matching the profile's article pattern are parsed as articles; everything
 else a page links to is ignored, so calendars, search and print pages never trap it.
 Every request is made for a canonical URL, so each page is fetched once.
+An article's own photos (the profile's `[extract] images`, on its hosts or `[photos] hosts`)
+are requested too, as kind "photo": archived like any exchange, never parsed, fetched until
+archived once (setting PHOTOS_ENABLED, else the profile's `[photos] enabled`).
 
 The spider yields every request it would make, saying in `request.meta` what it knows of
 the URL (kind, lastmod, the sitemap listing it); what to fetch again is decided from the
