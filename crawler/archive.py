@@ -20,8 +20,8 @@ Who writes, through the one FIFO queue:
   lists now (`relist`), failed fetches (`failed`), and pages done (`mark_done`);
 * `ExtractPipeline` (crawler.pipelines): texts and failures (`file_extraction`), then the
   page done (`mark_done`);
-* this thread itself: a 3xx or 4xx answer is done once archived, a 404/410 marks its URL
-  gone, a page answering again marks it back.
+* this thread itself: a 3xx or 4xx answer is done once archived (a photo: a 2xx or 3xx), a
+  404/410 marks its URL gone, a page answering again marks it back.
 
 The order rules, which crash safety rests on (a run killed at any point leaves every URL
 it had not finished pending in the frontier, and the next run takes it up):
@@ -64,7 +64,7 @@ from crawler.captures import UNKNOWN, Archived, CaptureWriter
 from crawler.config import setting
 from crawler.exitcodes import Unusable, opened
 from crawler.extraction.filed import extracted_of
-from crawler.fetchfailures import final_answer
+from crawler.fetchfailures import final_answer, temporary_failure
 from storage.catalogue import frontier
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.filing import Filed, TextFiler
@@ -205,7 +205,8 @@ class Archive:
         self, exchange: HttpExchange, record_id: str, source_lastmod: datetime | None,
         kind: str | None = None, previous: CaptureState | None = UNKNOWN,
     ) -> Future[Archived]:
-        """`kind` is "article" for article pages (their outcome is counted), else a hub;
+        """`kind` is "article" for article pages (their outcome is counted), "photo" for an
+        article's image, else a hub;
         `previous` is the URL's last capture if the caller looked it up (None: it has none)."""
         return self._submit(self._archive_exchange, exchange, record_id, source_lastmod, kind,
                             previous)
@@ -346,7 +347,7 @@ class Archive:
                                             blocking=self.blocking)
         batch.captures.append(row)
         if not archived.blocked:
-            _follow_up(batch, exchange, archived.outcome)
+            _follow_up(batch, exchange, archived.outcome, kind)
         return archived
 
     def _file_extraction(self, session: Session, batch: _Batch, waiting: _Extraction) -> _Extraction:
@@ -365,11 +366,17 @@ class Archive:
         return {id(one): result for one, result in zip(waiting, filed, strict=True)}
 
 
-def _follow_up(batch: _Batch, exchange: HttpExchange, outcome: str | None) -> None:
-    """Gone and back again; pages with nothing to parse are done once archived."""
+def _follow_up(batch: _Batch, exchange: HttpExchange, outcome: str | None,
+               kind: str | None = None) -> None:
+    """Gone and back again; pages with nothing to parse are done once archived. A photo is
+    done in the same commit as its capture (a run dying between cannot fetch it twice); a
+    photo's 4xx is not done: it is the failure the spider records, which backs off."""
     if outcome == "gone":
         batch.gone.append(exchange.url)
     elif outcome in ("new", "changed", "unchanged", "not_modified"):
         batch.back.append(exchange.url)
-    if final_answer(exchange.status):  # redirects, 304, 404, 410: nothing to parse
+    if kind == "photo":
+        if exchange.status < 400 and not temporary_failure(exchange.status):
+            batch.done.append(exchange.url)
+    elif final_answer(exchange.status):  # redirects, 304, 404, 410: nothing to parse
         batch.done.append(exchange.url)

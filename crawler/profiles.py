@@ -91,6 +91,28 @@ class ExtractHints:
             raise ProfileError(f"[extract] {error}") from None
 
 
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
+@dataclass(frozen=True)
+class Photos:
+    """The article's own photos (matched by `[extract] images`), archived so that a replayed
+    article shows them: fetched once each, from the site's own hosts and the `hosts` here."""
+
+    enabled: bool = True
+    hosts: tuple[str, ...] = ()  # image hosts besides the site's own, e.g. "media.vov.vn"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ProfileError(f"[photos] enabled must be true or false, not {self.enabled!r}")
+        if not isinstance(self.hosts, tuple):
+            raise ProfileError(f"[photos] hosts must be a list of host names, not {self.hosts!r}")
+        for host in self.hosts:
+            if not isinstance(host, str) or not _HOST.fullmatch(host):
+                raise ProfileError(f"[photos] hosts: {host!r} is not a lower-case host name "
+                                   "(no scheme, port or path), e.g. \"media.vov.vn\"")
+
+
 @dataclass(frozen=True)
 class SiteProfile:
     name: str
@@ -103,6 +125,10 @@ class SiteProfile:
     recrawl: Recrawl = field(default_factory=Recrawl)
     extract: ExtractHints = field(default_factory=ExtractHints)
     blocking: Blocking = field(default_factory=Blocking)
+    photos: Photos = field(default_factory=Photos)
+    # the profile's own origin when crawling a mirror (`at_origin`): its hosts and the photo
+    # hosts are all moved to `origin`
+    mirror_of: str | None = None
 
     @classmethod
     def load(cls, path: Path) -> Self:
@@ -115,7 +141,7 @@ class SiteProfile:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<profile>") -> Self:
         sections = {"politeness": Politeness, "discovery": Discovery, "recrawl": Recrawl,
-                    "extract": ExtractHints, "blocking": Blocking}
+                    "extract": ExtractHints, "blocking": Blocking, "photos": Photos}
         try:
             parts = {key: _build(kind, data.get(key, {}), f"{source} [{key}]")
                      for key, kind in sections.items()}
@@ -143,7 +169,7 @@ class SiteProfile:
         """The same site served elsewhere (a mirror): same paths, same rules, other host."""
         if urlsplit(origin).scheme not in {"http", "https"} or not urlsplit(origin).netloc:
             raise ProfileError(f"origin {origin!r} must look like http://127.0.0.1:8080")
-        return replace(self, origin=origin.rstrip("/"))
+        return replace(self, origin=origin.rstrip("/"), mirror_of=self.mirror_of or self.origin)
 
     # ---- URL rules ----------------------------------------------------------
 
@@ -166,6 +192,18 @@ class SiteProfile:
         if any(re.search(pattern, path) for pattern in self.discovery.deny_patterns):
             return None
         return url
+
+    def photo_url(self, url: str) -> str | None:
+        """The canonical URL to fetch for an article's image, or None if its host is neither
+        the site's nor a listed image host. In a mirror crawl it is moved to the origin, as
+        the site's own links are (the mirror serves the image hosts' paths too)."""
+        if urlsplit(url).scheme not in {"http", "https"}:
+            return None
+        if host_of(url) not in {*self.hosts, self.origin_host, *self.photos.hosts}:
+            return None
+        if self.mirror_of is not None or host_of(url) in self.hosts:
+            url = move_to_origin(url, self.origin)
+        return canonical_url(url, self.discovery.strip_query_parameters)
 
     def is_article(self, url: str) -> bool:
         return re.search(self.discovery.article_pattern, urlsplit(url).path) is not None

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, object] = {
     "RUNLOCK_STALE_AFTER": 600,
     "RUNLOCK_HEARTBEAT": 60,
     "DISCOVERY_MAX_LISTING_PAGES": 0,
+    "PHOTOS_ENABLED": None,  # None: the profile's `[photos] enabled`
     "SCHEDULE_CRAWLS": {},
     # extraction
     "EXTRACT_WORKERS": 0,

@@ -98,6 +98,9 @@ RECRAWL_GIVE_UP_AFTER = 5
 RUNLOCK_HEARTBEAT = 60
 # `scrapy schedule`: site -> cron expression (UTC), or {"cron": ..., "args": {...}, "settings": {...}}
 SCHEDULE_CRAWLS = {"vov": "17 * * * *"}
+# Archive the article's own photos: None follows each profile's `[photos] enabled`;
+# True or False decides for this run (`-s PHOTOS_ENABLED=False`).
+PHOTOS_ENABLED = None
 
 # ---- extraction ----------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ExtractPipeline": 300}

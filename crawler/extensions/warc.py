@@ -76,10 +76,11 @@ class WarcExporter:
         record_id = new_record_id()
         fetched_at = datetime.now(UTC)
         exchange = exchange_of(request, response, fetched_at)
-        if request.meta.get("redirect_urls") and request.meta.get("kind") == "article":
+        kind = request.meta.get("kind")
+        if request.meta.get("redirect_urls") and kind in ("article", "photo"):
             # a redirect's target was never put in the frontier by the spider: do it now, so
             # a run dying before its text is filed leaves it pending for the next run
-            self.archive.remember([Discovered(request.url)])
+            self.archive.remember([Discovered(request.url, kind="photo" if kind == "photo" else None)])
         # the URL's last capture as the spider looked it up (not for a redirect's target)
         previous = UNKNOWN if request.meta.get("redirect_urls") or \
             "last_capture" not in request.meta else request.meta["last_capture"]

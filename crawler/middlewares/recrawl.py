@@ -5,7 +5,8 @@ An article already archived is fetched again only when its sitemap or feed date 
 than what the last capture saw, when the profile's revisit interval has passed, when the
 last attempt failed, or when the last capture was never finished (a run died
 before its links were recorded). Hubs are fetched every run. Every request for a known
-URL carries the validators of its last capture, so an unchanged page costs a 304.
+URL carries the validators of its last capture, so an unchanged page costs a 304. An
+article's photo is fetched until it is archived, then never again.
 
 Built in the style of scrapy-deltafetch: the spider yields every request it would make,
 saying in `request.meta` what it knows of the URL; `RecrawlMiddleware` drops the
@@ -17,7 +18,9 @@ Setting
                      Failing URLs still back off and unfinished pages are still taken up
                      (crash safety, not policy), so the middleware stays in place.
 Request meta the middleware reads
-    kind          "hub": fetched every run, conditionally; "article": when the policy says
+    kind          "hub": fetched every run, conditionally; "article": when the policy says;
+                  "photo": until archived once (stats photos/requested, photos/skipped_<why>)
+    left_over     a URL an earlier run left pending (a photo archived then is marked done)
     lastmod       the date a sitemap or feed gives the URL; listed_in: the sitemap listing it
     last_capture  the URL's last capture, if the spider looked it up already (None: none)
     recrawl       False opts a request out: it passes untouched (no look-up, no decision,
@@ -103,6 +106,17 @@ class RecrawlPolicy:
         if self.revisit_interval is not None and now - latest.fetched_at >= self.revisit_interval:
             return Decision(True, "interval", headers)
         return Decision(False, "unchanged", {})
+
+    @staticmethod
+    def photo(latest: CaptureState | None, held: HeldBack | None = None) -> Decision:
+        """An image URL names one image for good: once archived it is never fetched again
+        (whatever the recrawl settings); a failing one backs off, and once given up stays so
+        (no sign can say it came back)."""
+        if held is not None:
+            return Decision(False, "backoff" if held.gave_up_at is None else "given_up", {})
+        if latest is not None and (200 <= latest.status < 300 or latest.status == 304):
+            return Decision(False, "known", {})
+        return Decision(True, "new" if latest is None else "retry", {})
 
     def hub(self, latest: CaptureState | None) -> dict[str, str]:
         """Headers for a hub: always fetched, conditionally when its last copy was finished."""
@@ -212,7 +226,7 @@ class RecrawlMiddleware:
         if request.meta.get("recrawl") is False:
             self.stats.inc_value("recrawl/opted_out")
             return False
-        return request.meta.get("kind") in ("hub", "article")
+        return request.meta.get("kind") in ("hub", "article", "photo")
 
     async def decide(self, batch: list[Request]) -> list[Request]:
         """The requests of `batch` to make (each URL once a run), with validators; they are
@@ -239,7 +253,8 @@ class RecrawlMiddleware:
             listed_in = request.meta.get("listed_in")
             # the frontier keeps what a sitemap said (a feed's date is a publication date)
             found.append(Discovered(url, listed_in,
-                                    request.meta.get("lastmod") if listed_in else None))
+                                    request.meta.get("lastmod") if listed_in else None,
+                                    "photo" if request.meta.get("kind") == "photo" else None))
             fetched.append(request)
         if found:
             self.archive.remember(found)
@@ -250,6 +265,8 @@ class RecrawlMiddleware:
         validators and the decision's reason."""
         meta = request.meta
         meta["last_capture"] = last
+        if meta.get("kind") == "photo":
+            return self._fetch_photo(request, last)
         if meta.get("kind") == "article" and meta.get("recrawl") != "vanished":
             lastmod = meta.get("lastmod")
             decision = self.policy.article(last, lastmod, now,
@@ -270,3 +287,14 @@ class RecrawlMiddleware:
             self.stats.inc_value("recrawl/conditional")
             request.headers.update(headers)
         return True
+
+    def _fetch_photo(self, request: Request, last: CaptureState | None) -> bool:
+        decision = self.policy.photo(last, (self._held or {}).get(request.url))
+        if decision.fetch:
+            self.stats.inc_value("photos/requested")
+            request.meta["reason"] = decision.reason
+            return True
+        self.stats.inc_value(f"photos/skipped_{decision.reason}")
+        if decision.reason == "known" and request.meta.get("left_over"):
+            self.archive.mark_done(request.url)  # archived, its done mark lost with its run
+        return False

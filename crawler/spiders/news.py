@@ -7,6 +7,9 @@ once the month ends), RSS/Atom feeds, and category pages with `?page=N` paginati
 Only URLs matching the profile's article pattern are parsed as articles; everything
 else a page links to is ignored, so calendars, search and print pages never trap it.
 Every request is made for a canonical URL, so each page is fetched once.
+An article's own photos (the profile's `[extract] images`, on its hosts or `[photos] hosts`)
+are requested too, as kind "photo": archived like any exchange, never parsed, fetched until
+archived once (setting PHOTOS_ENABLED, else the profile's `[photos] enabled`).
 
 The spider yields every request it would make, saying in `request.meta` what it knows of
 the URL (kind, lastmod, the sitemap listing it); what to fetch again is decided from the
@@ -28,6 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.sitemap import Sitemap
 
@@ -83,13 +87,14 @@ class NewsSpider(Spider):
         spider.extracting = any(path.endswith("ExtractPipeline") for path, order in
                                 crawler.settings.getwithbase("ITEM_PIPELINES").items()
                                 if order is not None)
+        spider.photos = photos_enabled(crawler.settings, spider.site)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         return spider
 
     def __init__(self, *args: Any, origin: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.site: SiteProfile = self.profile.at_origin(origin) if origin else self.profile
-        self.allowed_domains = [*self.site.hosts, self.site.origin_host]
+        self.allowed_domains = [*self.site.hosts, self.site.origin_host, *self.site.photos.hosts]
         # a mirror crawl never leaves the mirror (crawler.middlewares.urlguard refuses other hosts)
         self.mirror_host = self.site.origin_host if origin else None
         # Menus and sidebars repeat the same links on every page: remember what they become.
@@ -98,6 +103,7 @@ class NewsSpider(Spider):
         self.started_at = datetime.now(UTC)
         # True once `start` runs: a crawl discovers; `scrapy parse` fetches only what it is asked
         self.discovering = False
+        self.photos = self.site.photos.enabled  # and PHOTOS_ENABLED (from_crawler)
         self.from_robots: list[str] = []  # sitemaps robots.txt names, for the next callback
 
     def _canonical(self, link: str) -> str | None:
@@ -144,10 +150,14 @@ class NewsSpider(Spider):
         if left_over:
             logger.info("Taking up %d URLs an earlier run did not finish", len(left_over))
             self.crawler.stats.set_value("recrawl/left_over", len(left_over))
-        articles = [Link(d.url, d.lastmod, d.listed_in) for d in left_over if self.is_article(d.url)]
+        photos = [d.url for d in left_over if d.kind == "photo"]
+        pages = [d for d in left_over if d.kind != "photo"]
+        articles = [Link(d.url, d.lastmod, d.listed_in) for d in pages if self.is_article(d.url)]
         requests = self.article_requests(articles, "left_over")
-        for hub in (d.url for d in left_over if not self.is_article(d.url)):
+        for hub in (d.url for d in pages if not self.is_article(d.url)):
             requests += self.left_over_hub(hub)
+        if self.photos:
+            requests += [self.photo_request(url, left_over=True) for url in photos]
         return requests
 
     def left_over_hub(self, url: str) -> list[Request]:
@@ -232,6 +242,31 @@ class NewsSpider(Spider):
                                     meta=meta))
         return requests
 
+    def photo_requests(self, response: Response) -> list[Request]:
+        """The article's own images (the profile's `images` selectors), each once: from the
+        site's hosts and the profile's photo hosts only."""
+        requests, stats = [], self.crawler.stats
+        for src in dict.fromkeys(image_sources(response, self.site.extract.images)):
+            url = self.site.photo_url(response.urljoin(src))
+            if url is None:
+                reason = "refused_host" if urlsplit(src).scheme in ("", "http", "https") \
+                    else "not_http"
+                stats.inc_value(f"photos/{reason}")
+                logger.debug("Not fetching the image %s of %s: %s", src[:200], response.url, reason)
+                continue
+            if refusal := url_refusal(url, self.url_limit):
+                stats.inc_value(f"photos/refused/{refusal}")
+                continue
+            stats.inc_value("photos/found")
+            requests.append(self.photo_request(url))
+        return requests
+
+    def photo_request(self, url: str, **meta: Any) -> Request:
+        """An image: fetched like a page (robots.txt of its host, throttling, User-Agent), never
+        extracted nor followed; the recrawl middleware fetches it until it is archived once."""
+        return Request(url, callback=self.parse_photo, errback=self.photo_failed,
+                       meta={"kind": "photo", **meta})
+
     def mark_done(self, response: Response, page: bool = True) -> None:
         """The page is done for the frontier, and so are the URLs that redirected to it (by
         HTTP, meta refresh or script): called once its links are in the frontier.
@@ -260,6 +295,23 @@ class NewsSpider(Spider):
         logger.warning("Fetching %s failed (%s)%s", request.url[:300], failed.reason,
                        "" if failed.retry else ": not trying again")
         self.archive.failed(failed.of(url))
+
+    def photo_failed(self, failure: Failure) -> None:
+        """A photo that brought no image: a 4xx is a failure too (a page's 404 says the page
+        is gone; an image's may be one not yet on its host), so it backs off, then is given up."""
+        response = getattr(failure.value, "response", None)
+        self.crawler.stats.inc_value("photos/failed")
+        if response is not None and self.challenged(response):
+            return
+        if isinstance(failure.value, HttpError) and response is not None and \
+                400 <= response.status < 500:
+            self.crawler.stats.inc_value(f"fetch/failed/http_{response.status}")
+            logger.warning("Fetching the image %s failed (http_%d)", response.url[:300],
+                           response.status)
+            self.archive.failed(FetchFailure(failure.request.url,  # type: ignore[attr-defined]
+                                             f"http_{response.status}", retry=True))
+            return
+        self.fetch_failed(failure)
 
     def challenged(self, response: Response) -> bool:
         """Whether the site answered with a bot challenge instead of the page: then the URL
@@ -378,6 +430,8 @@ class NewsSpider(Spider):
         if self.site.discovery.follow_links_in_articles:
             requests += self.article_requests([Link(url) for url in self.article_links(response)],
                                               "article")
+        if self.photos and isinstance(response, TextResponse):
+            requests += self.photo_requests(response)
         for request in requests:
             yield request
         # the recrawl middleware decides on the links before it passes the page on
@@ -395,6 +449,14 @@ class NewsSpider(Spider):
         )
         self.mark_done(response, page=not self.extracting)
 
+    async def parse_photo(self, response: Response) -> AsyncIterator[Any]:
+        """An image is archived as it arrives (WarcExporter) and done with its capture: there
+        is nothing to parse."""
+        if not self.challenged(response):
+            self.crawler.stats.inc_value("photos/archived")
+        return
+        yield  # an async generator, as every callback
+
     def article_links(self, response: Response) -> list[str]:
         """The page's links to articles, canonical, each once, in page order."""
         if not isinstance(response, TextResponse):
@@ -402,6 +464,26 @@ class NewsSpider(Spider):
         hrefs = dict.fromkeys(response.xpath("//a/@href").getall())
         links = (self.canonical(response.urljoin(href)) for href in hrefs)
         return list(dict.fromkeys(url for url in links if url and self.is_article(url)))
+
+
+def image_sources(response: TextResponse, selectors: tuple[str, ...]) -> list[str]:
+    """The `src` (else `data-src`, for lazy loading) of every image the selectors match."""
+    sources = []
+    for selector in selectors:
+        for image in response.css(selector):
+            src = (image.attrib.get("src") or "").strip()
+            if not src or src.startswith("data:"):
+                src = (image.attrib.get("data-src") or src).strip()
+            if src:
+                sources.append(src)
+    return sources
+
+
+def photos_enabled(settings: BaseSettings, site: SiteProfile) -> bool:
+    """PHOTOS_ENABLED when given (True or False), else the profile's `[photos] enabled`."""
+    if setting(settings, "PHOTOS_ENABLED", str) in ("", "None"):  # not given
+        return site.photos.enabled
+    return setting(settings, "PHOTOS_ENABLED", bool)
 
 
 def header(response: Response, name: bytes) -> str | None:

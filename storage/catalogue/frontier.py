@@ -91,6 +91,7 @@ class Discovered:
     url: str
     listed_in: str | None = None  # the sitemap that lists it
     lastmod: datetime | None = None
+    kind: str | None = None  # "photo" for an article's image; None: the profile tells
 
 
 def remember(session: Session, site: str, found: Sequence[Discovered], now: datetime) -> None:
@@ -98,14 +99,16 @@ def remember(session: Session, site: str, found: Sequence[Discovered], now: date
     if not found:
         return
     rows = [{"site": site, "url": d.url, "listed_in": d.listed_in, "lastmod": d.lastmod,
-             "discovered_at": now, "done_at": None} for d in {d.url: d for d in found}.values()]
+             "kind": d.kind, "discovered_at": now, "done_at": None}
+            for d in {d.url: d for d in found}.values()]
     statement = upsert(session, FrontierEntry)
     excluded = statement.excluded
     session.execute(statement.on_conflict_do_update(
         index_elements=["site", "url"],
         set_={"done_at": None,
               "listed_in": func.coalesce(excluded.listed_in, FrontierEntry.listed_in),
-              "lastmod": func.coalesce(excluded.lastmod, FrontierEntry.lastmod)},
+              "lastmod": func.coalesce(excluded.lastmod, FrontierEntry.lastmod),
+              "kind": func.coalesce(excluded.kind, FrontierEntry.kind)},
     ), rows)
 
 
@@ -139,13 +142,13 @@ def pending(session: Session, site: str, before: datetime) -> list[Discovered]:
     """What runs before `before` decided to fetch and did not finish, less what is backing
     off after failures (its next attempt is not due yet)."""
     rows = session.execute(
-        select(FrontierEntry.url, FrontierEntry.listed_in, FrontierEntry.lastmod)
+        select(FrontierEntry.url, FrontierEntry.listed_in, FrontierEntry.lastmod, FrontierEntry.kind)
         .where(FrontierEntry.site == site, FrontierEntry.done_at.is_(None),
                FrontierEntry.discovered_at < before,
                or_(FrontierEntry.retry_at.is_(None), FrontierEntry.retry_at <= before))
         .order_by(FrontierEntry.id)
     )
-    return [Discovered(url, listed_in, lastmod) for url, listed_in, lastmod in rows]
+    return [Discovered(url, listed_in, lastmod, kind) for url, listed_in, lastmod, kind in rows]
 
 
 # ---- failures: back off, then give up ------------------------------------------------------

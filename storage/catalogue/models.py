@@ -168,7 +168,7 @@ class ExtractionFailure(Base):
 
 
 class FrontierEntry(Base):
-    """An article URL a crawl decided to fetch, until its page and links are safely recorded.
+    """A URL (article, hub, photo) a crawl decided to fetch, until its page and links are safely recorded.
 
     What a run killed halfway had not finished is what is still pending here, so the
     next run takes it up. `listed_in` is the sitemap that last listed the URL: an article
@@ -194,6 +194,8 @@ class FrontierEntry(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     retry_at: Mapped[datetime | None]
     gave_up_at: Mapped[datetime | None]
+    # "photo" for an article's image (fetched once, never parsed); NULL: told by the profile
+    kind: Mapped[str | None] = mapped_column(String(20))
 
 
 class CrawlLock(Base):

@@ -7,7 +7,8 @@ clock for aggregate pages (listings, feeds, homepage), whose content shifts
 with every change, so ``If-Modified-Since`` never wrongly answers 304.
 URL shapes follow vov.vn: ``/<category>?page=N``,
 ``/<category>/<slug>-post<ID>.vov``, ``/sitemaps/YYYY/M/article.xml``,
-``/rss/*.rss``, ``/tu-khoa/<slug>-tag<ID>``, plus the trap pages.
+``/rss/*.rss``, ``/tu-khoa/<slug>-tag<ID>``, plus the trap pages; and the paths of the
+articles' photos (``https://media.vov.vn/sites/default/files/...``: a mirror serves them).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from . import pages
 from .catalog import GOLD_ROLES, START, Catalog
 from .content import CATEGORIES, MENU_ONLY_CATEGORIES, slugify
 from .encoding import encode_cp1258
+from .images import jpeg
 
 HTML = "text/html; charset=utf-8"
 XML = "application/xml; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
+JPEG = "image/jpeg"
 FEEDS = {"/rss/home.rss": "home", "/rss/tin-moi-nhat-24h.rss": "latest"}
 
 ARTICLE_RE = re.compile(r"/(?P<category>[a-z-]+)/(?P<slug>[a-z0-9-]+)-post(?P<id>\d+)\.vov")
@@ -36,6 +39,8 @@ SITEMAP_RE = re.compile(r"/sitemaps/(?P<year>\d{4})/(?P<month>[1-9]|1[0-2])/arti
 TAG_RE = re.compile(r"/tu-khoa/(?P<slug>[a-z0-9-]+)-tag(?P<id>\d+)")
 OLD_RE = re.compile(r"/(?P<category>[a-z-]+)/(?P<slug>[a-z0-9-]+)-(?P<id>\d+)\.vov")
 PRINT_RE = re.compile(r"/print/(?P<id>\d+)")
+# an article's photo, on the image host (https://media.vov.vn<path>) or on a mirror of both
+PHOTO_RE = re.compile(r"/sites/default/files/styles/large/public/\d{4}-\d{2}/(?P<id>\d+)_[0-9a-f]{8}\.jpg")
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,17 @@ def static(catalog: Catalog, request: Request) -> Response | None:
     return html_response(pages.static_page(catalog, request.path, request.base), catalog.updated)
 
 
+def photo(catalog: Catalog, request: Request) -> Response | None:
+    """An article's photo: real JPEG bytes, modified when the article was published."""
+    match = PHOTO_RE.fullmatch(request.path)
+    if not match:
+        return None
+    owner = catalog.by_id.get(int(match["id"]))
+    if owner is None or urlsplit(owner.image).path != request.path:
+        return not_found(catalog)
+    return Response(200, jpeg(request.path), JPEG, owner.published)
+
+
 def _int(value: str) -> int | None:
     try:
         return int(value)
@@ -246,5 +262,5 @@ def _int(value: str) -> int | None:
 
 HANDLERS: tuple[Callable[[Catalog, Request], Response | None], ...] = (
     home, robots, sitemap_index, monthly_sitemap, feed, listing, article, old_url,
-    print_version, keyword, calendar, search, static,
+    print_version, keyword, calendar, search, static, photo,
 )

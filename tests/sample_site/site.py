@@ -75,6 +75,7 @@ class SampleSite:
         self._last_id = max(a.id for a in items)
         self._cache: dict[tuple[int, str, str], Response] = {}
         self._requests: list[RequestRecord] = []
+        self._withheld: set[str] = set()
         self._log_lock = threading.Lock()
         self.special: dict[str, str] = self._special_paths()
         self.redirect_target: str = self._catalog.by_id[specials.redirect].path
@@ -181,8 +182,29 @@ class SampleSite:
 
     # ------------------------------------------------------------------ serving
 
+    def photos(self) -> dict[str, str]:
+        """Gold article path -> the path of the photo its body shows (articles without a photo
+        in their body are left out; listings show the same image as a thumbnail)."""
+        found = {}
+        for item in self._catalog.gold:
+            body = self.respond(item.path, "http://sample.invalid").body
+            if b'<figure class="image"><img src="' + item.image.encode("ascii") in body:
+                found[item.path] = urlsplit(item.image).path
+        return found
+
+    def withhold(self, path: str) -> None:
+        """Make ``path`` answer 404 (a photo not on its host yet) until :meth:`restore`."""
+        with self._lock:
+            self._withheld.add(path)
+
+    def restore(self, path: str) -> None:
+        with self._lock:
+            self._withheld.discard(path)
+
     def respond(self, target: str, base: str) -> Response:
         """Answer a request target (``/path?query``) for a server at ``base``."""
+        if urlsplit(target).path in self._withheld:
+            return route(self._catalog, "/404-withheld", base)
         catalog = self._catalog
         key = (catalog.version, base, target)
         cached = self._cache.get(key)
