@@ -4,8 +4,8 @@ A URL a killed run left pending is taken up by the next run as what it was: an a
 hub, or an article's photo (fetched once, never parsed). Rows written before this revision
 have no kind: articles and hubs are told apart by the profile, as before.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
