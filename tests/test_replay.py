@@ -207,3 +207,13 @@ def test_a_lost_index_is_written_again_by_the_next_run(archive: Archive, tmp_pat
     assert lost.read_text(encoding="utf-8") == before
     assert len(own_closed_files(copy / "warc")) == 3
     assert all(index_path(copy / "warc", name).exists() for name in own_closed_files(copy / "warc"))
+
+
+def test_article_photos_replay_as_the_images_served(archive: Archive, pywb: Pywb) -> None:
+    photos = [c for c in replayable(archive) if (c.content_type or "").startswith("image/")]
+    assert photos, "the sample site's articles show photos: the crawl should have archived them"
+    assert len(photos) == len({c.url for c in photos}), "a photo is fetched once, never again"
+    with open_catalogue(archive.database_url)() as session:
+        for photo in photos:
+            assert_replays(pywb, "ours", session, archive.warc_dir, photo)
+            assert pywb.get("ours", timestamp(photo), photo.url).body.startswith(b"\xff\xd8")  # JPEG
