@@ -11,6 +11,7 @@ field, the item the crawl that made that version wrote to its feed.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import subprocess
@@ -20,8 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy.exporters import CsvItemExporter
 from sqlalchemy import select
 
+from crawler.items import ExtractedArticle
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, CrawlRun, Document
 from storage.exports.records import FIELDS, iso_utc
@@ -135,6 +138,21 @@ def test_the_crawl_feed_agrees_field_for_field(history: History, exported: list[
         item = history.items[crawl][record["url"]]
         assert {name: item[name] for name in FIELDS} == record
         assert item["failure"] is None
+
+
+def test_the_crawl_feed_keys_are_in_the_exports_order(history: History) -> None:
+    items = [item for feed in history.items.values() for item in feed.values()]
+    assert items and all(list(item) == [*FIELDS, "failure"] for item in items)
+
+
+def test_a_crawl_csv_feed_has_the_exports_header() -> None:
+    """Scrapy's CSV feed takes its header from the item's fields, in their order."""
+    out = io.BytesIO()
+    exporter = CsvItemExporter(out)
+    exporter.start_exporting()
+    exporter.export_item(ExtractedArticle("https://example.org/a", failure="no_text"))
+    exporter.finish_exporting()
+    assert out.getvalue().decode("utf-8").splitlines()[0].split(",") == [*FIELDS, "failure"]
 
 
 def test_csv_holds_the_same_records(history: History, exported: list[dict[str, Any]]) -> None:
