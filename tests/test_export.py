@@ -317,7 +317,7 @@ def test_a_version_from_a_revisit_points_at_both_records(catalogue_url: str, tmp
 
 def test_versions_stream_across_fetches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Rows come ROWS_PER_FETCH at a time: versions read past a fetch's end stay whole."""
-    from storage.catalogue import exports
+    from storage.catalogue import selection
     from tests.test_versions import add_documents, article_history, write_ours
 
     database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
@@ -326,11 +326,12 @@ def test_versions_stream_across_fetches(monkeypatch: pytest.MonkeyPatch, tmp_pat
     for one in (url, other):
         write_ours(tmp_path, database_url, one, pages)
         add_documents(database_url, one)
-    monkeypatch.setattr(exports, "ROWS_PER_FETCH", 2)
+    monkeypatch.setattr(selection, "ROWS_PER_FETCH", 2)
     with open_catalogue(database_url)() as session:
-        found = list(exports.versions_by_url(session))
+        found = list(selection.versions_by_url(session))
     assert [u for u, _ in found] == sorted([url, other])
     versions = dict(found)[url]
     assert [(v.document.title, v.capture.warc_type, v.newest) for v in versions] == [
         ("version 1", "response", False), ("version 2", "revisit", False), ("version 3", "response", True)]
-    assert versions[1].original is not None and versions[1].original.id == versions[0].capture.id
+    assert versions[1].capture.refers_to_capture_id == versions[0].capture.id
+    assert versions[1].capture.original_record_id == versions[0].capture.warc_record_id

@@ -124,7 +124,7 @@ def _notes(left_out: dict[str, int], being_written: str | None, counts: CdxjCoun
     for kind, number in sorted(left_out.items()):
         print(f"  left out: {number} captures held in {kind} files (only WARC files go in a WACZ)")
     if being_written:
-        print(f"  left out: {being_written}")
+        print(f"  {being_written}")
     if counts.blocked:
         print(f"  not indexed: {counts.blocked} bot challenges (archived, not the page)")
     if counts.unresolved_304:
