@@ -72,20 +72,20 @@ class ReplaySelection:
                 yield row
 
     def originals_outside(self, session: Session) -> Iterator[CaptureRow]:
-        """The originals that selected, usable revisits refer to, once each; those inside the
-        selection too (the captures stream has them: their lines are equal, sorting keeps both
-        and the package's index writes one)."""
+        """The originals outside the selection that selected, usable revisits refer to, once
+        each (an original inside it is in `captures` already)."""
         last = None
         for referred in referred_originals(session, self.selection.narrowing):
             original = referred.original
-            if original.id == last or not self.selection.admits(
-                    referred.revisit_site, referred.revisit_url, self.site_of) \
+            if original.id == last or (referred.inside and self.selection.admits(
+                    original.site, original.url, self.site_of)):
+                continue
+            if not self.selection.admits(referred.revisit_site, referred.revisit_url, self.site_of) \
                     or self._verdict(referred.revisit_file) is not None \
                     or not self._usable(original, count=False):
                 continue
             last = original.id
-            if not (referred.inside and self.selection.admits(original.site, original.url, self.site_of)):
-                self.originals += 1
+            self.originals += 1
             yield original
 
     def note(self) -> str | None:
