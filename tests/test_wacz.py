@@ -260,8 +260,9 @@ def test_a_file_neither_there_nor_open_is_one_line_exit_1(copied: Path) -> None:
 def test_a_bot_challenge_is_not_indexed_and_said_so(copied: Path) -> None:
     database = f"sqlite:///{copied / 'archive.sqlite3'}"
     with open_catalogue(database)() as session, session.begin():
-        challenge = session.scalars(select(Capture).where(Capture.warc_type == "response",
-                                                          Capture.status == 200)).first()
+        referred = select(Capture.refers_to_capture_id).where(Capture.refers_to_capture_id.is_not(None))
+        challenge = session.scalars(select(Capture).where(  # selected, and no revisit's original
+            Capture.warc_type == "response", Capture.status == 200, Capture.id.not_in(referred))).first()
         assert challenge is not None
         challenge.blocked = "challenge"
         url, when = challenge.url, challenge.fetched_at
