@@ -25,10 +25,9 @@ from crawler.profiles import ExtractHints, SiteProfile
 from crawler.reextract.run import Extractor
 from crawler.reextract.select import WorkItem
 from crawler.selection import Selection, SiteOf
-from storage.catalogue.exports import Version, versions_by_url
+from storage.catalogue.selection import CaptureRow, Version, versions_by_url
 from storage.exports.records import Pointer, article_record
-from storage.exports.texts import NoText, read_version_text
-from storage.textfiles import text_sha1_of
+from storage.textfiles import NoText, read_checked_text, text_sha1_of
 
 __all__ = ["Exported", "TextSource", "records"]
 
@@ -56,7 +55,7 @@ class TextSource:
     def text(self, version: Version, site: str | None) -> tuple[str | None, NoText | None, bool]:
         """(text, why there is none, whether it was extracted again)."""
         document = version.document
-        found = read_version_text(self.text_dir, document.text_path, document.text_sha1)
+        found = read_checked_text(self.text_dir, document.text_path, document.text_sha1)
         if isinstance(found, str):
             return found, None, False
         if version.newest:  # the file should hold it: say what is wrong with the file
@@ -64,18 +63,19 @@ class TextSource:
         return self._reextracted(version, site)
 
     def _reextracted(self, version: Version, site: str | None) -> tuple[str | None, NoText | None, bool]:
-        document, capture, original = version.document, version.capture, version.original
+        document, capture = version.document, version.capture
+        payload = payload_of(capture)
         if document.extractor_version != EXTRACTOR_VERSION:
             return None, NoText("older_extractor", (
                 f"an older version, made by extractor {document.extractor_version}: the text file "
                 f"holds the newest only, and the current extractor ({EXTRACTOR_VERSION}) may not "
                 "give the same text back")), False
-        if original is None:
+        if payload is None:
             return None, NoText("unresolved_revisit", "an older version whose revisit's original "
                                                       "record is not in the catalogue"), False
         item = WorkItem(capture.id, capture.url, capture.fetched_at, site,
-                        capture.content_type or original.content_type,
-                        original.warc_file, original.warc_offset, original.warc_length)
+                        capture.content_type or capture.original_content_type,
+                        payload.warc_file, payload.offset, payload.length)
         extracted = self.extractor.one(item)
         if extracted.text is None:
             return None, NoText("reextraction_failed", f"an older version, extracted again from "
@@ -91,12 +91,9 @@ def records(session: Session, selection: Selection, profiles: dict[str, SiteProf
             texts: TextSource, *, versions: bool, tally: Exported) -> Iterator[dict[str, Any]]:
     """The records to write, URL after URL (sorted), oldest version first; streamed."""
     site_of = SiteOf(profiles)
-    for url, found in versions_by_url(session, run=selection.run, since=selection.since,
-                                      until=selection.until, site=selection.site):
-        if not selection.matches_url(url):
-            continue
-        chosen = [(v, _site(site_of, v)) for v in found]
-        chosen = [(v, site) for v, site in chosen if not selection.site or site == selection.site]
+    for _url, found in versions_by_url(session, selection.narrowing):
+        chosen = [(v, _site(site_of, v)) for v in found
+                  if selection.admits(v.capture.site, v.capture.url, site_of)]
         if not chosen:
             continue
         tally.urls += 1
@@ -105,12 +102,12 @@ def records(session: Session, selection: Selection, profiles: dict[str, SiteProf
 
 
 def _site(site_of: SiteOf, version: Version) -> str | None:
-    profile = site_of(version.site, version.capture.url)
+    profile = site_of(version.capture.site, version.capture.url)
     return profile.name if profile else None
 
 
 def _record(version: Version, site: str | None, texts: TextSource, tally: Exported) -> dict[str, Any]:
-    document, capture, original = version.document, version.capture, version.original
+    document, capture = version.document, version.capture
     text, missing, reextracted = texts.text(version, site)
     tally.records += 1
     tally.reextracted += reextracted
@@ -119,12 +116,22 @@ def _record(version: Version, site: str | None, texts: TextSource, tally: Export
     return article_record(
         url=document.url, title=document.title, text=text, text_path=document.text_path,
         extractor_version=document.extractor_version, fetched_at=capture.fetched_at,
-        pointer=_pointer(capture), payload=_pointer(original) if original else None,
+        pointer=Pointer(capture.warc_file, capture.warc_offset, capture.warc_length,
+                        capture.warc_record_id),
+        payload=payload_of(capture),
         fields={name: getattr(document, name) for name in (
             "published_at", "modified_at", "author", "section", "tags", "language", "canonical_url")},
         problems={"text": missing.detail} if missing else None,
     )
 
 
-def _pointer(capture: Any) -> Pointer:
-    return Pointer(capture.warc_file, capture.warc_offset, capture.warc_length, capture.warc_record_id)
+def payload_of(capture: CaptureRow) -> Pointer | None:
+    """The record holding the capture's payload: its own, a revisit's original's, or None (a
+    revisit whose original is not catalogued)."""
+    if capture.warc_type != "revisit":
+        return Pointer(capture.warc_file, capture.warc_offset, capture.warc_length, capture.warc_record_id)
+    if capture.original_file is None:
+        return None
+    assert capture.original_offset is not None and capture.original_length is not None
+    return Pointer(capture.original_file, capture.original_offset, capture.original_length,
+                   capture.original_record_id or "")

@@ -26,14 +26,13 @@ class ArticlePage:
 class ExtractedArticle:
     """What the extraction pipeline made of an ArticlePage (the body is dropped): the fields of
     `scrapy export`'s record (storage.exports.records), with the same names and meaning and
-    already serialised (dates ISO 8601 UTC strings, tags a list), so any feed export writes
-    them as the export does; and `failure`, the reason when no text could be extracted."""
+    already serialised (dates ISO 8601 UTC strings, tags a list), in the same order (a feed's
+    keys and CSV header are the export's), so any feed export writes them as the export does;
+    and, last, `failure`: the reason when no text could be extracted."""
 
     url: str
-    title: str | None
-    text_path: str | None
-    failure: str | None = None
     canonical_url: str | None = None
+    title: str | None = None
     published_at: str | None = None
     modified_at: str | None = None
     author: str | None = None
@@ -41,6 +40,7 @@ class ExtractedArticle:
     tags: list[str] = field(default_factory=list)
     language: str | None = None
     text: str | None = None
+    text_path: str | None = None
     extractor_version: str | None = None
     fetched_at: str | None = None
     warc_file: str | None = None
@@ -52,3 +52,4 @@ class ExtractedArticle:
     payload_warc_length: int | None = None
     payload_warc_record_id: str | None = None
     problems: dict[str, str] | None = None
+    failure: str | None = None

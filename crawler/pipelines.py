@@ -28,9 +28,9 @@ from crawler.config import setting
 from crawler.extraction.article import EXTRACTOR_VERSION, Extraction, Failure, extract_safely
 from crawler.extraction.workers import DEFAULT_TIMEOUT, WorkerPool
 from crawler.items import ArticlePage, ExtractedArticle
-from storage.catalogue.exports import payload_pointer
 from storage.catalogue.filing import Filed
 from storage.catalogue.models import Document
+from storage.catalogue.repository import payload_capture_of_record
 from storage.catalogue.values import fit_values
 from storage.exports.records import Pointer, article_record
 
@@ -102,7 +102,7 @@ class ExtractPipeline:
                 (await capture.archived).warc_type == "revisit":
             self.crawler.stats.inc_value("extract/skipped/unchanged")  # its text is filed already
             self.archive.mark_done(item.url)
-            return ExtractedArticle(item.url, None, None, None)
+            return ExtractedArticle(item.url)
         extraction = await self._extract(item)
         try:
             if capture is None:
@@ -112,7 +112,7 @@ class ExtractPipeline:
         except Exception:  # the page is safe in the WARC, and left unfinished: the next run
             self.crawler.stats.inc_value("extract/file_errors")  # extracts it again
             logger.error("Could not file the text of %s", item.url, exc_info=True)
-            return ExtractedArticle(item.url, None, None, "file_error")
+            return ExtractedArticle(item.url, failure="file_error")
         self.archive.mark_done(item.url)  # a failure is recorded too: it does not block later runs
         stats = self.crawler.stats
         if filed.failure:
@@ -145,7 +145,11 @@ class ExtractPipeline:
 
     def _payload_pointer(self, record_id: str) -> Pointer | None:
         with self.archive.sessions() as session:  # committed: the text's filing was
-            return payload_pointer(session, record_id)
+            capture = payload_capture_of_record(session, record_id)
+            if capture is None:
+                return None
+            return Pointer(capture.warc_file, capture.warc_offset, capture.warc_length,
+                           capture.warc_record_id)
 
     async def _extract(self, page: ArticlePage) -> Extraction:
         if self.pool is None:

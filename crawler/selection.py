@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import UsageError
 
 from crawler.profiles import SiteProfile
+from storage.catalogue.selection import Narrowing
 
 __all__ = ["Selection", "SiteOf", "add_selection_options", "selection_of"]
 
@@ -36,8 +37,23 @@ class Selection:
     def narrows_captures(self) -> bool:
         return self.run is not None or self.since is not None or self.until is not None
 
+    @property
+    def narrowing(self) -> Narrowing:
+        """What the catalogue's query narrows by (the rest is decided row by row: `admits`)."""
+        return Narrowing(run=self.run, since=self.since, until=self.until, site=self.site)
+
     def matches_url(self, url: str) -> bool:
         return not self.url_pattern or re.search(self.url_pattern, url) is not None
+
+    def admits(self, run_site: str | None, url: str, site_of: SiteOf) -> bool:
+        """Whether a capture of a run of `run_site` (None: imported) at `url` is selected:
+        its URL matches the pattern and its site (`site_of`) is the one asked for."""
+        if not self.matches_url(url):
+            return False
+        if self.site is None:
+            return True
+        profile = site_of(run_site, url)
+        return profile is not None and profile.name == self.site
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:

@@ -32,19 +32,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import surt
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from storage.catalogue.batching import in_chunks
-from storage.catalogue.models import Capture, CrawlRun
-from storage.sorting import sorted_lines
+from storage.catalogue.selection import CaptureRow, Narrowing, capture_rows
 
-__all__ = ["CdxjCounts", "IndexRow", "cdxj_lines", "index_rows", "line_of", "url_key"]
+__all__ = ["CdxjCounts", "index_rows", "line_files", "line_of", "lines_of", "url_key"]
 
-ROWS_PER_FETCH = 2000  # rows streamed at a time: an archive may hold millions of captures
 TIMESTAMP = "%Y%m%d%H%M%S"
 _MIME_END = re.compile(r"[;\s]")
-_Original = aliased(Capture)
 
 
 @dataclass
@@ -63,65 +58,14 @@ class CdxjCounts:
         self.unresolved_examples += other.unresolved_examples[:5 - len(self.unresolved_examples)]
 
 
-@dataclass(frozen=True, slots=True)
-class IndexRow:
-    """A capture as the index needs it, with its original's record (revisits) if catalogued."""
-
-    id: int
-    url: str
-    warc_type: str
-    status: int
-    fetched_at: datetime
-    content_type: str | None
-    payload_digest: str
-    warc_file: str
-    warc_offset: int
-    warc_length: int
-    refers_to_capture_id: int | None
-    blocked: str | None
-    site: str | None  # its crawl run's; None for an imported capture
-    original_type: str | None
-    original_status: int | None
-    original_content_type: str | None
-    original_digest: str | None
-    original_file: str | None
-    original_offset: int | None
-    original_length: int | None
-
-
 def index_rows(session: Session, *, run: int | None = None, since: datetime | None = None,
-               until: datetime | None = None, warc_file: str | None = None) -> Iterator[IndexRow]:
+               until: datetime | None = None, warc_file: str | None = None) -> Iterator[CaptureRow]:
     """Every response and revisit capture (bot challenges included, for counting), narrowed
     to crawl run `run`, fetched in [`since`, `until`), held in `warc_file`. Streamed."""
-    query = _query()
-    if run is not None:
-        query = query.where(Capture.crawl_run_id == run)
-    if since is not None:
-        query = query.where(Capture.fetched_at >= since)
-    if until is not None:
-        query = query.where(Capture.fetched_at < until)
-    if warc_file is not None:
-        query = query.where(Capture.warc_file == warc_file)
-    for row in session.execute(query.order_by(Capture.id)).yield_per(ROWS_PER_FETCH):
-        yield IndexRow(*row)
+    return capture_rows(session, Narrowing(run=run, since=since, until=until, warc_file=warc_file))
 
 
-def cdxj_lines(session: Session, capture_ids: Iterable[int],
-               counts: CdxjCounts | None = None) -> Iterator[str]:
-    """The sorted CDXJ lines (without newlines) of these captures, 304s resolved to their
-    originals; bot challenges and unresolvable 304s left out (and counted in `counts`).
-    Memory stays bounded: rows are read in chunks and sorted through temporary files."""
-    counts = counts if counts is not None else CdxjCounts()
-
-    def rows() -> Iterator[IndexRow]:
-        for chunk in in_chunks(capture_ids):
-            for row in session.execute(_query().where(Capture.id.in_(chunk))):
-                yield IndexRow(*row)
-
-    return sorted_lines(lines_of(rows(), counts))
-
-
-def lines_of(rows: Iterable[IndexRow], counts: CdxjCounts) -> Iterator[str]:
+def lines_of(rows: Iterable[CaptureRow], counts: CdxjCounts) -> Iterator[str]:
     """The (unsorted) lines of `rows`, counting what is left out."""
     for row in rows:
         line = line_of(row, counts)
@@ -130,7 +74,7 @@ def lines_of(rows: Iterable[IndexRow], counts: CdxjCounts) -> Iterator[str]:
             yield line
 
 
-def line_of(row: IndexRow, counts: CdxjCounts | None = None) -> str | None:
+def line_of(row: CaptureRow, counts: CdxjCounts | None = None) -> str | None:
     """The CDXJ line replaying this capture, or None (a bot challenge, an unresolved 304)."""
     counts = counts if counts is not None else CdxjCounts()
     if row.blocked is not None:
@@ -143,6 +87,14 @@ def line_of(row: IndexRow, counts: CdxjCounts | None = None) -> str | None:
     return _line(row.url, row.fetched_at, fields)
 
 
+def line_files(row: CaptureRow) -> tuple[str, ...]:
+    """The files this capture's line names: its own, and a 304's original's (which it points at)."""
+    if row.warc_type == "revisit" and row.status == 304 and row.original_file is not None \
+            and row.original_type is not None and row.original_status != 304:
+        return row.warc_file, row.original_file
+    return (row.warc_file,)
+
+
 def url_key(url: str) -> str:
     """The SURT key pywb and cdxj-indexer give a URL (the URL itself if it cannot be read)."""
     try:
@@ -151,7 +103,7 @@ def url_key(url: str) -> str:
         return url
 
 
-def _not_modified_line(row: IndexRow, counts: CdxjCounts) -> str | None:
+def _not_modified_line(row: CaptureRow, counts: CdxjCounts) -> str | None:
     """The 304 as the payload it stands for, at its own time; None if that is not catalogued."""
     if row.original_file is None or row.original_status == 304 or row.original_type is None:
         counts.unresolved_304 += 1
@@ -197,16 +149,3 @@ def _timestamp(moment: datetime) -> str:
         moment = moment.astimezone(UTC)
     return moment.strftime(TIMESTAMP)
 
-
-def _query() -> Select[Any]:
-    return (
-        select(Capture.id, Capture.url, Capture.warc_type, Capture.status, Capture.fetched_at,
-               Capture.content_type, Capture.payload_digest, Capture.warc_file,
-               Capture.warc_offset, Capture.warc_length, Capture.refers_to_capture_id,
-               Capture.blocked, CrawlRun.site, _Original.warc_type, _Original.status,
-               _Original.content_type, _Original.payload_digest, _Original.warc_file,
-               _Original.warc_offset, _Original.warc_length)
-        .outerjoin(CrawlRun, Capture.crawl_run_id == CrawlRun.id)
-        .outerjoin(_Original, Capture.refers_to_capture_id == _Original.id)
-        .where(Capture.warc_type.in_(("response", "revisit")))
-    )

@@ -19,6 +19,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 TEXT_FILE_PATTERN = re.compile(r"\d{3,}_[0-9a-f]{16}\.txt")
@@ -68,3 +69,28 @@ def write_text_file(directory: Path, name: str, text: str) -> Path:
         temporary.unlink(missing_ok=True)
         raise
     return target
+
+
+@dataclass(frozen=True, slots=True)
+class NoText:
+    """Why a record has no text: a short kind (counted in the summary) and the detail."""
+
+    kind: str
+    detail: str
+
+
+def read_checked_text(text_dir: Path, text_path: str, text_sha1: str) -> str | NoText:
+    """The text of one extracted version, read from its text file and checked against its
+    `documents.text_sha1`: a file holds its URL's newest text only, and a file that is missing,
+    unreadable or holds another text gives no text and the reason, never a wrong text."""
+    path = text_dir / text_path
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return NoText("missing_file", f"text file {text_path} is missing from {text_dir}")
+    except (OSError, UnicodeDecodeError) as error:
+        return NoText("unreadable_file", f"text file {text_path} cannot be read: {error}")
+    if text_sha1_of(text) != text_sha1:
+        return NoText("other_text", f"text file {text_path} holds another text "
+                                    f"(sha1 {text_sha1_of(text)}, this version's is {text_sha1})")
+    return text

@@ -6,21 +6,23 @@ import json
 import random
 from datetime import UTC, datetime
 
-from storage.cdxj import CdxjCounts, IndexRow, line_of
+from storage.catalogue.selection import CaptureRow
+from storage.cdxj import CdxjCounts, line_of
 from storage.sorting import sorted_lines
 
 WHEN = datetime(2025, 3, 14, 8, 30, 5, 123456, tzinfo=UTC)
 
 
-def row(**changes: object) -> IndexRow:
+def row(**changes: object) -> CaptureRow:
     values: dict[str, object] = dict(
         id=1, url="https://vov.vn/the-gioi?page=2", warc_type="response", status=200, fetched_at=WHEN,
         content_type="text/html; charset=utf-8", payload_digest="sha1:AAAA", warc_file="a.warc.gz",
-        warc_offset=10, warc_length=100, refers_to_capture_id=None, blocked=None, site="vov",
+        warc_offset=10, warc_length=100, warc_record_id="<urn:uuid:1>",
+        refers_to_capture_id=None, blocked=None, site="vov",
         original_type=None, original_status=None, original_content_type=None, original_digest=None,
-        original_file=None, original_offset=None, original_length=None)
+        original_file=None, original_offset=None, original_length=None, original_record_id=None)
     values.update(changes)
-    return IndexRow(**values)  # type: ignore[arg-type]
+    return CaptureRow(**values)  # type: ignore[arg-type]
 
 
 def test_a_response_line_is_what_cdxj_indexer_writes() -> None:

@@ -11,6 +11,7 @@ field, the item the crawl that made that version wrote to its feed.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import subprocess
@@ -20,8 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy.exporters import CsvItemExporter
 from sqlalchemy import select
 
+from crawler.items import ExtractedArticle
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, CrawlRun, Document
 from storage.exports.records import FIELDS, iso_utc
@@ -135,6 +138,21 @@ def test_the_crawl_feed_agrees_field_for_field(history: History, exported: list[
         item = history.items[crawl][record["url"]]
         assert {name: item[name] for name in FIELDS} == record
         assert item["failure"] is None
+
+
+def test_the_crawl_feed_keys_are_in_the_exports_order(history: History) -> None:
+    items = [item for feed in history.items.values() for item in feed.values()]
+    assert items and all(list(item) == [*FIELDS, "failure"] for item in items)
+
+
+def test_a_crawl_csv_feed_has_the_exports_header() -> None:
+    """Scrapy's CSV feed takes its header from the item's fields, in their order."""
+    out = io.BytesIO()
+    exporter = CsvItemExporter(out)
+    exporter.start_exporting()
+    exporter.export_item(ExtractedArticle("https://example.org/a", failure="no_text"))
+    exporter.finish_exporting()
+    assert out.getvalue().decode("utf-8").splitlines()[0].split(",") == [*FIELDS, "failure"]
 
 
 def test_csv_holds_the_same_records(history: History, exported: list[dict[str, Any]]) -> None:
@@ -299,7 +317,7 @@ def test_a_version_from_a_revisit_points_at_both_records(catalogue_url: str, tmp
 
 def test_versions_stream_across_fetches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Rows come ROWS_PER_FETCH at a time: versions read past a fetch's end stay whole."""
-    from storage.catalogue import exports
+    from storage.catalogue import selection
     from tests.test_versions import add_documents, article_history, write_ours
 
     database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
@@ -308,11 +326,12 @@ def test_versions_stream_across_fetches(monkeypatch: pytest.MonkeyPatch, tmp_pat
     for one in (url, other):
         write_ours(tmp_path, database_url, one, pages)
         add_documents(database_url, one)
-    monkeypatch.setattr(exports, "ROWS_PER_FETCH", 2)
+    monkeypatch.setattr(selection, "ROWS_PER_FETCH", 2)
     with open_catalogue(database_url)() as session:
-        found = list(exports.versions_by_url(session))
+        found = list(selection.versions_by_url(session))
     assert [u for u, _ in found] == sorted([url, other])
     versions = dict(found)[url]
     assert [(v.document.title, v.capture.warc_type, v.newest) for v in versions] == [
         ("version 1", "response", False), ("version 2", "revisit", False), ("version 3", "response", True)]
-    assert versions[1].original is not None and versions[1].original.id == versions[0].capture.id
+    assert versions[1].capture.refers_to_capture_id == versions[0].capture.id
+    assert versions[1].capture.original_record_id == versions[0].capture.warc_record_id

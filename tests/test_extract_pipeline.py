@@ -91,7 +91,7 @@ def test_a_page_stored_as_a_revisit_is_not_extracted_again_unless_left_unfinishe
         first, revisit, unfinished = asyncio.run(crawl_thrice())
         text = tmp_path / "text" / str(first.text_path)
         assert text.read_text("utf-8") == gold
-        assert revisit == ExtractedArticle(url, None, None, None)
+        assert revisit == ExtractedArticle(url)
         assert stats.get_value("extract/skipped/unchanged") == 1
         assert unfinished.text_path == first.text_path  # extracted again: the same text
         assert stats.get_value("extract/ok") == 2

@@ -8,6 +8,8 @@ import gzip
 import hashlib
 import io
 import json
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,7 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, Document
-from storage.wacz.index import IndexWritten
+from storage.wacz.index import IndexWritten, NotPackaged, renamed_lines
 from storage.wacz.writer import Described, WaczWriter
 from tests.crawl import PROJECT, CrawlResult, crawl, scrapy
 
@@ -178,6 +180,8 @@ def test_a_run_brings_the_files_its_revisits_refer_to(archive: CrawlResult, tmp_
     with zipfile.ZipFile(target) as wacz:
         names = {name.removeprefix("archive/") for name in wacz.namelist() if name.startswith("archive/")}
     assert names == {c.warc_file for c in run2} | originals
+    outside = re.search(r"\(and (\d+) records outside the selection", done.stdout)
+    assert outside and int(outside[1]) > 0, done.stdout
     assert {fields["filename"] for _, fields in index_lines(target)} <= names
 
 
@@ -194,3 +198,80 @@ def test_an_unwritable_output_is_one_line(archive: CrawlResult, tmp_path: Path) 
     done = scrapy("wacz", "-o", str(tmp_path / "missing" / "x.wacz"), data_dir=archive.data_dir)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "x.wacz not written" in done.stderr
+
+
+def test_every_line_names_a_packaged_file_or_the_index_is_not_written() -> None:
+    """A line naming a file outside the package would carry a local path into it: a bug."""
+    line = 'org,example)/ 20250314083005 {"url": "https://example.org/", "filename": "%s"%s}'
+    names = {"a.warc.gz": "a.warc.gz"}
+    assert len(list(renamed_lines([line % ("a.warc.gz", "")], names, IndexWritten()))) == 1
+    with pytest.raises(NotPackaged, match="/home/x/b.warc.gz"):
+        list(renamed_lines([line % ("/home/x/b.warc.gz", "")], names, IndexWritten()))
+    revisit = ', "revisit": {"filename": "/home/x/c.warc.gz", "offset": "1", "length": "2"}'
+    with pytest.raises(NotPackaged, match="/home/x/c.warc.gz"):
+        list(renamed_lines([line % ("a.warc.gz", revisit)], names, IndexWritten()))
+
+
+@pytest.fixture
+def copied(archive: CrawlResult, tmp_path: Path) -> Path:
+    """The archive (WARCs, texts, SQLite catalogue) copied, to be changed by one test."""
+    target = tmp_path / "archive"
+    shutil.copytree(archive.data_dir, target, ignore=shutil.ignore_patterns("*.wacz"))
+    return target
+
+
+def newest_file(data_dir: Path) -> tuple[str, int]:
+    """The WARC file of the newest capture, and how many response/revisit captures it holds."""
+    every = captures(f"sqlite:///{data_dir / 'archive.sqlite3'}")
+    name = max(every, key=lambda c: c.id).warc_file
+    held = [c for c in every if c.warc_file == name and c.warc_type in ("response", "revisit")]
+    return name, len(held)
+
+
+def test_captures_in_a_file_still_being_written_are_left_out_and_counted(copied: Path) -> None:
+    name, held = newest_file(copied)
+    warc = copied / "warc"
+    (warc / name).rename(warc / (name + ".open"))  # a running crawl's file, or a killed one's
+    target = copied / "open.wacz"
+    done = scrapy("wacz", "-o", str(target), data_dir=copied)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"  {held} captures in files still being written ({name}.open): left out" in done.stdout
+    validate(target)
+    with zipfile.ZipFile(target) as wacz:
+        assert not any(entry.endswith(name) for entry in wacz.namelist())
+    assert all(fields["filename"] != name for _, fields in index_lines(target))
+
+    index = scrapy("cdxj", data_dir=copied)
+    assert index.returncode == 0, index.stderr
+    assert f"{held} captures in files still being written ({name}.open): left out" in index.stderr
+    assert index.stdout and f'"{name}"' not in index.stdout
+
+
+def test_a_file_neither_there_nor_open_is_one_line_exit_1(copied: Path) -> None:
+    name, _ = newest_file(copied)
+    (copied / "warc" / name).unlink()
+    for command, output in (("wacz", "gone.wacz"), ("cdxj", "gone.cdxj")):
+        done = scrapy(command, "-o", str(copied / output), data_dir=copied)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert done.stderr.count("\n") == 1 and name in done.stderr and "missing" in done.stderr
+        assert not (copied / output).exists()
+
+
+def test_a_bot_challenge_is_not_indexed_and_said_so(copied: Path) -> None:
+    database = f"sqlite:///{copied / 'archive.sqlite3'}"
+    with open_catalogue(database)() as session, session.begin():
+        referred = select(Capture.refers_to_capture_id).where(Capture.refers_to_capture_id.is_not(None))
+        challenge = session.scalars(select(Capture).where(  # selected, and no revisit's original
+            Capture.warc_type == "response", Capture.status == 200, Capture.id.not_in(referred))).first()
+        assert challenge is not None
+        challenge.blocked = "challenge"
+        url, when = challenge.url, challenge.fetched_at
+    target = copied / "blocked.wacz"
+    done = scrapy("wacz", "-o", str(target), data_dir=copied)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "not indexed: 1 bot challenges" in done.stdout
+    stamp = when.strftime("%Y%m%d%H%M%S")
+    assert not [key for key, fields in index_lines(target)
+                if fields["url"] == url and key.endswith(stamp)]
+    index = scrapy("cdxj", data_dir=copied)
+    assert "left out: 1 bot challenges" in index.stderr

@@ -5,8 +5,9 @@
     scrapy cdxj --per-file                                  # each closed WARC file's index, if missing
 
 Lines come from the catalogue (storage.cdxj), never from re-reading WARC files: 304 revisits
-point at the record holding their payload, bot challenges are left out. What is left out is
-counted on stderr. Exit status (crawler.exitcodes): 0 written; 1 the catalogue or the output
+point at the record holding their payload, bot challenges are left out, and so are captures
+in files still being written (`NAME.open`; crawler.replayindex). What is left out is counted
+on stderr. Exit status (crawler.exitcodes): 0 written; 1 the catalogue or the output
 cannot be used (one line says why); 2 bad arguments.
 """
 
@@ -25,7 +26,7 @@ from scrapy.exceptions import UsageError
 from crawler.config import setting
 from crawler.exitcodes import Unusable, one_line_errors, opened
 from crawler.profiles import load_profiles
-from crawler.replayindex import selected_lines
+from crawler.replayindex import ReplaySelection, selected_lines
 from crawler.selection import add_selection_options, selection_of
 from storage.catalogue.db import open_catalogue
 from storage.cdxj import CdxjCounts
@@ -67,14 +68,17 @@ class Command(ScrapyCommand):
         url = setting(settings, "DATABASE_URL", str)
         sessions = opened(lambda: open_catalogue(url), url)
         counts = CdxjCounts()
+        replay = ReplaySelection(selection, profiles, Path(setting(settings, "WARC_DIR", str)))
         with sessions() as session:
-            lines = selected_lines(session, selection, profiles, counts)
+            lines = selected_lines(session, replay, counts)
             if opts.output:
                 opened(lambda: _write_atomically(Path(opts.output), lines), url)
             else:
                 opened(lambda: sys.stdout.writelines(line + "\n" for line in lines), url)
                 sys.stdout.flush()
         print(_summary(counts, opts.output or "stdout"), file=sys.stderr)
+        if replay.note():
+            print(replay.note(), file=sys.stderr)
 
     def _per_file(self, opts: argparse.Namespace) -> None:
         if opts.output or any(getattr(opts, name) for name in

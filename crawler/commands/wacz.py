@@ -6,7 +6,9 @@ ReplayWeb.page, pywb and other archives.
 
 Inside: the WARC files holding the selected captures (and the records their revisits refer
 to), stored as they are; their CDXJ index; one page per article with its title and text; and
-datapackage.json with every entry's sha256 and size. Exit status: 0 written; 1 the
+datapackage.json with every entry's sha256 and size. Captures in files still being written
+(`NAME.open`, a running or killed crawl's) are left out and counted (crawler.replayindex).
+Exit status: 0 written; 1 the
 catalogue, an archive file or the output cannot be used (one line says why; no file is
 left behind); 2 bad arguments, or a selection holding no capture.
 
@@ -24,11 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import setting
 from crawler.exitcodes import ExitCode, Unusable, catalogue_problem, one_line_errors, opened
-from crawler.packaging import MissingFile, PageTally, contents_of, pages_of
+from crawler.packaging import Contents, PageTally, pages_of
 from crawler.profiles import load_profiles
 from crawler.selection import Selection, add_selection_options, selection_of
 from storage.catalogue.db import open_catalogue
-from storage.cdxj import CdxjCounts, cdxj_lines
+from storage.cdxj import CdxjCounts
 from storage.wacz.writer import Described, WaczWriter
 
 
@@ -64,36 +66,34 @@ class Command(ScrapyCommand):
         sessions = opened(lambda: open_catalogue(url), url)
         warc_dir = Path(setting(settings, "WARC_DIR", str))
         text_dir = Path(setting(settings, "EXTRACT_TEXT_DIR", str))
+        contents = Contents(selection, profiles, warc_dir)
+        replay = contents.replay
         with sessions() as session:
             try:
-                contents = contents_of(session, selection, profiles, warc_dir)
-                if not contents.selected:
-                    raise Unusable(f"no capture matches the selection ({describe(selection)}): "
-                                   "nothing to package", ExitCode.USAGE)
                 title = opts.title or f"vnarchive: {describe(selection)}"
                 pages, counts = PageTally(), CdxjCounts()
                 with WaczWriter(target) as wacz:
+                    # the index first: making its lines decides which files the package holds
+                    index = wacz.write_index(contents.lines(session, counts), contents.names)
+                    if not replay.selected:
+                        raise Unusable(f"no capture matches the selection ({describe(selection)})"
+                                       + _open_note(replay.note()) + ": nothing to package", ExitCode.USAGE)
                     for name, packaged in contents.names.items():
                         wacz.add_warc(packaged, contents.paths[name])
-                    index = wacz.write_index(cdxj_lines(session, contents.capture_ids, counts),
-                                             contents.names)
                     wacz.write_pages(pages_of(session, selection, profiles, contents, text_dir, pages),
                                      title)
-                    wacz.finish(Described(title, _description(selection, contents.selected),
+                    wacz.finish(Described(title, _description(selection, replay.selected),
                                           "vnarchive (scrapy wacz)"))
-            except MissingFile as error:
-                raise Unusable(f"{error.filename}: {error.strerror}: the catalogue names it, so the "
-                               "package would not be whole; nothing was written") from None
             except SQLAlchemyError as error:
                 raise catalogue_problem(error, url) from error
             except OSError as error:
                 raise Unusable(f"{target} not written: {error.filename or ''}: "
                                f"{error.strerror or error}") from None
-        print(f"wrote {target}: {len(contents.names)} WARC files, {contents.selected} captures "
-              f"(and {contents.originals} records outside the selection that its revisits refer to), "
+        print(f"wrote {target}: {len(contents.names)} WARC files, {replay.selected} captures "
+              f"(and {replay.originals} records outside the selection that its revisits refer to), "
               f"{index.lines} index lines, "
               f"{pages.pages} pages ({pages.pages - sum(pages.without_text.values())} with text)")
-        _notes(contents.left_out, counts, index.left_out, pages)
+        _notes(replay.refused, replay.note(), counts, pages)
         return ExitCode.OK
 
 
@@ -115,15 +115,20 @@ def _description(selection: Selection, captures: int) -> str:
             "records their revisits refer to; one page per article, with its extracted text.")
 
 
-def _notes(left_out: dict[str, int], counts: CdxjCounts, unindexed: int, pages: PageTally) -> None:
+def _open_note(note: str | None) -> str:
+    return f" ({note})" if note else ""
+
+
+def _notes(left_out: dict[str, int], being_written: str | None, counts: CdxjCounts,
+           pages: PageTally) -> None:
     for kind, number in sorted(left_out.items()):
         print(f"  left out: {number} captures held in {kind} files (only WARC files go in a WACZ)")
+    if being_written:
+        print(f"  {being_written}")
     if counts.blocked:
         print(f"  not indexed: {counts.blocked} bot challenges (archived, not the page)")
     if counts.unresolved_304:
         print(f"  not indexed: {counts.unresolved_304} not-modified revisits whose original is not "
               f"catalogued (e.g. {', '.join(counts.unresolved_examples[:3])})")
-    if unindexed:
-        print(f"  not indexed: {unindexed} lines naming files outside the package")
     for why, number in sorted(pages.without_text.items()):
         print(f"  pages without text: {number} ({why})")

@@ -15,7 +15,6 @@ profile: then every HTML page is an article, extracted with default hints.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,8 +25,8 @@ from crawler.extraction.article import HTML_TYPES
 from crawler.profiles import SiteProfile
 from crawler.selection import Selection, SiteOf
 from storage.catalogue.selection import (
-    Candidate,
-    candidates_by_url,
+    CaptureRow,
+    captures_by_url,
     newest_2xx_fetches,
     urls_extracted_by_others,
 )
@@ -59,19 +58,19 @@ class Selected:
 
 
 def select_work(session: Session, selection: Selection, profiles: dict[str, SiteProfile]) -> Selected:
-    pattern = re.compile(selection.url_pattern) if selection.url_pattern else None
     stale = (urls_extracted_by_others(session, selection.stale_against)
              if selection.stale_against else None)
     chooser = _Chooser(profiles)
     selected = Selected()
-    for url, candidates in candidates_by_url(session, run=selection.run, since=selection.since,
-                                             until=selection.until):
-        if (pattern and not pattern.search(url)) or (stale is not None and url not in stale):
+    for url, candidates in captures_by_url(session, selection.narrowing):
+        if not selection.matches_url(url) or (stale is not None and url not in stale):
             continue
         newest = None
         for candidate in candidates:
+            if not selection.admits(candidate.site, url, chooser.site_of):
+                continue
             item = chooser.item(candidate, selected.ignored)
-            if item is None or (selection.site and item.site != selection.site):
+            if item is None:
                 continue
             if newest is not None:
                 selected.superseded += 1
@@ -89,7 +88,7 @@ class _Chooser:
     def __init__(self, profiles: dict[str, SiteProfile]) -> None:
         self.site_of = SiteOf(profiles)
 
-    def item(self, capture: Candidate, ignored: Counter[str]) -> WorkItem | None:
+    def item(self, capture: CaptureRow, ignored: Counter[str]) -> WorkItem | None:
         profile = self.site_of(capture.site, capture.url)
         revisit = capture.warc_type == "revisit"
         status: int | None = capture.status

@@ -269,3 +269,9 @@ def payload_capture(session: Session, capture: Capture) -> Capture | None:
     if capture.refers_to_capture_id is None:
         return None
     return session.get(Capture, capture.refers_to_capture_id)
+
+
+def payload_capture_of_record(session: Session, record_id: str) -> Capture | None:
+    """`payload_capture` of the capture of WARC record `record_id` (None if not catalogued)."""
+    capture = session.scalar(select(Capture).where(Capture.warc_record_id == record_id))
+    return payload_capture(session, capture) if capture is not None else None

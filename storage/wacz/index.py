@@ -5,8 +5,8 @@ so a reader fetches only the blocks it needs (the ZipNum layout of cdxj-indexer)
 
 Why lines are rewritten: the catalogue names a file by its path under the WARC folder (or its
 absolute path, if imported); inside the package it is `archive/<name>`, and a line must name
-that. A line naming a file the package does not hold could never be replayed: it is left out
-and counted, never written.
+that. The selection (crawler.replayindex) gives only lines whose files the package holds: a
+line naming another file is a bug (`NotPackaged`), never written with a local path in it.
 """
 
 from __future__ import annotations
@@ -15,13 +15,17 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO
 
-__all__ = ["BLOCK_LINES", "IndexWritten", "UnsortedIndex", "renamed_lines", "write_zipnum"]
+__all__ = ["BLOCK_LINES", "IndexWritten", "NotPackaged", "UnsortedIndex", "renamed_lines", "write_zipnum"]
 
 BLOCK_LINES = 1024  # py-wacz's (and ArchiveWeb.page's) block size
 INDEX_NAME = "index.cdx.gz"
+
+
+class NotPackaged(KeyError):
+    """A line names a file the package does not hold."""
 
 
 class UnsortedIndex(ValueError):
@@ -31,9 +35,6 @@ class UnsortedIndex(ValueError):
 @dataclass
 class IndexWritten:
     lines: int = 0
-    left_out: int = 0
-    """Lines naming a file the package does not hold."""
-    left_out_files: set[str] = field(default_factory=set)
 
 
 def renamed_lines(lines: Iterable[str], names: dict[str, str], tally: IndexWritten) -> Iterator[str]:
@@ -41,16 +42,17 @@ def renamed_lines(lines: Iterable[str], names: dict[str, str], tally: IndexWritt
     for line in lines:
         key, _, data = line.rstrip("\n").partition(" {")
         fields = json.loads("{" + data)
-        packaged = names.get(fields.get("filename", ""))
-        if packaged is None:
-            tally.left_out += 1
-            tally.left_out_files.add(str(fields.get("filename")))
-            continue
-        fields["filename"] = packaged
+        fields["filename"] = _packaged(names, fields.get("filename"), key)
         revisit = fields.get("revisit")  # a 304 pointed at its original keeps its own record here
         if isinstance(revisit, dict) and "filename" in revisit:
-            revisit["filename"] = names.get(revisit["filename"], revisit["filename"])
+            revisit["filename"] = _packaged(names, revisit["filename"], key)
         yield f"{key} {json.dumps(fields, ensure_ascii=False)}\n"
+
+
+def _packaged(names: dict[str, str], name: object, key: str) -> str:
+    if not isinstance(name, str) or name not in names:
+        raise NotPackaged(f"CDXJ line {key!r} names {name!r}, which the package does not hold")
+    return names[name]
 
 
 def write_zipnum(lines: Iterable[str], data_out: BinaryIO, tally: IndexWritten) -> list[str]:
