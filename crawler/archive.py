@@ -41,8 +41,9 @@ it had not finished pending in the frontier, and the next run takes it up):
    failures, done marks, then failed fetches.
 4. `close` is queued last: every write queued before it is committed first.
 
-A WARC file closed (rotated past WARC_MAX_SIZE, or at the end) gets its CDXJ index
-(storage.cdxjfiles) on this thread once the batch holding its last rows has committed.
+A WARC file is closed (rotated past WARC_MAX_SIZE, or at the end) on this thread only
+after the batch holding its last rows has committed, and then gets its CDXJ index
+(storage.cdxjfiles): a closed file of ours never holds a record the catalogue lacks.
 """
 
 from __future__ import annotations
@@ -153,6 +154,7 @@ class Archive:
     def __init__(self, writer: WarcWriter, sessions: sessionmaker[Session], text_dir: Path,
                  backoff: Backoff | None = None):
         self.writer = writer
+        writer.rotate_on_write = False  # a full file is closed once its rows commit (_rotate)
         self.backoff = backoff or Backoff()
         self.sessions = sessions
         self.captures = CaptureWriter(writer)
@@ -296,8 +298,19 @@ class Archive:
         else:
             for future, result in batch.waiting:
                 future.set_result(filed[id(result)] if isinstance(result, _Extraction) else result)
+            self._rotate()
             self._index_closed_files(session)
         return _Batch()
+
+    def _rotate(self) -> None:
+        """Close the WARC file once it is full and every record in it is catalogued: a closed
+        file of ours never holds a record the catalogue lacks (a failed batch or a killed
+        process leaves it `.open`, which the next run repairs and catalogues)."""
+        try:
+            self.writer.rotate_if_full()
+        except Exception:  # the file is left .open, whole and catalogued: repair renames it
+            logger.error("Could not close the full WARC file; the next run's repair closes it",
+                         exc_info=True)
 
     def _index_closed_files(self, session: Session) -> None:
         """Index each WARC file closed since the last commit: its rows are all committed now.
@@ -308,8 +321,8 @@ class Archive:
             try:
                 counts = write_file_index(session, self.writer.directory, name, run=self.run_id)
             except Exception:
-                logger.error("Could not write the CDXJ index of %s; the next run (or `scrapy cdxj "
-                             "--per-file`) writes it", name, exc_info=True)
+                logger.error("Could not write the CDXJ index of %s; `scrapy cdxj --per-file` "
+                             "writes it", name, exc_info=True)
             else:
                 logger.info("Indexed %s: %d CDXJ lines", name, counts.lines)
             finally:
@@ -321,8 +334,6 @@ class Archive:
         """Undo what a failed batch taught the caches, and leave its WARC file `.open`: its
         records are in the file but not in the catalogue, which a later repair mends."""
         self.captures.forget(batch.captures)
-        # a file closed during this batch lacks the rows that failed: no index for it now
-        self._files_seen = len(self.writer.files_written)
         if batch.captures:
             try:
                 self.writer.abandon()

@@ -8,6 +8,7 @@ what to do, not a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad arguments (Scrapy's own code)
     LOCKED = 3  # another run holds the site: nothing was fetched
     BLOCKED = 4  # the site answers with a bot challenge instead of pages: stopped early
+    PIPE_CLOSED = 141  # the reader of stdout went away (`| head`): as a tool SIGPIPE stops
 
 
 class Unusable(RuntimeError):
@@ -39,7 +41,7 @@ def catalogue_problem(error: BaseException, url: str) -> Unusable:
     """One line for a catalogue that cannot be opened or written (refused, read-only, ...)."""
     detail = getattr(error, "orig", None) or error
     text = " ".join(str(detail).split())[:300]
-    where = url.split("@")[-1]  # never print a password
+    where = without_credentials(url)
     return Unusable(f"the catalogue {where} cannot be used ({text}): check DATABASE_URL, that the "
                     "database server answers, and that DATA_DIR is writable")
 
@@ -54,6 +56,12 @@ def one_line_errors(command: str) -> Iterator[None]:
         raise SystemExit(int(error.code)) from None
 
 
+def without_credentials(url: str) -> str:
+    """A database URL fit to print: what comes before its host (user, password) left out."""
+    scheme, separator, rest = url.partition("://")
+    return scheme + separator + rest.rpartition("@")[2] if separator else url.rpartition("@")[2]
+
+
 def opened(open_it: Callable[[], T], url: str) -> T:
     """`open_it()`, with a catalogue or folder failure turned into Unusable."""
     try:
@@ -61,5 +69,29 @@ def opened(open_it: Callable[[], T], url: str) -> T:
     except SQLAlchemyError as error:
         raise catalogue_problem(error, url) from error
     except OSError as error:
-        raise Unusable(f"{error.filename or url}: {error.strerror or error}: set DATA_DIR (or the "
+        where = error.filename or f"a folder of {without_credentials(url)}"
+        raise Unusable(f"{where}: {error.strerror or error}: set DATA_DIR (or the "
                        "setting naming this folder) to a writable folder") from error
+
+
+@contextmanager
+def output_errors(name: str) -> Iterator[None]:
+    """Writing a command's output: an output that cannot be written is one line naming it
+    (not the catalogue, not DATA_DIR); a reader that went away (`| head`) is not an error of
+    ours: stop quietly, with the status a shell shows for a tool SIGPIPE stopped."""
+    try:
+        yield
+    except BrokenPipeError:
+        stop_quietly()
+    except OSError as error:
+        raise Unusable(f"{name} cannot be written ({error.strerror or error}); "
+                       "choose a writable place") from error
+
+
+def stop_quietly() -> None:
+    """Exit with PIPE_CLOSED; stdout points at /dev/null first, so that the interpreter's
+    last flush of what is still buffered for the closed pipe prints no error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    raise SystemExit(int(ExitCode.PIPE_CLOSED))

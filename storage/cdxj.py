@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import surt
 from sqlalchemy.orm import Session
@@ -40,6 +41,7 @@ __all__ = ["CdxjCounts", "index_rows", "line_files", "line_of", "lines_of", "url
 
 TIMESTAMP = "%Y%m%d%H%M%S"
 _MIME_END = re.compile(r"[;\s]")
+WHITESPACE = re.compile(r"\s")
 
 
 @dataclass
@@ -96,11 +98,12 @@ def line_files(row: CaptureRow) -> tuple[str, ...]:
 
 
 def url_key(url: str) -> str:
-    """The SURT key pywb and cdxj-indexer give a URL (the URL itself if it cannot be read)."""
+    """The SURT key pywb and cdxj-indexer give a URL; a URL surt cannot read is its own key,
+    with its whitespace percent-encoded: readers split a line at its first two spaces."""
     try:
         return surt.surt(url)
     except Exception:  # surt raises whatever urllib raises on a malformed URL
-        return url
+        return WHITESPACE.sub(lambda space: quote(space.group()), url)
 
 
 def _not_modified_line(row: CaptureRow, counts: CdxjCounts) -> str | None:

@@ -5,25 +5,26 @@ folder and the WARC folder as they are, and sees every closed file without re-in
 anything. Each index holds the lines (storage.cdxj) of the captures whose record is in
 that file, sorted; it is written from the catalogue once the file's rows are committed,
 to a temporary name and renamed, so a reader never sees half an index. A file closed but
-never indexed (a crash in between) is found by `missing_indexes` and indexed later.
+never indexed (a crash in between) is found by `missing_indexes`, which leaves out files
+whose writer still runs, and indexed later.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from storage.atomic import atomic_output
 from storage.cdxj import CdxjCounts, index_rows, lines_of
 from storage.sorting import sorted_lines
-from storage.warc.writer import STAMP_FORMAT
+from storage.warc.writer import STAMP_FORMAT, safe_hostname
 
-__all__ = ["INDEX_FOLDER", "Writer", "index_path", "missing_indexes", "own_closed_files",
+__all__ = ["INDEX_FOLDER", "Missing", "Writer", "index_path", "missing_indexes", "own_closed_files",
            "write_file_index", "writer_of"]
 
 INDEX_FOLDER = "indexes"
@@ -44,17 +45,8 @@ def write_file_index(session: Session, warc_dir: Path, warc_name: str,
     rows = index_rows(session, warc_file=warc_name, run=run)
     target = index_path(warc_dir, warc_name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{warc_name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.writelines(line + "\n" for line in sorted_lines(lines_of(rows, counts)))
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_output(target, "w", encoding="utf-8", newline="\n") as out:
+        out.writelines(line + "\n" for line in sorted_lines(lines_of(rows, counts)))
     return counts
 
 
@@ -66,9 +58,33 @@ def own_closed_files(warc_dir: Path) -> list[str]:
                   if OWN_NAME.match(path.name) and path.is_file())
 
 
-def missing_indexes(warc_dir: Path) -> list[str]:
-    """Closed WARC files of ours that have no index yet."""
-    return [name for name in own_closed_files(warc_dir) if not index_path(warc_dir, name).exists()]
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """Closed WARC files of ours without an index: those to index now, and those whose
+    writer may still be running, left to it."""
+
+    indexable: list[str]
+    written_elsewhere: list[str]  # on another host: whether its writer runs cannot be told here
+
+
+def missing_indexes(warc_dir: Path, hostname: str,
+                    alive: Callable[[int, datetime | None], bool]) -> Missing:
+    """Closed WARC files of ours without an index whose writer is gone: written on this host
+    by a process that no longer runs (`alive(pid, since)`, as storage.repair.abandoned asks
+    it). A live crawler indexes each file it closed once the file's rows are committed:
+    indexed before that, by anyone else, an index would lack them (and might replace the
+    crawler's own, complete one). Files of other hosts are left to those hosts."""
+    indexable, elsewhere = [], []
+    for name in own_closed_files(warc_dir):
+        if index_path(warc_dir, name).exists():
+            continue
+        writer = writer_of(name)
+        assert writer is not None  # own_closed_files lists names writer_of reads
+        if writer.host != safe_hostname(hostname):
+            elsewhere.append(name)
+        elif not alive(writer.pid, writer.named_at):
+            indexable.append(name)
+    return Missing(indexable, elsewhere)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,3 +59,12 @@ def test_sorted_through_temporary_runs_equals_sorted() -> None:
     lines = [f"{random.Random(n).random():.6f} {n} {{}}" for n in range(1000)] + ["ả é", "a"]
     assert list(sorted_lines(lines, run_size=7)) == sorted(lines)
     assert list(sorted_lines([], run_size=7)) == []
+
+
+def test_an_unreadable_url_keys_a_line_without_whitespace() -> None:
+    url = "http://vov.vn:b c/tin tức\tmới\u3000x"  # surt cannot read its port
+    line = line_of(row(url=url))
+    assert line is not None
+    key, stamp, fields = line.split(" ", 2)
+    assert key == "http://vov.vn:b%20c/tin%20tức%09mới%E3%80%80x" and not any(c.isspace() for c in key)
+    assert (stamp, json.loads(fields)["url"]) == ("20250314083005", url)

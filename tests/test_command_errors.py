@@ -72,3 +72,50 @@ def test_extract_into_an_unwritable_folder(tmp_path: Path, how: str) -> None:
     out = unwritable(tmp_path, how)
     done = scrapy("extract", "-o", str(out), str(page), data_dir=tmp_path, database_url=REFUSED)
     assert str(out) in one_line(done, "extract")  # and the database is not its business
+
+
+@pytest.fixture(scope="module")
+def small_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    data_dir = tmp_path_factory.mktemp("outputs")
+    (data_dir / "text").mkdir()
+    pages = [Page(f"https://vov.vn/bai-{n}.vov", b"<p>x</p>") for n in range(3)]
+    return data_dir, archive_pages(data_dir, pages)
+
+
+def into(stdout: int, *args: str, data_dir: Path, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
+    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=PROJECT, env=env, stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("command", [("cdxj",), ("export", "-o", "-", "--format", "csv")])
+def test_a_full_output_is_one_line_naming_it(small_archive: tuple[Path, str],
+                                             command: tuple[str, ...]) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    data_dir, database_url = small_archive
+    with open("/dev/full", "w") as full:
+        done = into(full.fileno(), *command, data_dir=data_dir, database_url=database_url)
+    line = one_line(done, command[0])
+    assert "stdout cannot be written (No space left on device)" in line
+    assert "sqlite" not in line and "DATA_DIR" not in line
+
+
+@pytest.mark.parametrize("command", [("cdxj",), ("export", "-o", "-", "--format", "csv")])
+def test_a_reader_that_went_away_stops_the_command_quietly(
+        small_archive: tuple[Path, str], command: tuple[str, ...]) -> None:
+    """`scrapy cdxj | head`: a closed pipe is no error of ours; 141 as for tools SIGPIPE stops."""
+    data_dir, database_url = small_archive
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line
+    try:
+        done = into(write_end, *command, data_dir=data_dir, database_url=database_url)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_no_database_password_is_printed(tmp_path: Path) -> None:
+    done = scrapy("cdxj", data_dir=tmp_path, database_url="postgresql+psycopg://vn:s3cret@127.0.0.1:1/x")
+    line = one_line(done, "cdxj")
+    assert "s3cret" not in line and "127.0.0.1:1/x" in line

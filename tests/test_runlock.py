@@ -21,13 +21,14 @@ from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
 from crawler.archive import Archive
-from crawler.extensions.runlock import RunLifecycle, SiteLocked
+from crawler.extensions.runlock import RunLifecycle, SiteLocked, pid_alive
 from crawler.signals import archive_closed
 from storage.catalogue import locks, runs
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture, CrawlRun
+from storage.cdxjfiles import index_path, missing_indexes
 from storage.warc.exchange import HttpExchange
-from storage.warc.writer import WarcWriter
+from storage.warc.writer import STAMP_FORMAT, WarcWriter
 
 DEAD_PID = 999_999_99  # above any pid_max: never a live process
 HOST = socket.gethostname()
@@ -126,3 +127,75 @@ def test_a_lost_lock_and_a_failed_heartbeat_are_counted(crawler: Crawler, catalo
                                     replace=holder)
     lifecycle.lock_renewed(lifecycle.lock.beat())
     assert crawler.stats.get_value("runlock/lost") is True
+
+
+def closed_file(warc_dir: Path, pid: int, named_at: datetime, host: str = HOST) -> str:
+    """A WARC file of ours, closed (renamed), of one catalogued capture, without its index."""
+    name = f"vnarchive-{named_at.strftime(STAMP_FORMAT)}-00000-{host}-{pid}.warc.gz"
+    with WarcWriter(warc_dir, file_name=lambda serial: name) as writer:
+        writer.write_exchange(HttpExchange(
+            f"https://vov.vn/{name}", "GET", [], b"", "HTTP/1.1", 200,
+            [("Content-Type", "text/html")], b"<p>trang</p>", datetime.now(UTC)))
+    return name
+
+
+def test_start_up_indexes_what_a_crash_left_and_leaves_an_older_backlog(
+        crawler: Crawler, tmp_path: Path, catalogue_url: str) -> None:
+    """After an upgrade no file has an index: indexing them all before the heartbeat starts
+    could outlast RUNLOCK_STALE_AFTER and let the next run take the lock."""
+    warc = tmp_path / "warc"
+    long_ago = datetime(2025, 1, 1, tzinfo=UTC)
+    backlog = [closed_file(warc, DEAD_PID - 1, long_ago),  # an earlier finished run
+               closed_file(warc, DEAD_PID, long_ago)]  # an earlier process given the same pid
+    dead_run(catalogue_url)
+    crashed = closed_file(warc, DEAD_PID, datetime.now(UTC))  # the dead run died before indexing it
+    left_open(warc, records=1)
+
+    lifecycle = RunLifecycle.from_crawler(crawler)
+    lifecycle.heartbeat.clock = Clock()
+    lifecycle.spider_opened(crawler.spidercls())
+    assert crawler.stats.get_value("runlock/indexed_files") == 2
+    repaired = f"vnarchive-20260301080000000000-00000-{HOST}-{DEAD_PID}.warc.gz"
+    assert index_path(warc, repaired).read_text(encoding="utf-8").count("\n") == 1
+    assert index_path(warc, crashed).exists()
+    assert missing_indexes(warc, HOST, pid_alive).indexable == sorted(backlog)  # cdxj --per-file's
+
+
+def test_only_files_whose_writer_is_gone_are_indexable(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    gone = closed_file(tmp_path, DEAD_PID, now)
+    closed_file(tmp_path, os.getpid(), now)  # a live crawler indexes its own, once committed
+    elsewhere = closed_file(tmp_path, DEAD_PID, now, host="other-host")
+    missing = missing_indexes(tmp_path, HOST, pid_alive)
+    assert (missing.indexable, missing.written_elsewhere) == ([gone], [elsewhere])
+
+
+def test_a_full_file_whose_batch_failed_stays_open_then_is_catalogued_and_indexed(
+        crawler: Crawler, tmp_path: Path, catalogue_url: str) -> None:
+    """The file is full after its first record; the batch holding that record's row fails.
+    Closed then, it would hold a record the catalogue never gets, indexed without it."""
+    warc = tmp_path / "warc"
+    name = f"vnarchive-{datetime.now(UTC).strftime(STAMP_FORMAT)}-00000-{HOST}-{DEAD_PID}.warc.gz"
+    (tmp_path / "text").mkdir()
+    dying = Archive(WarcWriter(warc, max_size=1, file_name=lambda serial: name),
+                    open_catalogue(catalogue_url), tmp_path / "text")
+    dying.site = "vov"
+
+    def failing(session: object, captures: list[object], **options: object) -> None:
+        raise OSError("the catalogue went away")
+
+    dying.captures.insert = failing  # type: ignore[method-assign]
+    exchange = HttpExchange("https://vov.vn/a-post.vov", "GET", [], b"", "HTTP/1.1", 200,
+                            [("Content-Type", "text/html")], b"<p>trang</p>", datetime.now(UTC))
+    with pytest.raises(OSError, match="went away"):
+        dying.archive_exchange(exchange, "<urn:uuid:11111111-1111-4111-8111-111111111111>", None,
+                               "article").result(timeout=30)
+    dying.close().result(timeout=30)
+    assert [p.name for p in warc.iterdir()] == [name + ".open"]  # not closed: not all catalogued
+
+    dead_run(catalogue_url)
+    RunLifecycle.from_crawler(crawler)
+    with open_catalogue(catalogue_url)() as session:
+        assert session.scalars(select(Capture.warc_file)).all() == [name]
+    lines = index_path(warc, name).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and "a-post.vov" in lines[0]

@@ -4,19 +4,21 @@
     scrapy cdxj --site vov --since 2025-01-01 -o jan.cdxj   # a selection (crawler.selection)
     scrapy cdxj --per-file                                  # each closed WARC file's index, if missing
 
+--per-file leaves out files whose writer still runs (it indexes them itself once their rows
+are committed) and files written on other hosts (storage.cdxjfiles.missing_indexes).
+
 Lines come from the catalogue (storage.cdxj), never from re-reading WARC files: 304 revisits
 point at the record holding their payload, bot challenges are left out, and so are captures
 in files still being written (`NAME.open`; crawler.replayindex). What is left out is counted
 on stderr. Exit status (crawler.exitcodes): 0 written; 1 the catalogue or the output
-cannot be used (one line says why); 2 bad arguments.
+cannot be used (one line says why); 2 bad arguments; 141 the reader of stdout went away.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import socket
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,10 +26,12 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.config import setting
-from crawler.exitcodes import Unusable, one_line_errors, opened
+from crawler.exitcodes import one_line_errors, opened, output_errors
+from crawler.extensions.runlock import pid_alive
 from crawler.profiles import load_profiles
 from crawler.replayindex import ReplaySelection, selected_lines
 from crawler.selection import add_selection_options, selection_of
+from storage.atomic import atomic_output
 from storage.catalogue.db import open_catalogue
 from storage.cdxj import CdxjCounts
 from storage.cdxjfiles import index_path, missing_indexes, write_file_index
@@ -71,11 +75,7 @@ class Command(ScrapyCommand):
         replay = ReplaySelection(selection, profiles, Path(setting(settings, "WARC_DIR", str)))
         with sessions() as session:
             lines = selected_lines(session, replay, counts)
-            if opts.output:
-                opened(lambda: _write_atomically(Path(opts.output), lines), url)
-            else:
-                opened(lambda: sys.stdout.writelines(line + "\n" for line in lines), url)
-                sys.stdout.flush()
+            opened(lambda: _write(opts.output, lines), url)
         print(_summary(counts, opts.output or "stdout"), file=sys.stderr)
         if replay.note():
             print(replay.note(), file=sys.stderr)
@@ -89,7 +89,8 @@ class Command(ScrapyCommand):
         url = setting(settings, "DATABASE_URL", str)
         sessions = opened(lambda: open_catalogue(url), url)
         total = CdxjCounts()
-        names = missing_indexes(warc_dir)
+        missing = missing_indexes(warc_dir, socket.gethostname(), pid_alive)
+        names = missing.indexable
         for name in names:
             with sessions() as session:
                 counts = opened(lambda: write_file_index(session, warc_dir, name), url)  # noqa: B023
@@ -97,22 +98,21 @@ class Command(ScrapyCommand):
             print(f"{index_path(warc_dir, name)}: {counts.lines} lines", file=sys.stderr)
         print(f"{len(names)} per-file indexes written. " + _summary(total, str(warc_dir / "indexes")),
               file=sys.stderr)
+        if missing.written_elsewhere:
+            print(f"{len(missing.written_elsewhere)} files written on other hosts left without an "
+                  "index: run `scrapy cdxj --per-file` on the host that wrote them",
+                  file=sys.stderr)
 
 
-def _write_atomically(target: Path, lines: Iterable[str]) -> None:
-    """Write to a temporary file beside `target`, then rename: never half an index."""
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise Unusable(f"{target}: its folder {folder} does not exist")
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.writelines(line + "\n" for line in lines)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+def _write(output: str | None, lines: Iterable[str]) -> None:
+    """To `output` (replaced whole, or left as it was) or to stdout."""
+    with output_errors(output or "stdout"):
+        if output:
+            with atomic_output(Path(output), "w", encoding="utf-8", newline="\n") as out:
+                out.writelines(line + "\n" for line in lines)
+        else:
+            sys.stdout.writelines(line + "\n" for line in lines)
+            sys.stdout.flush()
 
 
 def _summary(counts: CdxjCounts, where: str) -> str:

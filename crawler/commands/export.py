@@ -21,7 +21,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.config import setting
-from crawler.exitcodes import ExitCode, Unusable, one_line_errors, opened
+from crawler.exitcodes import ExitCode, Unusable, one_line_errors, opened, output_errors
 from crawler.export import Exported, TextSource, records
 from crawler.profiles import load_profiles
 from crawler.selection import add_selection_options, selection_of
@@ -76,15 +76,13 @@ class Command(ScrapyCommand):
 
         def write() -> None:
             with sessions() as session:
-                try:
-                    with open_output(opts.output) as stream:
-                        writer = record_writer(stream, format_name)
-                        for record in records(session, selection, profiles, texts,
-                                              versions=opts.versions, tally=tally):
-                            writer.write(record)
-                except OSError as error:  # texts and records fail per record: this is the output
-                    raise Unusable(f"{opts.output} cannot be written ({error.strerror or error}): "
-                                   "nothing was written; choose a writable place") from error
+                # texts and records fail per record: an OSError here is the output's
+                with output_errors("stdout" if opts.output == "-" else opts.output), \
+                        open_output(opts.output) as stream:
+                    writer = record_writer(stream, format_name)
+                    for record in records(session, selection, profiles, texts,
+                                          versions=opts.versions, tally=tally):
+                        writer.write(record)
 
         opened(write, url)
         print(summary(tally, opts.output, time.monotonic() - started), file=sys.stderr)

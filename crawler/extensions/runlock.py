@@ -8,9 +8,11 @@ gone, or when its heartbeat stopped (another host, or a hung run); a stale lock 
 reported and taken over, so a crashed run never blocks the site forever. Recovery then
 repairs the WARC files dead crawlers of this host left `.open` (cut after their last
 whole record), catalogues the records they hold that never reached the catalogue, marks
-the dead run killed, and writes the CDXJ index of each closed file of a dead crawler of
-this host that has none (storage.cdxjfiles). The run is recorded as finished, and the site freed, once
-the archive is closed (crawler.signals.archive_closed).
+the dead run killed, and writes the CDXJ index (storage.cdxjfiles) of the files repaired
+and of those the dead run closed without indexing them; an older backlog of missing
+indexes is left to `scrapy cdxj --per-file`, so start-up work stays bounded while the lock
+has no heartbeat yet (the lock is renewed after each file). The run is recorded as
+finished, and the site freed, once the archive is closed (crawler.signals.archive_closed).
 
 Settings: RUNLOCK_STALE_AFTER, RUNLOCK_HEARTBEAT (seconds), WARC_ENABLED (off: no run
 row, no lock). Stats: catalogue/crawl_run_id, runlock/taken_over_from_run,
@@ -259,8 +261,11 @@ class RunLifecycle:
 
     def _recover(self, dead: LockHolder | None) -> None:
         """Repair the WARC files dead crawlers of this host left open, catalogue the records
-        they hold that never reached the catalogue, and mark the dead run as killed."""
+        they hold that never reached the catalogue, mark the dead run as killed, and index
+        what a crash left without an index. Bounded: what dead crawlers left, never the whole
+        archive; the lock is renewed after each file (the heartbeat starts with the crawl)."""
         hostname = socket.gethostname()
+        repaired: set[str] = set()
         for path in abandoned(self.archive.writer.directory, hostname, pid_alive):
             # its records belong to the dead run only if that run's process wrote the file
             run_id = dead.run_id if dead is not None and dead.hostname == hostname and \
@@ -276,29 +281,39 @@ class RunLifecycle:
             logger.warning("Repaired %s left open by a dead crawler: %d records kept, %d bytes "
                            "of a cut record removed", fixed.path.name, fixed.records, fixed.cut_bytes)
             self.repaired_files += 1
+            repaired.add(fixed.path.name)
+            self._keep_lock()
         if dead is not None:
             with self.archive.sessions.begin() as session:
                 runs.mark_run_killed(session, dead.run_id)
-        self._index_missing(hostname)
+        self._index_left_by_crash(hostname, dead, repaired)
 
-    def _index_missing(self, hostname: str) -> None:
-        """Write the CDXJ index of each closed WARC file that has none: a file repaired just
-        now, or one whose crawler died between closing it and indexing it. Files of live
-        crawlers (they index their own) and of other hosts are left to their writers."""
+    def _index_left_by_crash(self, hostname: str, dead: LockHolder | None, repaired: set[str]) -> None:
+        """Write the CDXJ index a crash can leave missing: of each file repaired just now,
+        and of each file the dead run whose lock was taken over closed (it died between
+        closing a file and indexing it). Any other missing index (an archive from before
+        per-file indexes, an index that could not be written) is `scrapy cdxj --per-file`'s:
+        indexing a backlog here would hold the lock, without heartbeat, for as long as it takes."""
         warc_dir = self.archive.writer.directory
-        for name in missing_indexes(warc_dir):
-            writer = writer_of(name)
-            if writer is None or writer.host != safe_hostname(hostname) or \
-                    pid_alive(writer.pid, writer.named_at):
+        for name in missing_indexes(warc_dir, hostname, pid_alive).indexable:
+            if name not in repaired and not written_by(name, dead):
                 continue
             try:
                 with self.archive.sessions() as session:
                     counts = write_file_index(session, warc_dir, name)
             except (OSError, SQLAlchemyError):  # one file never stops the run
-                logger.error("Could not write the CDXJ index of %s", name, exc_info=True)
+                logger.error("Could not write the CDXJ index of %s; `scrapy cdxj --per-file` "
+                             "writes it", name, exc_info=True)
                 continue
             logger.info("Indexed %s (closed without its index): %d CDXJ lines", name, counts.lines)
             self.indexed_files += 1
+            self._keep_lock()
+
+    def _keep_lock(self) -> None:
+        """Renew the lock between two files of start-up recovery; stop if it was lost."""
+        if not self.lock.beat():
+            raise SiteLocked(f"run {self.lock.run_id} lost the lock of site {self.lock.site!r} "
+                             "during its start-up recovery")
 
     def _catalogue_repaired(self, open_path: Path, name: str, run_id: int | None) -> None:
         """Catalogue the records of a repaired file the catalogue lacks (written, then the
@@ -315,6 +330,16 @@ class RunLifecycle:
             logger.warning("Catalogued %d records of %s that the dead crawler had not", len(missing),
                            name)
         self.recatalogued += len(missing) - len(refused)
+
+
+def written_by(warc_name: str, dead: LockHolder | None) -> bool:
+    """Whether the process of the dead lock holder wrote this file while it held the lock (a
+    file named before it took the lock was written by an earlier process given the same pid)."""
+    writer = writer_of(warc_name)
+    if dead is None or writer is None:
+        return False
+    return writer.host == safe_hostname(dead.hostname) and writer.pid == dead.pid and \
+        (writer.named_at is None or writer.named_at >= dead.acquired_at - PID_CLOCK_SLACK)
 
 
 def json_stats(stats: dict[str, Any]) -> dict[str, Any]:

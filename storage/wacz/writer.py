@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from storage.atomic import AtomicFile
 from storage.wacz.index import INDEX_NAME, IndexWritten, renamed_lines, write_zipnum
 from storage.wacz.pages import Page, page_line, pages_header
 
@@ -62,10 +63,8 @@ class WaczWriter:
 
     def __init__(self, target: Path) -> None:
         self.target = target
-        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        os.close(handle)
-        self._partial = Path(name)
-        self._zip = zipfile.ZipFile(self._partial, "w", allowZip64=True)
+        self._output = AtomicFile(target, "wb")
+        self._zip = zipfile.ZipFile(self._output.file, "w", allowZip64=True)
         self._resources: list[dict[str, object]] = []
         self._finished = False
 
@@ -76,7 +75,7 @@ class WaczWriter:
                  trace: TracebackType | None) -> None:
         if not self._finished:
             self._zip.close()
-            self._partial.unlink(missing_ok=True)
+            self._output.discard()
 
     def add_warc(self, name: str, source: Path) -> None:
         """`source` as `archive/<name>`, stored byte for byte."""
@@ -127,10 +126,7 @@ class WaczWriter:
         digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(body).hexdigest()}
         self._write_entry("datapackage-digest.json", json.dumps(digest, indent=2).encode("utf-8"))
         self._zip.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        self._partial.chmod(0o666 & ~umask)  # a temporary file's 0600 is no package's mode
-        self._partial.replace(self.target)
+        self._output.commit()
         self._finished = True
         return self.target
 

@@ -142,6 +142,7 @@ class WarcWriter:
         now: Callable[[], datetime] = utc_now,
         file_name: Callable[[int], str] | None = None,
         hostname: str | None = None,
+        rotate_on_write: bool = True,
     ) -> None:
         if max_size <= 0:
             raise ValueError("max_size must be positive")
@@ -152,6 +153,9 @@ class WarcWriter:
         self.software = software
         self.operator_info = dict(operator_info or {})
         self.hostname = hostname or socket.gethostname()
+        # False: the caller closes a full file with rotate_if_full(), once it is safe to (the
+        # crawl's archive thread: once the catalogue holds every record of the file)
+        self.rotate_on_write = rotate_on_write
         self._new_record_id = new_record_id
         self._now = now
         self._file_name = file_name or self._default_file_name
@@ -197,9 +201,17 @@ class WarcWriter:
                 payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
                 block_digest=response.rec_headers.get_header("WARC-Block-Digest"),
             )
-            if file.tell() >= self.max_size:
+            if self.rotate_on_write and file.tell() >= self.max_size:
                 self._close_current()
             return pointer
+
+    def rotate_if_full(self) -> bool:
+        """Close (fsync, rename) the current file if it has reached max_size."""
+        with self._lock:
+            if self._file is None or self._file.tell() < self.max_size:
+                return False
+            self._close_current()
+            return True
 
     def sync(self) -> None:
         """Make the records written so far durable (before the catalogue commits to them)."""
