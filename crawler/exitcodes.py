@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from enum import IntEnum
 from typing import TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 T = TypeVar("T")
 
@@ -57,9 +58,16 @@ def one_line_errors(command: str) -> Iterator[None]:
 
 
 def without_credentials(url: str) -> str:
-    """A database URL fit to print: what comes before its host (user, password) left out."""
-    scheme, separator, rest = url.partition("://")
-    return scheme + separator + rest.rpartition("@")[2] if separator else url.rpartition("@")[2]
+    """A database URL fit to print: no password, wherever it was given (after the user, or as
+    a `password` query parameter); a URL SQLAlchemy cannot read is printed as its scheme."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url.partition("://")[0] + "://..." if "://" in url else "..."
+    query = {name: value for name, value in parsed.query.items() if name.lower() != "password"}
+    if parsed.password is None and len(query) == len(parsed.query):
+        return url  # nothing to hide: printed as given
+    return parsed.set(query=query).render_as_string(hide_password=True)
 
 
 def opened(open_it: Callable[[], T], url: str) -> T:

@@ -119,3 +119,15 @@ def test_no_database_password_is_printed(tmp_path: Path) -> None:
     done = scrapy("cdxj", data_dir=tmp_path, database_url="postgresql+psycopg://vn:s3cret@127.0.0.1:1/x")
     line = one_line(done, "cdxj")
     assert "s3cret" not in line and "127.0.0.1:1/x" in line
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql+psycopg://vn:s3cret@db:5432/x", "postgresql+psycopg://vn:***@db:5432/x"),
+    ("postgresql+psycopg:///x?host=/run/pg&user=vn&password=s3cret", "postgresql+psycopg:///x?host="),
+    ("sqlite:////data/a@b/c.db", "sqlite:////data/a@b/c.db"),  # no credentials: as given
+])
+def test_a_database_url_is_printed_without_its_password(url: str, shown: str) -> None:
+    from crawler.exitcodes import without_credentials
+
+    printed = without_credentials(url)
+    assert "s3cret" not in printed and printed.startswith(shown)

@@ -400,7 +400,8 @@ def test_an_unreachable_catalogue_is_one_line(tmp_path: Path) -> None:
     done, _ = hostile.scrapy_with_peak_rss(["warcimport", str(path)], env)
     message = [line for line in done.stderr.splitlines() if not line.startswith("PEAK_RSS_KIB")]
     assert done.returncode == 1 and len(message) == 1, done.stderr
-    assert message[0].startswith("scrapy warcimport: the catalogue 127.0.0.1:1/x cannot be used")
+    assert message[0].startswith(
+        "scrapy warcimport: the catalogue postgresql+psycopg://postgres@127.0.0.1:1/x cannot be used")
 
 
 def test_an_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:

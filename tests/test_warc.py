@@ -499,3 +499,30 @@ def test_after_a_failed_write_the_next_pointer_is_still_right(tmp_path: Path) ->
     writer.close()
     record = read_record(tmp_path, pointer.warc_file, pointer.offset, pointer.length)
     assert record.target_uri == "https://vov.vn/a-post3.vov"
+
+
+def test_an_abandoned_file_is_never_written_again_even_when_its_fsync_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that could not be catalogued leaves its file `.open` for repair; if even the
+    fsync failed (EIO, a full disk), no later record may go into it, and closing never
+    renames it: only repair, which catalogues what it holds, finishes it."""
+    writer = make_writer(tmp_path, file_name=None)
+    first = writer.write_exchange(html_exchange(url="https://vov.vn/a"))
+    abandoned = writer.current_path
+    assert abandoned is not None
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fsync", failing_fsync)
+        with pytest.raises(OSError):
+            writer.abandon()
+    later = writer.write_exchange(html_exchange(url="https://vov.vn/b"))
+    writer.close()
+    assert later.warc_file != first.warc_file
+    assert abandoned.exists() and not (tmp_path / first.warc_file).exists()
+    assert writer.files_written == [later.warc_file]
+    with abandoned.open("rb") as stream:
+        assert [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(stream)
+                if r.rec_type == "response"] == ["https://vov.vn/a"]

@@ -41,6 +41,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter as _WarcioWriter
 
+from storage.atomic import fsync_directory
 from storage.dates import utc_now
 from storage.warc.exchange import (
     OPEN_SUFFIX,
@@ -107,20 +108,6 @@ def _write_all(file: io.FileIO, data: bytes) -> None:
         if not written:
             raise OSError("write returned 0 bytes")
         view = view[written:]
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable; not possible on every platform, hence best effort."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class WarcWriter:
@@ -223,10 +210,13 @@ class WarcWriter:
         """Stop writing the current file but leave it `.open`: its records could not all be
         catalogued, and a later run's repair catalogues what the catalogue lacks."""
         with self._lock:
-            if self._file is not None:
-                os.fsync(self._file.fileno())
-                self._file.close()
-                self._file = self._name = self._warcinfo_id = None
+            file, self._file = self._file, None
+            self._name = self._warcinfo_id = None  # whatever happens below: never written again
+            if file is not None:
+                try:
+                    os.fsync(file.fileno())
+                finally:
+                    file.close()
 
     def close(self) -> None:
         """Fsync, close and rename the current file; safe to call repeatedly.
@@ -358,6 +348,7 @@ class WarcWriter:
             file.close()
             temp.unlink(missing_ok=True)
             raise
+        fsync_directory(self.directory)  # the file's name is durable before any row names it
         self._file, self._name, self._warcinfo_id = file, name, warcinfo_id
 
     def _append(self, file: io.FileIO, data: bytes, start: int) -> None:
@@ -387,5 +378,5 @@ class WarcWriter:
         if final.exists():
             raise FileExistsError(f"refusing to overwrite {final}; data left in {final}{OPEN_SUFFIX}")
         os.rename(self.directory / (name + OPEN_SUFFIX), final)
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
         self._files_written.append(name)
