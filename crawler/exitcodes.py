@@ -18,6 +18,8 @@ from typing import TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from storage.sorting import SortSpaceError
+
 T = TypeVar("T")
 
 
@@ -55,6 +57,9 @@ def one_line_errors(command: str) -> Iterator[None]:
     except Unusable as error:
         print(f"scrapy {command}: {error}", file=sys.stderr)
         raise SystemExit(int(error.code)) from None
+    except SortSpaceError as error:
+        print(f"scrapy {command}: {error}", file=sys.stderr)
+        raise SystemExit(int(ExitCode.FAILED)) from None
 
 
 def without_credentials(url: str) -> str:

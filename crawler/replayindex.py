@@ -98,7 +98,11 @@ class ReplaySelection:
                 f"({shown}): left out")
 
     def _usable(self, row: CaptureRow, *, count: bool) -> bool:
-        for name in line_files(row):
+        """Every file its replay reads can be used: its line's, and a revisit's original's."""
+        needed = line_files(row)
+        if row.warc_type == "revisit" and row.original_file is not None:
+            needed += (row.original_file,)
+        for name in needed:
             verdict = self._verdict(name)
             if verdict is None:
                 continue

@@ -14,9 +14,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from typing import IO
 
-__all__ = ["RUN_SIZE", "sorted_lines"]
+__all__ = ["RUN_SIZE", "SortSpaceError", "sorted_lines"]
 
 RUN_SIZE = 200_000  # lines held in memory at most (a CDXJ line is ~400 bytes: ~80 MB)
+
+
+class SortSpaceError(RuntimeError):
+    """The temporary folder could not hold or give back a sorted run: not an OSError, so that
+    a caller writing the sorted lines never blames its own output for it."""
 
 
 def sorted_lines(lines: Iterable[str], run_size: int = RUN_SIZE) -> Iterator[str]:
@@ -42,12 +47,24 @@ def sorted_lines(lines: Iterable[str], run_size: int = RUN_SIZE) -> Iterator[str
 
 def _spill(stack: ExitStack, batch: list[str]) -> IO[str]:
     batch.sort()
-    run = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))
-    run.writelines(line + "\n" for line in batch)
-    run.seek(0)
+    try:
+        run = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))
+        run.writelines(line + "\n" for line in batch)
+        run.flush()
+        run.seek(0)
+    except OSError as error:
+        raise _space_error(error) from error
     return run
 
 
 def _read(run: IO[str]) -> Iterator[str]:
-    for line in run:
-        yield line.removesuffix("\n")
+    try:
+        for line in run:
+            yield line.removesuffix("\n")
+    except OSError as error:
+        raise _space_error(error) from error
+
+
+def _space_error(error: OSError) -> SortSpaceError:
+    return SortSpaceError(f"the temporary folder {tempfile.gettempdir()} cannot hold the sort "
+                          f"({error.strerror or error}): set TMPDIR to a folder with room")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from storage.catalogue.selection import CaptureRow
 from storage.cdxj import CdxjCounts, line_of
-from storage.sorting import sorted_lines
+from storage.sorting import SortSpaceError, sorted_lines
 
 WHEN = datetime(2025, 3, 14, 8, 30, 5, 123456, tzinfo=UTC)
 
@@ -68,3 +72,12 @@ def test_an_unreadable_url_keys_a_line_without_whitespace() -> None:
     key, stamp, fields = line.split(" ", 2)
     assert key == "http://vov.vn:b%20c/tin%20tức%09mới%E3%80%80x" and not any(c.isspace() for c in key)
     assert (stamp, json.loads(fields)["url"]) == ("20250314083005", url)
+
+
+def test_a_temporary_folder_that_cannot_hold_the_sort_is_no_output_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Named as what failed, and not an OSError a command would blame on its own output."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    with pytest.raises(SortSpaceError, match="gone cannot hold the sort") as raised:
+        list(sorted_lines((str(n) for n in range(10)), run_size=3))
+    assert not isinstance(raised.value, OSError)

@@ -269,6 +269,7 @@ def test_the_photo_policy_ignores_recrawl_settings() -> None:
 
     policy = RecrawlPolicy.photo
     assert policy(None).fetch and policy(state(404)).reason == "retry"
-    assert [policy(state(s)).reason for s in (200, 304)] == ["known", "known"]
+    assert [policy(state(s)).reason for s in (200, 304, 301, 302)] == ["known"] * 4  # CDN redirects
+    assert policy(state(500)).reason == "retry"
     assert policy(None, HeldBack("http_404", 1, now, None)).reason == "backoff"
     assert policy(state(404), HeldBack("http_404", 5, None, now)).reason == "given_up"

@@ -247,6 +247,26 @@ def test_captures_in_a_file_still_being_written_are_left_out_and_counted(copied:
     assert index.stdout and f'"{name}"' not in index.stdout
 
 
+def test_a_revisit_whose_original_is_in_a_file_being_written_is_left_out(copied: Path) -> None:
+    """Its line names only its own file, but replaying it reads the original's."""
+    every = {c.id: c for c in captures(f"sqlite:///{copied / 'archive.sqlite3'}")}
+    revisits = [c for c in every.values() if c.warc_type == "revisit" and c.status != 304
+                and c.refers_to_capture_id is not None
+                and every[c.refers_to_capture_id].warc_file != c.warc_file]
+    assert revisits, "the second run should have made identical-payload revisits of run 1's records"
+    name = every[revisits[0].refers_to_capture_id].warc_file
+    warc = copied / "warc"
+    (warc / name).rename(warc / (name + ".open"))
+    index = scrapy("cdxj", data_dir=copied)
+    assert index.returncode == 0, index.stderr
+    lines = {(c.url, c.fetched_at.strftime("%Y%m%d%H%M%S")) for c in revisits
+             if every[c.refers_to_capture_id].warc_file == name}
+    written = {(json.loads(line.split(" ", 2)[2])["url"], line.split(" ", 2)[1])
+               for line in index.stdout.splitlines()}
+    assert lines and not lines & written
+    assert "captures in files still being written" in index.stderr
+
+
 def test_a_file_neither_there_nor_open_is_one_line_exit_1(copied: Path) -> None:
     name, _ = newest_file(copied)
     (copied / "warc" / name).unlink()

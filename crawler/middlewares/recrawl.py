@@ -109,12 +109,12 @@ class RecrawlPolicy:
 
     @staticmethod
     def photo(latest: CaptureState | None, held: HeldBack | None = None) -> Decision:
-        """An image URL names one image for good: once archived it is never fetched again
-        (whatever the recrawl settings); a failing one backs off, and once given up stays so
-        (no sign can say it came back)."""
+        """An image URL names one image for good: once archived (or redirected, its target
+        archived in turn) it is never fetched again, whatever the recrawl settings; a failing
+        one backs off, and once given up stays so (no sign can say it came back)."""
         if held is not None:
             return Decision(False, "backoff" if held.gave_up_at is None else "given_up", {})
-        if latest is not None and (200 <= latest.status < 300 or latest.status == 304):
+        if latest is not None and 200 <= latest.status < 400:  # a redirect: its target was taken
             return Decision(False, "known", {})
         return Decision(True, "new" if latest is None else "retry", {})
 
