@@ -67,16 +67,17 @@ class Missing:
     written_elsewhere: list[str]  # on another host: whether its writer runs cannot be told here
 
 
-def missing_indexes(warc_dir: Path, hostname: str,
-                    alive: Callable[[int, datetime | None], bool]) -> Missing:
-    """Closed WARC files of ours without an index whose writer is gone: written on this host
-    by a process that no longer runs (`alive(pid, since)`, as storage.repair.abandoned asks
-    it). A live crawler indexes each file it closed once the file's rows are committed:
-    indexed before that, by anyone else, an index would lack them (and might replace the
-    crawler's own, complete one). Files of other hosts are left to those hosts."""
+def missing_indexes(warc_dir: Path, hostname: str, alive: Callable[[int, datetime | None], bool],
+                    among: Callable[[str], bool] = lambda name: True) -> Missing:
+    """Closed WARC files of ours (`among` those a caller names) without an index whose writer
+    is gone: written on this host by a process that no longer runs (`alive(pid, since)`, as
+    storage.repair.abandoned asks it). A live crawler indexes each file it closed once the
+    file's rows are committed: indexed before that, by anyone else, an index would lack them
+    (and might replace the crawler's own, complete one). Files of other hosts are left to
+    those hosts. `among` is asked first: a caller naming a few files costs a few checks."""
     indexable, elsewhere = [], []
     for name in own_closed_files(warc_dir):
-        if index_path(warc_dir, name).exists():
+        if not among(name) or index_path(warc_dir, name).exists():
             continue
         writer = writer_of(name)
         assert writer is not None  # own_closed_files lists names writer_of reads

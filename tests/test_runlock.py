@@ -170,6 +170,21 @@ def test_only_files_whose_writer_is_gone_are_indexable(tmp_path: Path) -> None:
     assert (missing.indexable, missing.written_elsewhere) == ([gone], [elsewhere])
 
 
+def test_start_up_asks_about_the_files_it_names_only(tmp_path: Path) -> None:
+    """A backlog of unindexed files costs the start-up pass no process look-up each."""
+    now = datetime.now(UTC)
+    backlog = [closed_file(tmp_path, DEAD_PID - n, now) for n in range(1, 4)]
+    named = closed_file(tmp_path, DEAD_PID, now)
+    asked: list[int] = []
+
+    def alive(pid: int, since: datetime | None) -> bool:
+        asked.append(pid)
+        return False
+
+    missing = missing_indexes(tmp_path, HOST, alive, among=lambda name: name == named)
+    assert missing.indexable == [named] and asked == [DEAD_PID] and named not in backlog
+
+
 def test_a_full_file_whose_batch_failed_stays_open_then_is_catalogued_and_indexed(
         crawler: Crawler, tmp_path: Path, catalogue_url: str) -> None:
     """The file is full after its first record; the batch holding that record's row fails.

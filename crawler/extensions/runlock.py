@@ -41,7 +41,7 @@ from twisted.internet.threads import deferToThread
 
 from crawler.archive import Archive
 from crawler.config import setting
-from crawler.exitcodes import ExitCode, Unusable
+from crawler.exitcodes import ExitCode, Unusable, catalogue_problem
 from crawler.signals import archive_closed
 from storage.catalogue import locks, repository, runs
 from storage.catalogue.locks import LockHolder
@@ -275,13 +275,13 @@ class RunLifecycle:
             except (OSError, SQLAlchemyError, ValueError):  # one file never stops the run
                 logger.error("Could not repair %s; it stays .open for the next run",
                              path.name, exc_info=True)
-                continue
-            if fixed is None:
-                continue  # another crawler is repairing it
-            logger.warning("Repaired %s left open by a dead crawler: %d records kept, %d bytes "
-                           "of a cut record removed", fixed.path.name, fixed.records, fixed.cut_bytes)
-            self.repaired_files += 1
-            repaired.add(fixed.path.name)
+                fixed = None
+            if fixed is not None:  # else failed, or another crawler is repairing it
+                logger.warning("Repaired %s left open by a dead crawler: %d records kept, %d bytes "
+                               "of a cut record removed", fixed.path.name, fixed.records,
+                               fixed.cut_bytes)
+                self.repaired_files += 1
+                repaired.add(fixed.path.name)
             self._keep_lock()
         if dead is not None:
             with self.archive.sessions.begin() as session:
@@ -295,9 +295,9 @@ class RunLifecycle:
         per-file indexes, an index that could not be written) is `scrapy cdxj --per-file`'s:
         indexing a backlog here would hold the lock, without heartbeat, for as long as it takes."""
         warc_dir = self.archive.writer.directory
-        for name in missing_indexes(warc_dir, hostname, pid_alive).indexable:
-            if name not in repaired and not written_by(name, dead):
-                continue
+        left_by_crash = missing_indexes(warc_dir, hostname, pid_alive,
+                                        among=lambda name: name in repaired or written_by(name, dead))
+        for name in left_by_crash.indexable:
             try:
                 with self.archive.sessions() as session:
                     counts = write_file_index(session, warc_dir, name)
@@ -311,7 +311,11 @@ class RunLifecycle:
 
     def _keep_lock(self) -> None:
         """Renew the lock between two files of start-up recovery; stop if it was lost."""
-        if not self.lock.beat():
+        try:
+            kept = self.lock.beat()
+        except SQLAlchemyError as error:
+            raise catalogue_problem(error, setting(self.crawler.settings, "DATABASE_URL", str)) from error
+        if not kept:
             raise SiteLocked(f"run {self.lock.run_id} lost the lock of site {self.lock.site!r} "
                              "during its start-up recovery")
 
