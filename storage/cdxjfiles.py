@@ -11,10 +11,9 @@ whose writer still runs, and indexed later.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -22,15 +21,14 @@ from sqlalchemy.orm import Session
 from storage.atomic import atomic_output
 from storage.cdxj import CdxjCounts, index_rows, lines_of
 from storage.sorting import sorted_lines
-from storage.warc.writer import STAMP_FORMAT, safe_hostname
+from storage.warc.writer import Writer, writer_of
 
-__all__ = ["INDEX_FOLDER", "Missing", "Writer", "index_path", "missing_indexes", "own_closed_files",
-           "write_file_index", "writer_of"]
+__all__ = ["INDEX_FOLDER", "Missing", "index_path", "missing_indexes", "own_closed_files",
+           "write_file_index"]
 
 INDEX_FOLDER = "indexes"
 INDEX_SUFFIX = ".cdxj"
 # {prefix}-{timestamp}-{serial}-{host}-{pid}.warc.gz, as storage.warc.writer names files
-OWN_NAME = re.compile(r"^.+-(?P<stamp>\d{20})-\d{5}-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz$")
 
 
 def index_path(warc_dir: Path, warc_name: str) -> Path:
@@ -55,7 +53,7 @@ def own_closed_files(warc_dir: Path) -> list[str]:
     if not warc_dir.is_dir():
         return []
     return sorted(path.name for path in warc_dir.iterdir()
-                  if OWN_NAME.match(path.name) and path.is_file())
+                  if _closed(writer_of(path.name)) and path.is_file())
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,28 +79,12 @@ def missing_indexes(warc_dir: Path, hostname: str, alive: Callable[[int, datetim
             continue
         writer = writer_of(name)
         assert writer is not None  # own_closed_files lists names writer_of reads
-        if writer.host != safe_hostname(hostname):
+        if not writer.on(hostname):
             elsewhere.append(name)
         elif not alive(writer.pid, writer.named_at):
             indexable.append(name)
     return Missing(indexable, elsewhere)
 
 
-@dataclass(frozen=True, slots=True)
-class Writer:
-    """Who wrote a WARC file of ours, from its name."""
-
-    host: str  # as storage.warc.writer.safe_hostname wrote it
-    pid: int
-    named_at: datetime | None
-
-
-def writer_of(warc_name: str) -> Writer | None:
-    match = OWN_NAME.match(warc_name)
-    if match is None:
-        return None
-    try:
-        named_at: datetime | None = datetime.strptime(match["stamp"], STAMP_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        named_at = None
-    return Writer(match["host"], int(match["pid"]), named_at)
+def _closed(writer: Writer | None) -> bool:
+    return writer is not None and not writer.still_open

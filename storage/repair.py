@@ -13,11 +13,10 @@ import fcntl
 import logging
 import mmap
 import os
-import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -25,12 +24,11 @@ from warcio.archiveiterator import ArchiveIterator
 from storage.catalogue.repository import NewCapture
 from storage.warc.exchange import OPEN_SUFFIX, REVISIT_PROFILES
 from storage.warc.formats import read_warc_date
-from storage.warc.writer import STAMP_FORMAT, safe_hostname
+from storage.warc.writer import writer_of
 
 logger = logging.getLogger(__name__)
 
 # {prefix}-{timestamp}-{serial}-{host}-{pid}.warc.gz.open, as storage.warc.writer names files
-OPEN_NAME = re.compile(r"^.+-(?P<stamp>\d{20})-\d{5}-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz\.open$")
 PROFILE_KEYS = {uri: key for key, uri in REVISIT_PROFILES.items()}
 READ_SIZE = 1 << 20
 
@@ -48,24 +46,17 @@ def abandoned(directory: Path, hostname: str,
     since)` is asked whether the writer, running when it named the file, still runs."""
     found = []
     for path in sorted(directory.glob(f"*{OPEN_SUFFIX}")):
-        match = OPEN_NAME.match(path.name)
-        if match and match["host"] == safe_hostname(hostname) and \
-                not alive(int(match["pid"]), _named_at(match["stamp"])):
+        writer = writer_of(path.name)
+        if writer is not None and writer.still_open and writer.on(hostname) and \
+                not alive(writer.pid, writer.named_at):
             found.append(path)
     return found
 
 
-def _named_at(stamp: str) -> datetime | None:
-    try:
-        return datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
 def writer_pid(path: Path) -> int | None:
     """The pid of the process that wrote an `.open` file, from its name."""
-    match = OPEN_NAME.match(path.name)
-    return int(match["pid"]) if match else None
+    writer = writer_of(path.name)
+    return writer.pid if writer is not None and writer.still_open else None
 
 
 def final_name(path: Path) -> Path:

@@ -526,3 +526,17 @@ def test_an_abandoned_file_is_never_written_again_even_when_its_fsync_fails(
     with abandoned.open("rb") as stream:
         assert [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(stream)
                 if r.rec_type == "response"] == ["https://vov.vn/a"]
+
+
+def test_the_writer_is_read_back_from_the_names_it_makes(tmp_path: Path) -> None:
+    from storage.warc.writer import writer_of
+
+    writer = WarcWriter(tmp_path, hostname="crawler 01")
+    writer.write_exchange(html_exchange())
+    open_name = writer.current_path.name if writer.current_path else ""
+    writer.close()
+    for name, still_open in ((open_name, True), (writer.files_written[0], False)):
+        made = writer_of(name)
+        assert made is not None and (made.pid, made.still_open) == (os.getpid(), still_open)
+        assert made.on("crawler 01") and not made.on("crawler-02") and made.named_at is not None
+    assert writer_of("WEB-20250101-foo.warc.gz") is None  # another tool's file

@@ -46,9 +46,9 @@ from crawler.signals import archive_closed
 from storage.catalogue import locks, repository, runs
 from storage.catalogue.locks import LockHolder
 from storage.catalogue.runs import COUNTS
-from storage.cdxjfiles import missing_indexes, write_file_index, writer_of
+from storage.cdxjfiles import missing_indexes, write_file_index
 from storage.repair import abandoned, repair, uncatalogued, writer_pid
-from storage.warc.writer import safe_hostname
+from storage.warc.writer import writer_of
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -342,7 +342,7 @@ def written_by(warc_name: str, dead: LockHolder | None) -> bool:
     writer = writer_of(warc_name)
     if dead is None or writer is None:
         return False
-    return writer.host == safe_hostname(dead.hostname) and writer.pid == dead.pid and \
+    return writer.on(dead.hostname) and writer.pid == dead.pid and \
         (writer.named_at is None or writer.named_at >= dead.acquired_at - PID_CLOCK_SLACK)
 
 

@@ -32,6 +32,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -61,7 +62,7 @@ from storage.warc.headers import (
     warc_headers,
 )
 
-__all__ = ["WarcWriter"]
+__all__ = ["WarcWriter", "Writer", "writer_of"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,36 @@ STAMP_FORMAT = "%Y%m%d%H%M%S%f"  # the time in our WARC file names (UTC)
 def safe_hostname(hostname: str) -> str:
     """Host name usable inside a file name."""
     return re.sub(r"[^A-Za-z0-9.-]+", "-", hostname).strip("-.") or "localhost"
+
+
+# what `_default_file_name` writes: prefix-stamp-serial-host-pid.warc.gz, `.open` while written
+_OWN_NAME = re.compile(
+    r"^.+-(?P<stamp>\d{20})-\d{5}-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz(?P<open>\.open)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who wrote a WARC file of ours, read from its name (closed, or `.open` while written)."""
+
+    host: str  # as safe_hostname wrote it
+    pid: int
+    named_at: datetime | None
+    still_open: bool
+
+    def on(self, hostname: str) -> bool:
+        return self.host == safe_hostname(hostname)
+
+
+def writer_of(file_name: str) -> Writer | None:
+    """None for a name our writer does not make (another tool's file, an imported copy)."""
+    match = _OWN_NAME.match(file_name)
+    if match is None:
+        return None
+    try:
+        named_at: datetime | None = datetime.strptime(match["stamp"], STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        named_at = None
+    return Writer(match["host"], int(match["pid"]), named_at, match["open"] is not None)
 
 
 def _serialize(records: Iterable[ArcWarcRecord]) -> tuple[bytes, list[tuple[int, int]]]:
