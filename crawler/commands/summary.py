@@ -8,10 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
-from sqlalchemy.engine import make_url
 
 from crawler.config import setting
-from crawler.exitcodes import one_line_errors, opened
+from crawler.exitcodes import one_line_errors, opened, without_credentials
 from storage.catalogue import history, runs
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.history import RunFigures, Shown
@@ -62,13 +61,13 @@ class Command(ScrapyCommand):
             article_line(figures),
             speed_line(figures),
             f"  WARC files           {len(warc_files)}, {warc_bytes:,} bytes  in {warc_dir}",
-            f"  captures catalogued  {figures.captures}  in {_safe_url(url)}",
+            *(f"    {name}" for name in warc_files),
+            f"  captures catalogued  {figures.captures}  in {without_credentials(url)}",
             f"  text files written   {documents}  in {text_dir}  (new and changed texts only)",
             f"  extraction failures  {sum(reasons.values())}"
             + (f"  ({', '.join(f'{r}: {n}' for r, n in reasons.items())})" if reasons else ""),
+            f"  bot challenges       {figures.blocked}",
         ]
-        lines += [f"    {name}" for name in warc_files]
-        lines.append(f"  bot challenges       {figures.blocked}")
         lines += failing_lines(failing, failing_counts)
         print("\n".join(lines))
 
@@ -130,7 +129,3 @@ def _size(path: Path) -> int:
         if candidate.exists():
             return candidate.stat().st_size
     return 0
-
-
-def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
