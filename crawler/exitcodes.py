@@ -63,16 +63,20 @@ def one_line_errors(command: str) -> Iterator[None]:
 
 
 def without_credentials(url: str) -> str:
-    """A database URL fit to print: no password, wherever it was given (after the user, or as
-    a `password` query parameter); a URL SQLAlchemy cannot read is printed as its scheme."""
+    """A database URL fit to print: no user nor password, wherever they were given (before the
+    host, or as `user` / `password` query parameters); one SQLAlchemy cannot read is printed as
+    its scheme only."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         return url.partition("://")[0] + "://..." if "://" in url else "..."
-    query = {name: value for name, value in parsed.query.items() if name.lower() != "password"}
-    if parsed.password is None and len(query) == len(parsed.query):
+    query = {name: value for name, value in parsed.query.items()
+             if name.lower() not in ("user", "password")}
+    if parsed.username is None and parsed.password is None and len(query) == len(parsed.query):
         return url  # nothing to hide: printed as given
-    return parsed.set(query=query).render_as_string(hide_password=True)
+    # set() takes None as "unchanged": the tuple's own _replace clears them
+    return parsed._replace(username=None, password=None).set(query=query).render_as_string(
+        hide_password=False)
 
 
 def opened(open_it: Callable[[], T], url: str) -> T:

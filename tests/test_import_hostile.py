@@ -401,7 +401,7 @@ def test_an_unreachable_catalogue_is_one_line(tmp_path: Path) -> None:
     message = [line for line in done.stderr.splitlines() if not line.startswith("PEAK_RSS_KIB")]
     assert done.returncode == 1 and len(message) == 1, done.stderr
     assert message[0].startswith(
-        "scrapy warcimport: the catalogue postgresql+psycopg://postgres@127.0.0.1:1/x cannot be used")
+        "scrapy warcimport: the catalogue postgresql+psycopg://127.0.0.1:1/x cannot be used")
 
 
 def test_an_unwritable_data_dir_is_one_line(tmp_path: Path) -> None:
