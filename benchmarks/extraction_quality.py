@@ -625,8 +625,8 @@ def _mode(**options: object) -> Callable[..., extract.Body]:
     return body
 
 
-def _no_teasers(root: object, page_url: str | None) -> int:
-    return 0
+def _no_teasers(root: object, page_url: str | None) -> None:
+    return None
 
 
 def _no_lead(*_: object) -> str:

@@ -65,7 +65,7 @@ from crawler.captures import UNKNOWN, Archived, CaptureWriter
 from crawler.config import setting
 from crawler.exitcodes import Unusable, opened
 from crawler.extraction.filed import extracted_of
-from crawler.fetchfailures import final_answer, temporary_failure
+from crawler.fetchfailures import final_answer
 from storage.catalogue import frontier
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.filing import Filed, TextFiler
@@ -171,15 +171,15 @@ class Archive:
     def of(cls, crawler: Crawler) -> Archive:
         """The crawl's one Archive, shared by the spider, the extensions and the pipeline."""
         if crawler not in cls._per_crawler:
-            archive = cls.from_settings(crawler.settings)
-            archive.site = crawler.spidercls.name  # a site is its profile's, its spider's, name
-            archive.writer.operator_info.update(
-                warcinfo_of(crawler.settings, archive.site, getattr(crawler.spidercls, "profile", None)))
+            site = crawler.spidercls.name  # a site is its profile's, its spider's, name
+            archive = cls.from_settings(crawler.settings, site,
+                                        getattr(crawler.spidercls, "profile", None))
+            archive.site = site
             cls._per_crawler[crawler] = archive
         return cls._per_crawler[crawler]
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Archive:
+    def from_settings(cls, settings: Any, site: str = "", profile: Any = None) -> Archive:
         for name in ("WARC_DIR", "EXTRACT_TEXT_DIR"):
             try:
                 Path(setting(settings, name, str)).mkdir(parents=True, exist_ok=True)
@@ -193,7 +193,7 @@ class Archive:
             prefix=setting(settings, "WARC_PREFIX", str),
             max_size=setting(settings, "WARC_MAX_SIZE", int),
             software=settings.get("USER_AGENT", "vnarchive").split(" ")[0],
-            operator_info=warcinfo_of(settings),
+            operator_info=warcinfo_of(settings, site, profile),
         )
         backoff = Backoff(first=timedelta(seconds=setting(settings, "RECRAWL_BACKOFF", float)),
                           give_up_after=setting(settings, "RECRAWL_GIVE_UP_AFTER", int))
@@ -387,7 +387,7 @@ def _follow_up(batch: _Batch, exchange: HttpExchange, outcome: str | None,
     elif outcome in ("new", "changed", "unchanged", "not_modified"):
         batch.back.append(exchange.url)
     if kind == "photo":
-        if exchange.status < 400 and not temporary_failure(exchange.status):
+        if exchange.status < 400:  # its 4xx and 5xx are failures, which back off
             batch.done.append(exchange.url)
     elif final_answer(exchange.status):  # redirects, 304, 404, 410: nothing to parse
         batch.done.append(exchange.url)

@@ -27,7 +27,7 @@ from crawler.reextract.select import WorkItem
 from crawler.selection import Selection, SiteOf
 from storage.catalogue.selection import CaptureRow, Version, versions_by_url
 from storage.exports.records import Pointer, article_record
-from storage.textfiles import NoText, read_checked_text, text_sha1_of
+from storage.textfiles import NoText, TextFile, checked_text, read_text_file, text_sha1_of
 
 __all__ = ["Exported", "TextSource", "records"]
 
@@ -48,23 +48,31 @@ class TextSource:
     def __init__(self, text_dir: Path, warc_dir: Path, profiles: dict[str, SiteProfile],
                  max_bytes: int) -> None:
         self.text_dir = text_dir
+        self._last_file: tuple[str, TextFile | NoText] | None = None
         hints: dict[str | None, ExtractHints] = {name: p.extract for name, p in profiles.items()}
         hints[None] = ExtractHints()
         self.extractor = Extractor(hints, max_bytes, warc_dir)
 
-    def text(self, version: Version, site: str | None) -> tuple[str | None, NoText | None, bool]:
+    def text(self, version: Version, site: str | None,
+             payload: Pointer | None) -> tuple[str | None, NoText | None, bool]:
         """(text, why there is none, whether it was extracted again)."""
         document = version.document
-        found = read_checked_text(self.text_dir, document.text_path, document.text_sha1)
+        found = checked_text(self._file(document.text_path), document.text_path, document.text_sha1)
         if isinstance(found, str):
             return found, None, False
         if version.newest:  # the file should hold it: say what is wrong with the file
             return None, found, False
-        return self._reextracted(version, site)
+        return self._reextracted(version, site, payload)
 
-    def _reextracted(self, version: Version, site: str | None) -> tuple[str | None, NoText | None, bool]:
+    def _file(self, text_path: str) -> TextFile | NoText:
+        """The text file, read once for all the versions of its URL (they come together)."""
+        if self._last_file is None or self._last_file[0] != text_path:
+            self._last_file = (text_path, read_text_file(self.text_dir, text_path))
+        return self._last_file[1]
+
+    def _reextracted(self, version: Version, site: str | None,
+                     payload: Pointer | None) -> tuple[str | None, NoText | None, bool]:
         document, capture = version.document, version.capture
-        payload = payload_of(capture)
         if document.extractor_version != EXTRACTOR_VERSION:
             return None, NoText("older_extractor", (
                 f"an older version, made by extractor {document.extractor_version}: the text file "
@@ -108,7 +116,8 @@ def _site(site_of: SiteOf, version: Version) -> str | None:
 
 def _record(version: Version, site: str | None, texts: TextSource, tally: Exported) -> dict[str, Any]:
     document, capture = version.document, version.capture
-    text, missing, reextracted = texts.text(version, site)
+    payload = payload_of(capture)
+    text, missing, reextracted = texts.text(version, site, payload)
     tally.records += 1
     tally.reextracted += reextracted
     if missing is not None:
@@ -116,9 +125,8 @@ def _record(version: Version, site: str | None, texts: TextSource, tally: Export
     return article_record(
         url=document.url, title=document.title, text=text, text_path=document.text_path,
         extractor_version=document.extractor_version, fetched_at=capture.fetched_at,
-        pointer=Pointer(capture.warc_file, capture.warc_offset, capture.warc_length,
-                        capture.warc_record_id),
-        payload=payload_of(capture),
+        pointer=Pointer.of(capture),
+        payload=payload,
         fields={name: getattr(document, name) for name in (
             "published_at", "modified_at", "author", "section", "tags", "language", "canonical_url")},
         problems={"text": missing.detail} if missing else None,
@@ -129,7 +137,7 @@ def payload_of(capture: CaptureRow) -> Pointer | None:
     """The record holding the capture's payload: its own, a revisit's original's, or None (a
     revisit whose original is not catalogued)."""
     if capture.warc_type != "revisit":
-        return Pointer(capture.warc_file, capture.warc_offset, capture.warc_length, capture.warc_record_id)
+        return Pointer.of(capture)
     if capture.original_file is None:
         return None
     assert capture.original_offset is not None and capture.original_length is not None

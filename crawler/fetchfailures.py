@@ -8,6 +8,7 @@ URL guard, too large): never left pending to be tried again, and fail again, eve
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from scrapy.exceptions import IgnoreRequest
@@ -33,6 +34,12 @@ def final_answer(status: int) -> bool:
     return 300 <= status < 500 and status != 429
 
 
+def final_for_a_photo(status: int) -> bool:
+    """A redirect or a 304; a 4xx is a failure, which backs off (a page's 404 says the page is
+    gone; an image's may be one not yet on its host)."""
+    return 300 <= status < 400
+
+
 def temporary_failure(status: int) -> bool:
     """A 5xx or a 429: the server may answer later."""
     return status >= 500 or status == 429
@@ -47,12 +54,13 @@ class Failed:
         return FetchFailure(url, self.reason, self.retry)
 
 
-def failure_of(exception: BaseException) -> Failed | None:
+def failure_of(exception: BaseException,
+               final: Callable[[int], bool] = final_answer) -> Failed | None:
     """The recorded failure for what reached a request's errback; None when the answer was
-    archived and is final already (a redirect, a 404: the archive handled it)."""
+    archived and is `final` already (a redirect, a 404: the archive handled it)."""
     if isinstance(exception, HttpError):
         status = exception.response.status
-        if final_answer(status):
+        if final(status):
             return None
         return Failed(f"http_{status}", retry=True)
     if isinstance(exception, Refused):

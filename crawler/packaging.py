@@ -20,7 +20,6 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -29,8 +28,6 @@ from crawler.profiles import SiteProfile
 from crawler.replayindex import ReplaySelection
 from crawler.selection import Selection, SiteOf
 from storage.catalogue.selection import Version, versions_by_url
-from storage.cdxj import CdxjCounts, lines_of
-from storage.sorting import sorted_lines
 from storage.textfiles import read_checked_text
 from storage.wacz.pages import Page
 from storage.wacz.writer import archive_name
@@ -46,30 +43,17 @@ class Contents:
         self.warc_dir = warc_dir
         self.names: dict[str, str] = {}
         """Catalogue file name -> name under `archive/`, in the order first met."""
-        self.paths: dict[str, Path] = {}
         self._taken: set[str] = set()
         self.replay = ReplaySelection(selection, profiles, warc_dir, refuse=self._refuse)
-
-    def lines(self, session: Session, counts: CdxjCounts) -> Iterator[str]:
-        """The sorted index lines of the selected captures and of the originals outside the
-        selection that their revisits refer to (a line met twice is written once)."""
-        rows = chain(self.replay.captures(session), self.replay.originals_outside(session))
-        return sorted_lines(lines_of(rows, counts))
 
     def _refuse(self, name: str) -> str | None:
         """None for a WARC file (named for the package), else what the file is."""
         path = self.warc_dir / name
-        kind = "wacz" if _is_zip(path) else (sniff(path).kind or "unknown")
+        kind = sniff(path).kind or "unknown"  # "wacz" for any zip
         if kind != "warc":
             return kind
         self.names[name] = archive_name(name, self._taken)
-        self.paths[name] = path
         return None
-
-
-def _is_zip(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(4) == b"PK\x03\x04"
 
 
 @dataclass

@@ -148,8 +148,7 @@ class ExtractPipeline:
             capture = payload_capture_of_record(session, record_id)
             if capture is None:
                 return None
-            return Pointer(capture.warc_file, capture.warc_offset, capture.warc_length,
-                           capture.warc_record_id)
+            return Pointer.of(capture)
 
     async def _extract(self, page: ArticlePage) -> Extraction:
         if self.pool is None:

@@ -12,8 +12,8 @@ folder decides the rest, file by file:
 * a caller may refuse other files (`scrapy wacz`: only WARC files go in a package); their
   captures are left out and counted by the caller's kind.
 
-A capture's line names its own file, and for a 304 revisit its original's file too
-(storage.cdxj.line_files): every file it names must be usable. Bot challenges are not left
+A capture needs its own file, and a revisit its original's too (a 304's line points there; any
+other revisit's replay reads it): every file it needs must be usable. Bot challenges are not left
 out here: storage.cdxj counts them and writes no line.
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -29,11 +30,11 @@ from crawler.exitcodes import Unusable
 from crawler.profiles import SiteProfile
 from crawler.selection import Selection, SiteOf
 from storage.catalogue.selection import CaptureRow, capture_rows, referred_originals
-from storage.cdxj import CdxjCounts, line_files, lines_of
+from storage.cdxj import CdxjCounts, lines_of
 from storage.sorting import sorted_lines
 from storage.warc.exchange import OPEN_SUFFIX
 
-__all__ = ["MissingFile", "ReplaySelection", "selected_lines"]
+__all__ = ["MissingFile", "ReplaySelection"]
 
 PRESENT, OPEN = "present", "open"
 
@@ -71,6 +72,15 @@ class ReplaySelection:
                 self.selected += 1
                 yield row
 
+    def lines(self, session: Session, counts: CdxjCounts, *, originals: bool = False) -> Iterator[str]:
+        """The sorted CDXJ lines (without newlines) of the selected captures, and with
+        `originals` of the originals outside the selection their revisits refer to; what is
+        left out is counted in `counts`."""
+        rows = self.captures(session)
+        if originals:
+            rows = chain(rows, self.originals_outside(session))
+        return sorted_lines(lines_of(rows, counts))
+
     def originals_outside(self, session: Session) -> Iterator[CaptureRow]:
         """The originals outside the selection that selected, usable revisits refer to, once
         each (an original inside it is in `captures` already)."""
@@ -99,7 +109,7 @@ class ReplaySelection:
 
     def _usable(self, row: CaptureRow, *, count: bool) -> bool:
         """Every file its replay reads can be used: its line's, and a revisit's original's."""
-        needed = line_files(row)
+        needed = (row.warc_file,)
         if row.warc_type == "revisit" and row.original_file is not None:
             needed += (row.original_file,)
         for name in needed:
@@ -127,11 +137,3 @@ class ReplaySelection:
                                   "catalogue names it, so the output would not be whole; "
                                   "nothing was written")
         return self.verdicts[name]
-
-
-def selected_lines(session: Session, replay: ReplaySelection,
-                   counts: CdxjCounts | None = None) -> Iterator[str]:
-    """The sorted CDXJ lines (without newlines) of the selected captures; what is left out
-    (bot challenges, 304s without their original) is counted in `counts`."""
-    counts = counts if counts is not None else CdxjCounts()
-    return sorted_lines(lines_of(replay.captures(session), counts))

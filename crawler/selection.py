@@ -18,7 +18,9 @@ from scrapy.exceptions import UsageError
 from crawler.profiles import SiteProfile
 from storage.catalogue.selection import Narrowing
 
-__all__ = ["Selection", "SiteOf", "add_selection_options", "selection_of"]
+__all__ = ["Selection", "SiteOf", "add_selection_options", "selection_given", "selection_of"]
+
+_OPTIONS = ("site", "run", "since", "until", "url_pattern")  # as add_selection_options names them
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,11 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", help="only captures fetched at or after this date (ISO 8601, UTC)")
     parser.add_argument("--until", help="only captures fetched before this date (ISO 8601, UTC)")
     parser.add_argument("--url-pattern", help="only URLs matching this regular expression")
+
+
+def selection_given(opts: argparse.Namespace) -> bool:
+    """Whether any of the selection options was given."""
+    return any(getattr(opts, name) is not None for name in _OPTIONS)
 
 
 def selection_of(opts: argparse.Namespace, profiles: dict[str, SiteProfile], *,

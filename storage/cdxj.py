@@ -33,11 +33,10 @@ from typing import Any
 from urllib.parse import quote
 
 import surt
-from sqlalchemy.orm import Session
 
-from storage.catalogue.selection import CaptureRow, Narrowing, capture_rows
+from storage.catalogue.selection import CaptureRow
 
-__all__ = ["CdxjCounts", "index_rows", "line_files", "line_of", "lines_of", "url_key"]
+__all__ = ["CdxjCounts", "line_of", "lines_of", "url_key"]
 
 TIMESTAMP = "%Y%m%d%H%M%S"
 _MIME_END = re.compile(r"[;\s]")
@@ -60,13 +59,6 @@ class CdxjCounts:
         self.unresolved_examples += other.unresolved_examples[:5 - len(self.unresolved_examples)]
 
 
-def index_rows(session: Session, *, run: int | None = None, since: datetime | None = None,
-               until: datetime | None = None, warc_file: str | None = None) -> Iterator[CaptureRow]:
-    """Every response and revisit capture (bot challenges included, for counting), narrowed
-    to crawl run `run`, fetched in [`since`, `until`), held in `warc_file`. Streamed."""
-    return capture_rows(session, Narrowing(run=run, since=since, until=until, warc_file=warc_file))
-
-
 def lines_of(rows: Iterable[CaptureRow], counts: CdxjCounts) -> Iterator[str]:
     """The (unsorted) lines of `rows`, counting what is left out."""
     for row in rows:
@@ -87,14 +79,6 @@ def line_of(row: CaptureRow, counts: CdxjCounts | None = None) -> str | None:
     fields = _fields(row.url, row.warc_type, row.content_type, row.status, row.payload_digest,
                      row.warc_file, row.warc_offset, row.warc_length)
     return _line(row.url, row.fetched_at, fields)
-
-
-def line_files(row: CaptureRow) -> tuple[str, ...]:
-    """The files this capture's line names: its own, and a 304's original's (which it points at)."""
-    if row.warc_type == "revisit" and row.status == 304 and row.original_file is not None \
-            and row.original_type is not None and row.original_status != 304:
-        return row.warc_file, row.original_file
-    return (row.warc_file,)
 
 
 def url_key(url: str) -> str:

@@ -11,7 +11,8 @@ whose writer still runs, and indexed later.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from storage.atomic import atomic_output
-from storage.cdxj import CdxjCounts, index_rows, lines_of
+from storage.catalogue.selection import Narrowing, capture_rows
+from storage.cdxj import CdxjCounts, lines_of
 from storage.sorting import sorted_lines
 from storage.warc.writer import Writer, writer_of
 
@@ -28,7 +30,6 @@ __all__ = ["INDEX_FOLDER", "Missing", "index_path", "missing_indexes", "own_clos
 
 INDEX_FOLDER = "indexes"
 INDEX_SUFFIX = ".cdxj"
-# {prefix}-{timestamp}-{serial}-{host}-{pid}.warc.gz, as storage.warc.writer names files
 
 
 def index_path(warc_dir: Path, warc_name: str) -> Path:
@@ -40,7 +41,7 @@ def write_file_index(session: Session, warc_dir: Path, warc_name: str,
     """(Re)write the index of the closed WARC file `warc_name` (relative to `warc_dir`) from
     the catalogue; `run` (the crawl run that wrote it, if known) only speeds up the query."""
     counts = CdxjCounts()
-    rows = index_rows(session, warc_file=warc_name, run=run)
+    rows = capture_rows(session, Narrowing(warc_file=warc_name, run=run))
     target = index_path(warc_dir, warc_name)
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(target, "w", encoding="utf-8", newline="\n") as out:
@@ -50,10 +51,19 @@ def write_file_index(session: Session, warc_dir: Path, warc_name: str,
 
 def own_closed_files(warc_dir: Path) -> list[str]:
     """The closed WARC files our crawlers wrote in `warc_dir` (not `.open`, not imported)."""
+    return [name for name, _ in _own_closed(warc_dir)]
+
+
+def _own_closed(warc_dir: Path, among: Callable[[str], bool] = lambda name: True,
+                ) -> Iterator[tuple[str, Writer]]:
+    """Each closed file of ours `among` those named, with its writer; a name is read once,
+    and `among` asked before the file is looked at."""
     if not warc_dir.is_dir():
-        return []
-    return sorted(path.name for path in warc_dir.iterdir()
-                  if _closed(writer_of(path.name)) and path.is_file())
+        return
+    for name in sorted(os.listdir(warc_dir)):
+        writer = writer_of(name)
+        if writer is not None and not writer.still_open and among(name) and (warc_dir / name).is_file():
+            yield name, writer
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +84,11 @@ def missing_indexes(warc_dir: Path, hostname: str, alive: Callable[[int, datetim
     (and might replace the crawler's own, complete one). Files of other hosts are left to
     those hosts. `among` is asked first: a caller naming a few files costs a few checks."""
     indexable, elsewhere = [], []
-    for name in own_closed_files(warc_dir):
-        if not among(name) or index_path(warc_dir, name).exists():
+    for name, writer in _own_closed(warc_dir, among):
+        if index_path(warc_dir, name).exists():
             continue
-        writer = writer_of(name)
-        assert writer is not None  # own_closed_files lists names writer_of reads
         if not writer.on(hostname):
             elsewhere.append(name)
         elif not alive(writer.pid, writer.named_at):
             indexable.append(name)
     return Missing(indexable, elsewhere)
-
-
-def _closed(writer: Writer | None) -> bool:
-    return writer is not None and not writer.still_open

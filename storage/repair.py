@@ -28,7 +28,6 @@ from storage.warc.writer import writer_of
 
 logger = logging.getLogger(__name__)
 
-# {prefix}-{timestamp}-{serial}-{host}-{pid}.warc.gz.open, as storage.warc.writer names files
 PROFILE_KEYS = {uri: key for key, uri in REVISIT_PROFILES.items()}
 READ_SIZE = 1 << 20
 

@@ -83,14 +83,32 @@ def read_checked_text(text_dir: Path, text_path: str, text_sha1: str) -> str | N
     """The text of one extracted version, read from its text file and checked against its
     `documents.text_sha1`: a file holds its URL's newest text only, and a file that is missing,
     unreadable or holds another text gives no text and the reason, never a wrong text."""
-    path = text_dir / text_path
+    return checked_text(read_text_file(text_dir, text_path), text_path, text_sha1)
+
+
+@dataclass(frozen=True, slots=True)
+class TextFile:
+    """A text file as read, with its text's sha1 (one read serves every version of its URL)."""
+
+    text: str
+    sha1: str
+
+
+def read_text_file(text_dir: Path, text_path: str) -> TextFile | NoText:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = (text_dir / text_path).read_bytes().decode("utf-8")
     except FileNotFoundError:
         return NoText("missing_file", f"text file {text_path} is missing from {text_dir}")
     except (OSError, UnicodeDecodeError) as error:
         return NoText("unreadable_file", f"text file {text_path} cannot be read: {error}")
-    if text_sha1_of(text) != text_sha1:
+    return TextFile(text, text_sha1_of(text))
+
+
+def checked_text(found: TextFile | NoText, text_path: str, text_sha1: str) -> str | NoText:
+    """The file's text if it is this version's (`text_sha1`), else why not."""
+    if isinstance(found, NoText):
+        return found
+    if found.sha1 != text_sha1:
         return NoText("other_text", f"text file {text_path} holds another text "
-                                    f"(sha1 {text_sha1_of(text)}, this version's is {text_sha1})")
-    return text
+                                    f"(sha1 {found.sha1}, this version's is {text_sha1})")
+    return found.text

@@ -204,12 +204,12 @@ def test_every_line_names_a_packaged_file_or_the_index_is_not_written() -> None:
     """A line naming a file outside the package would carry a local path into it: a bug."""
     line = 'org,example)/ 20250314083005 {"url": "https://example.org/", "filename": "%s"%s}'
     names = {"a.warc.gz": "a.warc.gz"}
-    assert len(list(renamed_lines([line % ("a.warc.gz", "")], names, IndexWritten()))) == 1
+    assert len(list(renamed_lines([line % ("a.warc.gz", "")], names))) == 1
     with pytest.raises(NotPackaged, match="/home/x/b.warc.gz"):
-        list(renamed_lines([line % ("/home/x/b.warc.gz", "")], names, IndexWritten()))
+        list(renamed_lines([line % ("/home/x/b.warc.gz", "")], names))
     revisit = ', "revisit": {"filename": "/home/x/c.warc.gz", "offset": "1", "length": "2"}'
     with pytest.raises(NotPackaged, match="/home/x/c.warc.gz"):
-        list(renamed_lines([line % ("a.warc.gz", revisit)], names, IndexWritten()))
+        list(renamed_lines([line % ("a.warc.gz", revisit)], names))
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from crawler.config import setting
 from crawler.exitcodes import one_line_errors, opened, output_errors
 from crawler.extensions.runlock import pid_alive
 from crawler.profiles import load_profiles
-from crawler.replayindex import ReplaySelection, selected_lines
-from crawler.selection import add_selection_options, selection_of
+from crawler.replayindex import ReplaySelection
+from crawler.selection import add_selection_options, selection_given, selection_of
 from storage.atomic import atomic_output
 from storage.catalogue.db import open_catalogue
 from storage.cdxj import CdxjCounts
@@ -74,15 +74,14 @@ class Command(ScrapyCommand):
         counts = CdxjCounts()
         replay = ReplaySelection(selection, profiles, Path(setting(settings, "WARC_DIR", str)))
         with sessions() as session:
-            lines = selected_lines(session, replay, counts)
+            lines = replay.lines(session, counts)
             opened(lambda: _write(opts.output, lines), url)
         print(_summary(counts, opts.output or "stdout"), file=sys.stderr)
         if replay.note():
             print(replay.note(), file=sys.stderr)
 
     def _per_file(self, opts: argparse.Namespace) -> None:
-        if opts.output or any(getattr(opts, name) for name in
-                              ("site", "run", "since", "until", "url_pattern")):
+        if opts.output or selection_given(opts):
             raise UsageError("--per-file writes whole files' indexes: it takes no -o nor selection")
         settings = self.settings
         warc_dir = Path(setting(settings, "WARC_DIR", str))

@@ -7,19 +7,17 @@ drawn by crawler.report.page. Days of publication are counted in the site profil
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
-from sqlalchemy.engine import make_url
 
 from crawler.config import setting
-from crawler.exitcodes import Unusable, one_line_errors, opened
+from crawler.exitcodes import Unusable, one_line_errors, opened, without_credentials
 from crawler.profiles import load_profiles
 from crawler.report.page import render
+from storage.atomic import atomic_output
 from storage.catalogue import history
 from storage.catalogue.db import open_catalogue
 
@@ -59,10 +57,11 @@ class Command(ScrapyCommand):
                                  f"{', '.join(known) or 'none'})")
             report = history.site_report(session, site, runs=opts.runs, utc_offset=self._offset(site))
         page = render(report, generated_at=datetime.now(UTC),
-                      catalogue=make_url(url).render_as_string(hide_password=True))
+                      catalogue=without_credentials(url))
         output = Path(opts.output)
         try:
-            _write_atomically(output, page)
+            with atomic_output(output, "w", encoding="utf-8") as file:  # never half a report
+                file.write(page)
         except OSError as error:
             raise Unusable(f"{output}: {error.strerror or error}: give -o a writable path") from error
         print(f"Report of {site}: {len(report.runs)} of {report.total_runs} runs charted, "
@@ -75,18 +74,3 @@ class Command(ScrapyCommand):
         if zone is None:
             return timedelta(0)
         return zone.utcoffset(datetime.now(UTC).replace(tzinfo=None)) or timedelta(0)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """A reader never sees half a report: write beside it, then rename."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -15,9 +15,6 @@ from storage.catalogue import history, runs
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.history import RunFigures, Shown
 
-ARTICLE_COUNTS = {"new": "new", "changed": "changed", "unchanged": "unchanged",
-                  "not_modified": "not modified", "gone": "gone", "failed": "failed"}
-
 
 class Command(ScrapyCommand):
     requires_project = True
@@ -74,19 +71,14 @@ class Command(ScrapyCommand):
 
 def article_line(figures: RunFigures) -> str:
     """What the run did to the site's articles, as `crawl_runs` records it when the run ends."""
-    if all(count is None for count in figures.articles.values()):
-        return "  articles             not counted (the run has not ended, or died)"
-    return "  articles             " + ", ".join(
-        f"{label} {figures.articles[name] or 0}" for name, label in ARTICLE_COUNTS.items())
+    counted = figures.articles_counted()
+    return "  articles             " + (counted or "not counted (the run has not ended, or died)")
 
 
 def speed_line(figures: RunFigures) -> str:
     if figures.elapsed is None:
         return "  duration             unknown (the run has not ended, or died)"
-    pages = figures.responses if figures.responses is not None else figures.captures
-    rates = [f"{rate:.1f} {unit}/s" for rate, unit in
-             ((figures.rate(figures.requests), "requests"), (figures.rate(pages), "pages"))
-             if rate is not None]
+    rates = figures.rates()
     shown = f"  ({', '.join(rates)})" if rates else ""
     return f"  duration             {duration(figures.elapsed)}{shown}"
 

@@ -74,12 +74,12 @@ class Command(ScrapyCommand):
                 pages, counts = PageTally(), CdxjCounts()
                 with WaczWriter(target) as wacz:
                     # the index first: making its lines decides which files the package holds
-                    index = wacz.write_index(contents.lines(session, counts), contents.names)
+                    index = wacz.write_index(replay.lines(session, counts, originals=True), contents.names)
                     if not replay.selected:
                         raise Unusable(f"no capture matches the selection ({describe(selection)})"
                                        + _open_note(replay.note()) + ": nothing to package", ExitCode.USAGE)
                     for name, packaged in contents.names.items():
-                        wacz.add_warc(packaged, contents.paths[name])
+                        wacz.add_warc(packaged, warc_dir / name)
                     wacz.write_pages(pages_of(session, selection, profiles, contents, text_dir, pages),
                                      title)
                     wacz.finish(Described(title, _description(selection, replay.selected),

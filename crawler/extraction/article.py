@@ -261,8 +261,8 @@ def body_text(tree: HtmlElement, hints: ExtractHints, container: HtmlElement | N
         keep_only(container)
     drop_blocks(tree, hints.drop)
     drop_teasers(tree if container is None else container, page_url)
-    if container is not None:
-        images = sum(1 for _ in container.iter("img"))
+    if container is not None:  # the profile's image selectors count them, where it has any
+        images = 0 if hints.images else sum(1 for _ in container.iter("img"))
         return Body(paragraphs_of(run_trafilatura(tree, favor_recall=True)), images)
     return generic_body(tree)
 

@@ -51,7 +51,6 @@ def find_lead(tree: HtmlElement, title: str, body_start: HtmlElement | None, bod
     start = _position_of_headline(tree, title, order)
     end = order.get(body_start) if body_start is not None else None
     around_body = set(body_start.iterancestors()) if body_start is not None else set()
-    known = {key(paragraph) for paragraph in body}
     first = key(body[0]) if body else ""
     for element in tree.iter(*LEAD_TAGS):
         position = order[element]
@@ -63,7 +62,7 @@ def find_lead(tree: HtmlElement, title: str, body_start: HtmlElement | None, bod
             continue
         lead_key = key(text)
         overlaps_first = bool(first) and (lead_key in first or first in lead_key)
-        if lead_key in known or overlaps_first or lead_key == key(title):
+        if overlaps_first or lead_key == key(title) or lead_key in {key(p) for p in body}:
             return ""
         return text
     return ""

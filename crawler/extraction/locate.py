@@ -26,8 +26,10 @@ def block_starting_with(tree: HtmlElement, paragraph: str) -> HtmlElement | None
         if not isinstance(element.tag, str):
             continue
         for text, owner in ((element.text, element), (element.tail, element.getparent())):
-            piece = key(text or "")
-            if owner is None or not piece or not (wanted.startswith(piece) or piece.startswith(wanted)):
+            if owner is None or not text or text.isspace():  # most text nodes: layout only
+                continue
+            piece = key(text)
+            if not piece or not (wanted.startswith(piece) or piece.startswith(wanted)):
                 continue
             block = _block_of(owner)
             if block is not None and key(text_prefix(block, 2 * len(wanted) + 40)).startswith(wanted):

@@ -140,9 +140,9 @@ class _Page:
         """Title candidates, best first: the profile's selectors, og:title and twitter:title,
         JSON-LD headline, <title>, the first h1; the site's name taken off the social and
         document titles."""
+        yield from self.values(selectors, (), ())  # on a profiled site, usually the one taken
         site_keys = self.site_keys()
         first_h1 = next((one_line(h1.text_content()) for h1 in self.tree.iter("h1")), "")
-        yield from self.values(selectors, (), ())
         for social in self.values((), ("og:title", "twitter:title"), ()):
             yield without_site_name(one_line(social), site_keys, first_h1)
         for article in self.articles:

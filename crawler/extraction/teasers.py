@@ -63,12 +63,12 @@ class Words:
     blocks: bool = False  # has a block child (then it is a box, not a line)
 
 
-def drop_teasers(root: HtmlElement, page_url: str | None) -> int:
-    """Remove every teaser line and teaser box under root; return how many were removed."""
+def drop_teasers(root: HtmlElement, page_url: str | None) -> None:
+    """Remove every teaser line and teaser box under root."""
     site = _Site(page_url)
     counts = _count_words(root, site)
     candidates = list(root.iter(*LINE_TAGS, *BOX_TAGS, "a"))
-    removed = index = 0
+    index = 0
     while index < len(candidates):
         element = candidates[index]
         index += 1
@@ -77,8 +77,6 @@ def drop_teasers(root: HtmlElement, page_url: str | None) -> int:
         if _is_teaser(element, counts[element], site) or _is_teaser_list(element, counts):
             index += sum(1 for _ in element.iter(*LINE_TAGS, *BOX_TAGS, "a")) - 1  # gone with it
             element.drop_tree()
-            removed += 1
-    return removed
 
 
 def _count_words(root: HtmlElement, site: _Site) -> dict[HtmlElement, Words]:
@@ -178,9 +176,17 @@ class _Site:
         except ValueError:
             self.page_url, self.page = "", urlsplit("")
         self.host = _host(self.page)
+        self._answers: dict[str, bool] = {}  # menus repeat their links, and lines are asked twice
 
     def is_other_page(self, href: str | None) -> bool:
-        if not href or href.startswith("#"):
+        if not href:
+            return False
+        if href not in self._answers:
+            self._answers[href] = self._is_other_page(href)
+        return self._answers[href]
+
+    def _is_other_page(self, href: str) -> bool:
+        if href.startswith("#"):
             return False
         try:
             link = urlsplit(urljoin(self.page_url, href.strip()))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from html import escape
 
-from crawler.report.svg import Series, bar_chart, plain, ranked_bars
+from crawler.report.svg import Series, bar_chart, cut, ranked_bars
 from storage.catalogue.history import RunFigures, Shown, SiteReport
 
 __all__ = ["render", "size"]
@@ -151,12 +151,9 @@ def _last_run(run: RunFigures | None) -> str:
     speed = "unknown"
     if run.elapsed is not None:
         speed = _seconds(run.elapsed)
-        rates = [f"{rate:.1f} {unit}/s" for rate, unit in ((run.rate(run.requests), "requests"),
-                 (run.rate(run.responses if run.responses is not None else run.captures), "pages"))
-                 if rate is not None]
+        rates = run.rates()
         speed += f" ({', '.join(rates)})" if rates else ""
-    articles = ", ".join(f"{label} {run.articles[name] or 0}" for name, label, _ in ARTICLES) \
-        if any(v is not None for v in run.articles.values()) else "not counted (the run has not ended)"
+    articles = run.articles_counted() or "not counted (the run has not ended)"
     rows = [("run", f"#{run.id} ({run.spider}, {run.status})"),
             ("started", f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC"), ("duration", speed),
             ("articles", articles),
@@ -198,7 +195,7 @@ def _blocked_row(url: str, status: int, marker: str | None, fetched_at: datetime
 
 
 def _failure_row(url: str, reason: str, detail: str) -> list[str]:
-    return [_link(url), _cell(reason), _cell(_cut(detail, 300))]
+    return [_link(url), _cell(reason), _cell(cut(detail, 300))]
 
 
 def _cell(text: str) -> str:
@@ -217,22 +214,20 @@ def _table(shown: Shown, headers: Sequence[str], row_cells: Callable[..., list[s
 
 def _link(url: str) -> str:
     """A link only for http(s) URLs: a `javascript:` URL from a page stays text."""
-    text = escape(_cut(url, 200))
+    text = escape(cut(url, 200))
     if url.lower().startswith(("http://", "https://")):
         return f'<td class="url"><a href="{escape(url)}" rel="noreferrer">{text}</a></td>'
     return f'<td class="url">{text}</td>'
 
 
-def _cut(text: str, most: int) -> str:
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
 def size(count: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+    if count < 1024:
+        return f"{count:,.0f} bytes"
+    for unit in ("KiB", "MiB"):
         count /= 1024
-    return plain(count)
+        if count < 1024:
+            return f"{count:,.1f} {unit}"
+    return f"{count / 1024:,.1f} GiB"
 
 
 def _seconds(value: float) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["Series", "bar_chart", "ranked_bars", "nice_ceiling", "plain"]
+__all__ = ["Series", "bar_chart", "cut", "nice_ceiling", "plain", "ranked_bars"]
 
 FONT = 'font-family="system-ui, sans-serif" font-size="11" fill="#444"'
 
@@ -76,7 +76,7 @@ def ranked_bars(rows: Sequence[tuple[str, float]], *, label: str, colour: str = 
         y = 4 + i * row_h
         w = max(value / top_value * bar_space, 1 if value > 0 else 0)
         parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" {FONT}>'
-                     f'{escape(_cut(name, 48))}<title>{escape(name)}</title></text>'
+                     f'{escape(cut(name, 48))}<title>{escape(name)}</title></text>'
                      f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w:.2f}" height="{row_h - 6}" '
                      f'fill="{colour}"><title>{escape(name)}: {escape(unit(value))}</title></rect>'
                      f'<text x="{label_w + w + 6:.2f}" y="{y + 14}" {FONT}>{escape(unit(value))}</text>')
@@ -110,8 +110,8 @@ def _x_labels(categories: Sequence[str], left: int, slot: float, y: float, most:
     if len(shown) > 1 and shown[-1] - shown[-2] < step:
         shown.pop(-2)
     return [f'<text x="{left + (i + 0.5) * slot:.2f}" y="{y:.2f}" text-anchor="middle" {FONT}>'
-            f'{escape(_cut(categories[i], 16))}</text>' for i in shown]
+            f'{escape(cut(categories[i], 16))}</text>' for i in shown]
 
 
-def _cut(text: str, most: int) -> str:
+def cut(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"

@@ -31,7 +31,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.sitemap import Sitemap
 
@@ -40,7 +39,7 @@ from crawler.cataloguereader import CatalogueReader
 from crawler.challenges import ChallengeCounter
 from crawler.config import setting
 from crawler.extensions.warc import capture_of
-from crawler.fetchfailures import failure_of
+from crawler.fetchfailures import failure_of, final_answer, final_for_a_photo
 from crawler.items import ArticlePage
 from crawler.middlewares.recrawl import DECIDE_NOW
 from crawler.middlewares.urlguard import Refused, url_limit, url_refusal
@@ -277,14 +276,14 @@ class NewsSpider(Spider):
         for url in urls:
             self.archive.mark_done(url)
 
-    def fetch_failed(self, failure: Failure) -> None:
+    def fetch_failed(self, failure: Failure, final: Callable[[int], bool] = final_answer) -> None:
         """A request that brought no page to parse (a 5xx after Scrapy's retries, a network
         error, a refusal): its URL backs off, or is given up, with the reason recorded."""
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
         if response is not None and self.challenged(response):  # a 403/503 challenge page
             return
-        failed = failure_of(failure.value)
+        failed = failure_of(failure.value, final)
         if failed is None:  # a 3xx or 4xx answer: archived, and final already
             return
         # a redirect target we refuse to fetch is the failure of the link that led to it; any
@@ -297,21 +296,10 @@ class NewsSpider(Spider):
         self.archive.failed(failed.of(url))
 
     def photo_failed(self, failure: Failure) -> None:
-        """A photo that brought no image: a 4xx is a failure too (a page's 404 says the page
-        is gone; an image's may be one not yet on its host), so it backs off, then is given up."""
-        response = getattr(failure.value, "response", None)
+        """A photo that brought no image: a 4xx is a failure too, so it backs off, then is
+        given up (crawler.fetchfailures.final_for_a_photo)."""
         self.crawler.stats.inc_value("photos/failed")
-        if response is not None and self.challenged(response):
-            return
-        if isinstance(failure.value, HttpError) and response is not None and \
-                400 <= response.status < 500:
-            self.crawler.stats.inc_value(f"fetch/failed/http_{response.status}")
-            logger.warning("Fetching the image %s failed (http_%d)", response.url[:300],
-                           response.status)
-            self.archive.failed(FetchFailure(failure.request.url,  # type: ignore[attr-defined]
-                                             f"http_{response.status}", retry=True))
-            return
-        self.fetch_failed(failure)
+        self.fetch_failed(failure, final_for_a_photo)
 
     def challenged(self, response: Response) -> bool:
         """Whether the site answered with a bot challenge instead of the page: then the URL

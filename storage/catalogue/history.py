@@ -59,6 +59,19 @@ class RunFigures:
             return None
         return count / self.elapsed
 
+    def rates(self) -> list[str]:
+        """`12.3 requests/s`, `11.9 pages/s` (pages: responses, else the captures), as known."""
+        pages = self.responses if self.responses is not None else self.captures
+        return [f"{rate:.1f} {unit}/s" for rate, unit in
+                ((self.rate(self.requests), "requests"), (self.rate(pages), "pages"))
+                if rate is not None]
+
+    def articles_counted(self) -> str | None:
+        """`new 3, changed 1, ...` as `crawl_runs` records it when the run ends; None before."""
+        if all(count is None for count in self.articles.values()):
+            return None
+        return ", ".join(f"{name.replace('_', ' ')} {self.articles[name] or 0}" for name in COUNTS)
+
 
 def run_figures(session: Session, run: CrawlRun) -> RunFigures:
     return _figures(session, [run])[0]

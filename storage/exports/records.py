@@ -38,6 +38,11 @@ class Pointer:
     length: int
     record_id: str
 
+    @classmethod
+    def of(cls, capture: Any) -> Pointer:
+        """A catalogued capture's own record (a `captures` row, or a row of its columns)."""
+        return cls(capture.warc_file, capture.warc_offset, capture.warc_length, capture.warc_record_id)
+
 
 def iso_utc(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a `Z`, e.g. `2026-03-01T08:00:00Z` (microseconds only if any)."""

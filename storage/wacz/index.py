@@ -37,7 +37,7 @@ class IndexWritten:
     lines: int = 0
 
 
-def renamed_lines(lines: Iterable[str], names: dict[str, str], tally: IndexWritten) -> Iterator[str]:
+def renamed_lines(lines: Iterable[str], names: dict[str, str]) -> Iterator[str]:
     """Each line with its `filename` changed from the catalogue's name to the package's."""
     for line in lines:
         key, _, data = line.rstrip("\n").partition(" {")

@@ -87,7 +87,7 @@ class WaczWriter:
         `filename` is a catalogue name in `names` (mapped to its name under `archive/`)."""
         tally = IndexWritten()
         with tempfile.TemporaryFile(dir=self.target.parent) as blocks:
-            idx = write_zipnum(renamed_lines(lines, names, tally), blocks, tally)
+            idx = write_zipnum(renamed_lines(lines, names), blocks, tally)
             size = blocks.tell()
             blocks.seek(0)
             self._add_stream(f"indexes/{INDEX_NAME}", blocks, size)

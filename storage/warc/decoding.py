@@ -225,6 +225,7 @@ def _unbrotli(data: bytes, out: _Output) -> bytes:
     return out.result()
 
 
+@cache
 def _brotli() -> Any:
     """Brotli's module, imported lazily (only br bodies need it). brotlipy installs a `brotli`
     package over Brotli's whose decompressor cannot stop at an output size: refused, not used."""

@@ -160,7 +160,6 @@ class WarcWriter:
         now: Callable[[], datetime] = utc_now,
         file_name: Callable[[int], str] | None = None,
         hostname: str | None = None,
-        rotate_on_write: bool = True,
     ) -> None:
         if max_size <= 0:
             raise ValueError("max_size must be positive")
@@ -173,7 +172,7 @@ class WarcWriter:
         self.hostname = hostname or socket.gethostname()
         # False: the caller closes a full file with rotate_if_full(), once it is safe to (the
         # crawl's archive thread: once the catalogue holds every record of the file)
-        self.rotate_on_write = rotate_on_write
+        self.rotate_on_write = True
         self._new_record_id = new_record_id
         self._now = now
         self._file_name = file_name or self._default_file_name
