@@ -66,6 +66,9 @@ DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.urlguard.UrlGuardMiddleware": 40,
 JSREDIRECT_ENABLED = True
 # What to fetch again is decided from the catalogue, next to the spider (see RECRAWL_ENABLED).
 SPIDER_MIDDLEWARES = {"crawler.middlewares.recrawl.RecrawlMiddleware": 950}
+# Outputs of one response handled at once: a page yields one item, and Scrapy starts this many
+# tasks for every response (100 by default, a tenth of the crawl process's time).
+CONCURRENT_ITEMS = 4
 # URLs longer than this (bytes; or than Scrapy's URLLENGTH_LIMIT) are never followed.
 CATALOGUE_MAX_URL_BYTES = 2000
 

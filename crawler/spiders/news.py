@@ -27,11 +27,13 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Self
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
+from lxml import etree
 from scrapy import Request, Spider, signals
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.response import get_base_url
 from scrapy.utils.sitemap import Sitemap
 
 from crawler.archive import Archive
@@ -59,7 +61,10 @@ logger = logging.getLogger(__name__)
 
 VIETNAM_TIME = timezone(timedelta(hours=7))
 HUB_PRIORITY = 10  # discover first, so article requests are known early
-CANONICAL_CACHE_SIZE = 50_000  # bounded: memory stays flat however long the crawl
+# Bounded: memory stays flat however long the crawl. Menus, sidebars and footers repeat a few
+# hundred links on every page; a URL met once (a sitemap's) gains nothing from a cache.
+LINK_CACHE_SIZE = 4096
+HREFS = etree.XPath("//a/@href", smart_strings=False)  # plain strings: no element kept alive
 
 
 class NewsSpider(Spider):
@@ -97,8 +102,9 @@ class NewsSpider(Spider):
         # a mirror crawl never leaves the mirror (crawler.middlewares.urlguard refuses other hosts)
         self.mirror_host = self.site.origin_host if origin else None
         # Menus and sidebars repeat the same links on every page: remember what they become.
-        self.canonical = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self._canonical)
-        self.is_article = lru_cache(maxsize=CANONICAL_CACHE_SIZE)(self.site.is_article)
+        self.canonical = lru_cache(maxsize=LINK_CACHE_SIZE)(self._canonical)
+        self.is_article = lru_cache(maxsize=LINK_CACHE_SIZE)(self.site.is_article)
+        self._article_of_link = lru_cache(maxsize=LINK_CACHE_SIZE)(self._article_of)
         self.started_at = datetime.now(UTC)
         # True once `start` runs: a crawl discovers; `scrapy parse` fetches only what it is asked
         self.discovering = False
@@ -449,9 +455,27 @@ class NewsSpider(Spider):
         """The page's links to articles, canonical, each once, in page order."""
         if not isinstance(response, TextResponse):
             return []
-        hrefs = dict.fromkeys(response.xpath("//a/@href").getall())
-        links = (self.canonical(response.urljoin(href)) for href in hrefs)
-        return list(dict.fromkeys(url for url in links if url and self.is_article(url)))
+        base = get_base_url(response)
+        parts = urlsplit(base)
+        origin = f"{parts.scheme}://{parts.netloc}/"
+        links = (self._article_of_link(*link_key(href, base, origin))
+                 for href in dict.fromkeys(HREFS(response.selector.root)))
+        return list(dict.fromkeys(url for url in links if url))
+
+    def _article_of(self, href: str, base: str) -> str | None:
+        """The article a link names, canonical; None if it names none (cached by link_key)."""
+        url = self.canonical(urljoin(base, href))
+        return url if url and self.is_article(url) else None
+
+
+def link_key(href: str, base: str, origin: str) -> tuple[str, str]:
+    """A link and the least of its page's URL its target depends on: an absolute or
+    root-relative link resolves the same against the page's origin as against the page.
+    Menus and footers, the bulk of a news page's links, are such links, so the same key
+    comes back on every page and its answer from the cache."""
+    if href.startswith(("http://", "https://", "/")) and not href.startswith("//"):
+        return href, origin
+    return href, base
 
 
 def image_sources(response: TextResponse, selectors: tuple[str, ...]) -> list[str]:

@@ -52,24 +52,7 @@ def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[st
     response (a bot challenge) is not a capture of the page."""
     states: dict[str, CaptureState] = {}
     for chunk in in_chunks(urls):
-        ranked = (
-            select(Capture, func.row_number().over(
-                partition_by=Capture.url, order_by=(Capture.fetched_at.desc(), Capture.id.desc())
-            ).label("rank"))
-            .where(Capture.url.in_(chunk), Capture.blocked.is_(None))  # a challenge is no copy
-            .subquery()
-        )
-        latest = select(ranked).where(ranked.c.rank == 1).subquery()
-        original = Capture.__table__.alias("original")
-        query = (
-            select(latest, original.c.fetched_at.label("original_fetched_at"),
-                   FrontierEntry.done_at, FrontierEntry.lastmod.label("listed_lastmod"))
-            .join(original, original.c.id == func.coalesce(latest.c.refers_to_capture_id,
-                                                           latest.c.id))
-            .outerjoin(FrontierEntry, and_(FrontierEntry.url == latest.c.url,
-                                           FrontierEntry.site == site))
-        )
-        for row in session.execute(query).mappings():
+        for row in session.execute(_LATEST, {"urls": chunk, "site": site}).mappings():
             revisit = row["refers_to_capture_id"] is not None
             states[row["url"]] = CaptureState(
                 url=row["url"], record_id=row["warc_record_id"], fetched_at=row["fetched_at"],
@@ -81,6 +64,32 @@ def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[st
                 listed_lastmod=row["listed_lastmod"],
             )
     return states
+
+
+def _latest_statement() -> Any:
+    """Built once: constructing its subqueries costs more than running it, and the crawl
+    asks it for every page's links."""
+    ranked = (
+        select(Capture, func.row_number().over(
+            partition_by=Capture.url, order_by=(Capture.fetched_at.desc(), Capture.id.desc())
+        ).label("rank"))
+        .where(Capture.url.in_(bindparam("urls", expanding=True)),
+               Capture.blocked.is_(None))  # a challenge is no copy
+        .subquery()
+    )
+    latest = select(ranked).where(ranked.c.rank == 1).subquery()
+    original = Capture.__table__.alias("original")
+    return (
+        select(latest, original.c.fetched_at.label("original_fetched_at"),
+               FrontierEntry.done_at, FrontierEntry.lastmod.label("listed_lastmod"))
+        .join(original, original.c.id == func.coalesce(latest.c.refers_to_capture_id,
+                                                       latest.c.id))
+        .outerjoin(FrontierEntry, and_(FrontierEntry.url == latest.c.url,
+                                       FrontierEntry.site == bindparam("site")))
+    )
+
+
+_LATEST = _latest_statement()
 
 
 # ---- the frontier -------------------------------------------------------------------------
