@@ -48,7 +48,9 @@ after the batch holding its last rows has committed, and then gets its CDXJ inde
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
 
+    from crawler.archiveprocess import ArchiveProcess
     from crawler.challenges import Blocking
     from crawler.extraction.article import Extraction
 
@@ -89,6 +92,7 @@ __all__ = ["Archive", "ArchiveUnavailable"]
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200  # rows per commit at most; a batch is also committed whenever the queue is empty
+DEFAULT_BACKLOG = 32 * 2**20  # bytes of pages handed over and not yet committed (ARCHIVE_BACKLOG_BYTES)
 
 
 class ArchiveUnavailable(Unusable):
@@ -132,6 +136,57 @@ class _Batch:
 _STOP = object()
 
 
+class Backlog:
+    """Bytes of exchanges handed to the archive and not yet committed. The crawl waits for
+    room (crawler.middlewares.backpressure) rather than hold ever more pages in memory when
+    the disk or the database is slower than the network. Thread-safe: added to on the
+    reactor, emptied on the thread that learns of the commit."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.bytes = 0
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    @property
+    def full(self) -> bool:
+        return self.bytes >= self.limit
+
+    def holding(self, size: int, future: Future[Any]) -> None:
+        """`size` bytes are held until `future` (their commit) resolves."""
+        with self._lock:
+            self.bytes += size
+        future.add_done_callback(lambda _: self._release(size))
+
+    def _release(self, size: int) -> None:
+        with self._lock:
+            self.bytes -= size
+            if self.bytes >= self.limit:
+                return
+            waiting, self._waiting = self._waiting, []
+        for loop, room in waiting:
+            loop.call_soon_threadsafe(_resolve, room)
+
+    async def room(self) -> None:
+        """Returns at once while under the limit, else once the backlog drops under it."""
+        with self._lock:
+            if self.bytes < self.limit:
+                return
+            loop = asyncio.get_running_loop()
+            room = loop.create_future()
+            self._waiting.append((loop, room))
+        await room
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def exchange_size(exchange: HttpExchange) -> int:
+    return len(exchange.response_body) + len(exchange.request_body or b"") + 1024
+
+
 def warcinfo_of(settings: Any, site: str = "", profile: Any = None) -> dict[str, str]:
     """The warcinfo fields a crawl states (WARC 1.1, 6.1): who ran it (WARC_OPERATOR), what
     the files belong to (WARC_IS_PART_OF, else the site) and what they hold (WARC_DESCRIPTION,
@@ -148,12 +203,59 @@ def warcinfo_of(settings: Any, site: str = "", profile: Any = None) -> dict[str,
     return {name: value for name, value in fields.items() if value}
 
 
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """What an archive is made from, read from the settings once: plain values, so that a
+    writer process of the crawl (crawler.archiveprocess) builds the same archive."""
+
+    warc_dir: Path
+    text_dir: Path
+    prefix: str
+    max_size: int
+    software: str
+    operator_info: dict[str, str]
+    backoff_first: float
+    give_up_after: int
+    database_url: str
+    pid: int  # the crawl's: its WARC files are named for it, whichever process writes them
+    backlog_limit: int = DEFAULT_BACKLOG
+
+    @classmethod
+    def of(cls, settings: Any, site: str = "", profile: Any = None) -> ArchiveConfig:
+        """Refuses (ArchiveUnavailable) folders that cannot be written."""
+        for name in ("WARC_DIR", "EXTRACT_TEXT_DIR"):
+            try:
+                Path(setting(settings, name, str)).mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise ArchiveUnavailable(
+                    f"{name}={setting(settings, name, str)} cannot be used ({error.strerror}): "
+                    f"set DATA_DIR or -s {name}=... to a writable folder"
+                ) from error
+        return cls(
+            warc_dir=Path(setting(settings, "WARC_DIR", str)),
+            text_dir=Path(setting(settings, "EXTRACT_TEXT_DIR", str)),
+            prefix=setting(settings, "WARC_PREFIX", str),
+            max_size=setting(settings, "WARC_MAX_SIZE", int),
+            software=settings.get("USER_AGENT", "vnarchive").split(" ")[0],
+            operator_info=warcinfo_of(settings, site, profile),
+            backoff_first=setting(settings, "RECRAWL_BACKOFF", float),
+            give_up_after=setting(settings, "RECRAWL_GIVE_UP_AFTER", int),
+            database_url=setting(settings, "DATABASE_URL", str),
+            pid=os.getpid(),
+            backlog_limit=setting(settings, "ARCHIVE_BACKLOG_BYTES", int),
+        )
+
+    def sessions(self) -> sessionmaker[Session]:
+        return opened(lambda: open_catalogue(self.database_url), self.database_url)
+
+
 class Archive:
-    _per_crawler: WeakKeyDictionary[Crawler, Archive] = WeakKeyDictionary()
+    _per_crawler: WeakKeyDictionary[Crawler, Archive | ArchiveProcess] = WeakKeyDictionary()
 
     def __init__(self, writer: WarcWriter, sessions: sessionmaker[Session], text_dir: Path,
-                 backoff: Backoff | None = None):
+                 backoff: Backoff | None = None, backlog_limit: int = DEFAULT_BACKLOG):
         self.writer = writer
+        self.backlog = Backlog(backlog_limit)
         writer.rotate_on_write = False  # a full file is closed once its rows commit (_rotate)
         self.backoff = backoff or Backoff()
         self.sessions = sessions
@@ -168,38 +270,36 @@ class Archive:
         self._thread.start()
 
     @classmethod
-    def of(cls, crawler: Crawler) -> Archive:
-        """The crawl's one Archive, shared by the spider, the extensions and the pipeline."""
+    def of(cls, crawler: Crawler) -> Archive | ArchiveProcess:
+        """The crawl's one archive, shared by the spider, the extensions and the pipeline: in
+        a process of its own (crawler.archiveprocess) unless ARCHIVE_PROCESS is off."""
         if crawler not in cls._per_crawler:
             site = crawler.spidercls.name  # a site is its profile's, its spider's, name
-            archive = cls.from_settings(crawler.settings, site,
-                                        getattr(crawler.spidercls, "profile", None))
+            config = ArchiveConfig.of(crawler.settings, site,
+                                      getattr(crawler.spidercls, "profile", None))
+            archive: Archive | ArchiveProcess
+            if setting(crawler.settings, "ARCHIVE_PROCESS", bool):
+                from crawler.archiveprocess import ArchiveProcess
+                archive = ArchiveProcess(config, config.sessions())
+            else:
+                archive = cls.from_config(config)
             archive.site = site
             cls._per_crawler[crawler] = archive
         return cls._per_crawler[crawler]
 
     @classmethod
-    def from_settings(cls, settings: Any, site: str = "", profile: Any = None) -> Archive:
-        for name in ("WARC_DIR", "EXTRACT_TEXT_DIR"):
-            try:
-                Path(setting(settings, name, str)).mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise ArchiveUnavailable(
-                    f"{name}={setting(settings, name, str)} cannot be used ({error.strerror}): "
-                    f"set DATA_DIR or -s {name}=... to a writable folder"
-                ) from error
-        writer = WarcWriter(
-            Path(setting(settings, "WARC_DIR", str)),
-            prefix=setting(settings, "WARC_PREFIX", str),
-            max_size=setting(settings, "WARC_MAX_SIZE", int),
-            software=settings.get("USER_AGENT", "vnarchive").split(" ")[0],
-            operator_info=warcinfo_of(settings, site, profile),
-        )
-        backoff = Backoff(first=timedelta(seconds=setting(settings, "RECRAWL_BACKOFF", float)),
-                          give_up_after=setting(settings, "RECRAWL_GIVE_UP_AFTER", int))
-        url = setting(settings, "DATABASE_URL", str)
-        sessions = opened(lambda: open_catalogue(url), url)
-        return cls(writer, sessions, Path(setting(settings, "EXTRACT_TEXT_DIR", str)), backoff)
+    def from_config(cls, config: ArchiveConfig) -> Archive:
+        writer = WarcWriter(config.warc_dir, prefix=config.prefix, max_size=config.max_size,
+                            software=config.software, operator_info=config.operator_info,
+                            pid=config.pid)
+        backoff = Backoff(first=timedelta(seconds=config.backoff_first),
+                          give_up_after=config.give_up_after)
+        return cls(writer, config.sessions(), config.text_dir, backoff, config.backlog_limit)
+
+    @property
+    def directory(self) -> Path:
+        """Where the WARC files go."""
+        return self.writer.directory
 
     # ---- queued writes: each returns a Future resolved once its rows are committed --------
 
@@ -210,8 +310,10 @@ class Archive:
         """`kind` is "article" for article pages (their outcome is counted), "photo" for an
         article's image, else a hub;
         `previous` is the URL's last capture if the caller looked it up (None: it has none)."""
-        return self._submit(self._archive_exchange, exchange, record_id, source_lastmod, kind,
-                            previous)
+        future = self._submit(self._archive_exchange, exchange, record_id, source_lastmod, kind,
+                              previous)
+        self.backlog.holding(exchange_size(exchange), future)
+        return future
 
     def remember(self, found: list[Discovered]) -> Future[None]:
         """Put URLs in the frontier: pending until done, whatever happens to this run."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from crawler.bounded import BoundedDict
@@ -31,7 +32,13 @@ if TYPE_CHECKING:
 __all__ = ["UNKNOWN", "Archived", "CaptureWriter", "PendingCapture"]
 
 RECENT_CAPTURES = 20_000
-UNKNOWN: Any = object()  # "the caller did not look the URL's last capture up"
+class _Unknown(Enum):
+    """A member, not a bare object(): it stays itself when pickled to the archive process."""
+
+    UNKNOWN = "unknown"
+
+
+UNKNOWN: Any = _Unknown.UNKNOWN  # "the caller did not look the URL's last capture up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +66,8 @@ class CaptureWriter:
     """Writes exchanges to the WARC file and makes their `captures` rows (not inserted:
     the archive's batch inserts them with `insert`)."""
 
-    def __init__(self, writer: WarcWriter) -> None:
+    def __init__(self, writer: WarcWriter | None) -> None:
+        """`writer` None: rows only (start-up repair inserts what a dead run wrote)."""
         self.writer = writer
         # WARC record id -> capture id of the latest captures: an extraction comes back soon
         # after its capture, so the lookup rarely reaches the database.
@@ -81,6 +89,7 @@ class CaptureWriter:
         stored = Stored(None, None) if blocked else how_to_store(kind, exchange.status, digest,
                                                                   previous)
         revisit = stored.revisit
+        assert self.writer is not None, "a CaptureWriter without a WarcWriter only inserts rows"
         pointer = self.writer.write_exchange(exchange, response_record_id=record_id,
                                              revisit=revisit)
         headers = {name.lower(): value for name, value in exchange.response_headers}

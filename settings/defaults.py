@@ -20,6 +20,8 @@ DEFAULTS: dict[str, object] = {
     "WARC_ENABLED": True,
     "WARC_MAX_SIZE": 1024 * 1024 * 1024,
     "WARC_PREFIX": "vnarchive",
+    "ARCHIVE_PROCESS": True,
+    "ARCHIVE_BACKLOG_BYTES": 32 * 1024 * 1024,
     # warcinfo: who made the files, what they belong to, what they are ("": derived, see README)
     "WARC_OPERATOR": "",
     "WARC_IS_PART_OF": "",

@@ -61,7 +61,9 @@ DEFAULT_REQUEST_HEADERS = {
 COOKIES_ENABLED = False
 # Refuse what the catalogue cannot hold and, in a mirror crawl (-a origin=...), any other host.
 # Follow pages whose only content is a script redirect, as meta refreshes are followed.
+# Wait while the archive is behind (ARCHIVE_BACKLOG_BYTES).
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.urlguard.UrlGuardMiddleware": 40,
+                          "crawler.middlewares.backpressure.ArchiveBackpressure": 50,
                           "crawler.middlewares.jsredirect.JsRedirectMiddleware": 575}
 JSREDIRECT_ENABLED = True
 # What to fetch again is decided from the catalogue, next to the spider (see RECRAWL_ENABLED).
@@ -81,6 +83,11 @@ WARC_ENABLED = True
 WARC_MAX_SIZE = 1024 * 1024 * 1024
 # File name prefix; each process adds its own timestamp, host name and pid.
 WARC_PREFIX = BOT_NAME
+# WARC files, catalogue rows and text files are written by a process of the crawl's own, off the
+# reactor's GIL (False: by a thread of the crawl process).
+ARCHIVE_PROCESS = True
+# Bytes of pages fetched and not yet archived; past this, downloads wait for the archive.
+ARCHIVE_BACKLOG_BYTES = 32 * 1024 * 1024
 # Each file's warcinfo: who ran the crawl, the collection or job its files belong to ("": the
 # site), what they hold ("": "Crawl of <profile title> (<origin>) ...").
 WARC_OPERATOR = os.environ.get("VNARCHIVE_OPERATOR", CONTACT)

@@ -10,6 +10,7 @@ import signal
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import select
 
@@ -46,13 +47,15 @@ def texts_by_path(data_dir: Path, origin: str) -> dict[str, str]:
                 for d in latest_documents(session)}
 
 
-@pytest.mark.parametrize(("kill_after", "settings"), [
-    (3, {}), (12, {}), (30, {}), ("redirect target", {}),
+@pytest.mark.parametrize(("kill_after", "settings", "group"), [
+    (3, {}, True), (12, {}, True), (30, {}, True), ("redirect target", {}, True),
     # whatever the settings: fetching everything whole must not skip what a dead run left
-    (12, {"RECRAWL_ENABLED": "False"}),
-], ids=["3", "12", "30", "redirect-target", "12-recrawl-off"])
+    (12, {"RECRAWL_ENABLED": "False"}, True),
+    # the crawl process alone: its archive process and extraction workers die with it
+    (12, {}, False),
+], ids=["3", "12", "30", "redirect-target", "12-recrawl-off", "12-crawl-process-alone"])
 def test_a_killed_crawl_run_again_ends_as_an_uninterrupted_one(
-        kill_after: int | str, settings: dict[str, str],
+        kill_after: int | str, settings: dict[str, str], group: bool,
         tmp_path_factory: pytest.TempPathFactory) -> None:
     site = SampleSite(n_articles=40)
     uninterrupted, killed = tmp_path_factory.mktemp("whole"), tmp_path_factory.mktemp("killed")
@@ -64,8 +67,15 @@ def test_a_killed_crawl_run_again_ends_as_an_uninterrupted_one(
                                  else kill_after)
         process = start_crawl(origin, killed, settings=settings)
         assert reached.wait(timeout=120), "the crawl never got going"
-        os.killpg(process.pid, signal.SIGKILL)
+        helpers = psutil.Process(process.pid).children(recursive=True)
+        assert helpers, "the archive process and the extraction workers are the crawl's"
+        if group:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        _, alive = psutil.wait_procs(helpers, timeout=30)
+        assert not alive, f"outlived the crawl: {[p.cmdline()[-1:] for p in alive]}"
         assert list((killed / "warc").glob("*.open")), "killed mid-file, as intended"
 
         again = crawl(origin, killed, settings=settings)

@@ -214,7 +214,7 @@ class RunLifecycle:
             stats.set_value("runlock/indexed_files", self.indexed_files)
         self.heartbeat.start(setting(self.crawler.settings, "RUNLOCK_HEARTBEAT", float), now=False)
         logger.info("Crawl run %d: archiving to %s", self.archive.run_id,
-                    self.archive.writer.directory)
+                    self.archive.directory)
 
     def beat(self) -> Deferred[None]:
         """Renew the lock off the reactor; a failed beat is retried at the next tick (a
@@ -266,7 +266,7 @@ class RunLifecycle:
         archive; the lock is renewed after each file (the heartbeat starts with the crawl)."""
         hostname = socket.gethostname()
         repaired: set[str] = set()
-        for path in abandoned(self.archive.writer.directory, hostname, pid_alive):
+        for path in abandoned(self.archive.directory, hostname, pid_alive):
             # its records belong to the dead run only if that run's process wrote the file
             run_id = dead.run_id if dead is not None and dead.hostname == hostname and \
                 dead.pid == writer_pid(path) else None
@@ -294,7 +294,7 @@ class RunLifecycle:
         closing a file and indexing it). Any other missing index (an archive from before
         per-file indexes, an index that could not be written) is `scrapy cdxj --per-file`'s:
         indexing a backlog here would hold the lock, without heartbeat, for as long as it takes."""
-        warc_dir = self.archive.writer.directory
+        warc_dir = self.archive.directory
         left_by_crash = missing_indexes(warc_dir, hostname, pid_alive,
                                         among=lambda name: name in repaired or written_by(name, dead))
         for name in left_by_crash.indexable:

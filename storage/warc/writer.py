@@ -160,6 +160,7 @@ class WarcWriter:
         now: Callable[[], datetime] = utc_now,
         file_name: Callable[[int], str] | None = None,
         hostname: str | None = None,
+        pid: int | None = None,
     ) -> None:
         if max_size <= 0:
             raise ValueError("max_size must be positive")
@@ -170,6 +171,9 @@ class WarcWriter:
         self.software = software
         self.operator_info = dict(operator_info or {})
         self.hostname = hostname or socket.gethostname()
+        # the process a file's name says wrote it: a crawl's, even when a helper process of
+        # the crawl writes (start-up repair asks whether that process is alive)
+        self.pid = pid or os.getpid()
         # False: the caller closes a full file with rotate_if_full(), once it is safe to (the
         # crawl's archive thread: once the catalogue holds every record of the file)
         self.rotate_on_write = True
@@ -350,7 +354,7 @@ class WarcWriter:
     def _default_file_name(self, serial: int) -> str:
         stamp = self._now().astimezone(UTC).strftime(STAMP_FORMAT)
         host = safe_hostname(self.hostname)
-        return f"{self.prefix}-{stamp}-{serial:05d}-{host}-{os.getpid()}.warc.gz"
+        return f"{self.prefix}-{stamp}-{serial:05d}-{host}-{self.pid}.warc.gz"
 
     def _ensure_open(self) -> tuple[io.FileIO, str]:
         """The current file, opening a new one (with its warcinfo) if needed."""

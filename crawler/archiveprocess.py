@@ -1,0 +1,266 @@
+"""The crawl's archive in a process of its own, fed through a pipe.
+
+Why: gzip of WARC records, catalogue batches and text files cost the crawl process as much
+CPU as Scrapy itself, and a thread shares the reactor's one GIL. In a process of its own the
+same `crawler.archive.Archive` (its writer thread, its batches, its order rules) runs on the
+other core, and the crawl process only pickles what it hands over: exchanges are byte
+strings already.
+
+`ArchiveProcess` is what the crawl holds instead of the Archive: the same queued writes in
+the same order, each a Future resolved once the archive process has committed it (or has
+failed it). The process is started, from the forkserver, at the first write, with the run
+it writes for. Its log records are sent back and logged by the crawl, where the crawl logs.
+
+Crash rules are the Archive's, unchanged:
+* the archive process dies with the crawl (SIGKILL included): it reads end of file from the
+  crawl's pipe, and on Linux the kernel kills it when the forkserver, which exits with the
+  crawl, dies. It never outlives the run whose lock covers its files, so start-up repair
+  never meets a live writer; its files carry the crawl's pid, as if the crawl wrote them;
+* it ignores SIGINT and SIGTERM, which a terminal or a service manager sends the whole
+  process group: the crawl shuts down cleanly and closes the archive last;
+* a crawl that stops without closing it (killed) leaves the `.open` file to the next run's
+  repair, exactly as a thread would.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import threading
+from concurrent.futures import Future
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from crawler.archive import Archive, ArchiveConfig, ArchiveUnavailable, Backlog, exchange_size
+from crawler.captures import UNKNOWN, CaptureWriter
+from crawler.extraction.workers import die_with_the_forkserver
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from multiprocessing.connection import Connection
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from crawler.captures import Archived
+    from crawler.challenges import Blocking
+    from crawler.extraction.article import Extraction
+    from storage.catalogue.filing import Filed
+    from storage.catalogue.frontier import CaptureState, Discovered, FetchFailure
+    from storage.warc.exchange import HttpExchange
+
+__all__ = ["ArchiveProcess"]
+
+logger = logging.getLogger(__name__)
+
+_LOG = -1  # the call id of a log record sent back by the archive process
+
+
+class ArchiveProcess:
+    """The crawl's handle on its archive process: `crawler.archive.Archive`'s queued writes."""
+
+    def __init__(self, config: ArchiveConfig, sessions: sessionmaker[Session]):
+        self.config = config
+        self.sessions = sessions  # the crawl's own reads (run lock, reader, pipeline)
+        self.backlog = Backlog(config.backlog_limit)
+        self.captures = CaptureWriter(None)  # start-up repair's inserts, before any write
+        # what the archive writes for: set before the first write, sent with it
+        self.site = ""
+        self.run_id: int | None = None
+        self.blocking: Blocking | None = None
+        self._calls: dict[int, Future[Any]] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()  # guards _calls, _failure and the start
+        self._failure: BaseException | None = None
+        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._process: Any = None
+        self._conn: Connection | None = None
+
+    @property
+    def directory(self) -> Path:
+        return self.config.warc_dir
+
+    # ---- the Archive's queued writes -----------------------------------------------------
+
+    def archive_exchange(
+        self, exchange: HttpExchange, record_id: str, source_lastmod: datetime | None,
+        kind: str | None = None, previous: CaptureState | None = UNKNOWN,
+    ) -> Future[Archived]:
+        future = self._submit("archive_exchange", exchange, record_id, source_lastmod, kind,
+                              previous)
+        self.backlog.holding(exchange_size(exchange), future)
+        return future
+
+    def remember(self, found: list[Discovered]) -> Future[None]:
+        return self._submit("remember", found)
+
+    def relist(self, listed: list[tuple[str, datetime | None]], sitemap_url: str) -> Future[None]:
+        return self._submit("relist", listed, sitemap_url)
+
+    def mark_done(self, url: str) -> Future[None]:
+        return self._submit("mark_done", url)
+
+    def failed(self, failure: FetchFailure) -> Future[None]:
+        return self._submit("failed", failure)
+
+    def file_extraction(self, url: str, record_id: str, fetched_at: datetime,
+                        extraction: Extraction) -> Future[Filed]:
+        return self._submit("file_extraction", url, record_id, fetched_at, extraction)
+
+    def close(self) -> Future[None]:
+        """Commit every queued write and close the WARC file; the process then exits."""
+        if self._process is None:  # nothing was ever written: no process to close
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+        future = self._submit("close")
+        self._outbox.put(None)  # nothing follows: the sender ends
+        return future
+
+    # ---- the pipe --------------------------------------------------------------------------
+
+    def _submit(self, method: str, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._failure is not None:
+                future.set_exception(self._failure)
+                return future
+            if self._process is None:
+                self._start()
+            call_id = next(self._ids)
+            self._calls[call_id] = future
+        self._outbox.put((call_id, method, args))
+        return future
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("forkserver")
+        # The forkserver serves the extraction workers too; whoever starts it decides what it
+        # imports once for all its children.
+        context.set_forkserver_preload(["crawler.archive", "crawler.extraction.article"])
+        ours, theirs = context.Pipe()
+        self._process = context.Process(
+            target=serve, name="archive", daemon=True,
+            args=(theirs, self.config, self.site, self.run_id, self.blocking,
+                  logging.getLogger().getEffectiveLevel()))
+        self._process.start()
+        theirs.close()
+        self._conn = ours
+        threading.Thread(target=self._send, name="archive-sender", daemon=True).start()
+        threading.Thread(target=self._receive, name="archive-receiver", daemon=True).start()
+
+    def _send(self) -> None:
+        assert self._conn is not None
+        while (message := self._outbox.get()) is not None:
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError) as error:  # the process is gone: _receive says why
+                logger.debug("Archive process unreachable: %s", error)
+                return
+
+    def _receive(self) -> None:
+        assert self._conn is not None
+        while True:
+            try:
+                call_id, error, result = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            if call_id == _LOG:
+                logging.getLogger(result.name).handle(result)
+                continue
+            with self._lock:
+                future = self._calls.pop(call_id)
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+        self._process.join()
+        code = self._process.exitcode
+        self._fail(ArchiveUnavailable(f"the archive process ended (exit status {code})"))
+        if code:
+            logger.error("The archive process ended with exit status %s", code)
+
+    def _fail(self, error: BaseException) -> None:
+        """No further write can be made: every one waiting fails with `error`."""
+        with self._lock:
+            self._failure = error
+            waiting, self._calls = self._calls, {}
+        for future in waiting.values():
+            if not future.done():
+                future.set_exception(error)
+
+
+# ---- in the archive process -------------------------------------------------------------
+
+
+def serve(conn: Connection, config: ArchiveConfig, site: str, run_id: int | None,
+          blocking: Blocking | None, log_level: int) -> None:
+    """The archive process: run each write the crawl sends on one Archive, answer each once
+    it is committed, and exit once it is closed (or at once when the crawl is gone)."""
+    die_with_the_forkserver()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when we stop
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sending = threading.Lock()
+    _send_logs(conn, sending, log_level)
+    archive = Archive.from_config(config)
+    archive.site, archive.run_id, archive.blocking = site, run_id, blocking
+    closed = threading.Event()
+
+    def answer(call_id: int, future: Future[Any]) -> None:
+        error = future.exception()
+        message = (call_id, _picklable(error), None if error else future.result())
+        with sending:
+            conn.send(message)
+        if call_id == closing:
+            closed.set()
+
+    closing = None
+    while True:
+        try:
+            call_id, method, args = conn.recv()
+        except (EOFError, OSError):  # the crawl died: stop as it did, leaving the file .open
+            os._exit(1)
+        if method == "close":
+            closing = call_id
+        future = getattr(archive, method)(*args)
+        future.add_done_callback(partial(answer, call_id))
+        if method == "close":
+            closed.wait()
+            conn.close()
+            return
+
+
+def _send_logs(conn: Connection, sending: threading.Lock, level: int) -> None:
+    """Log records go back to the crawl, to be logged where it logs."""
+
+    class ToTheCrawl(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.exc_info:  # tracebacks do not pickle: their text does
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+                record.exc_info = None
+            record.msg, record.args = record.getMessage(), None
+            try:
+                with sending:
+                    conn.send((_LOG, None, record))
+            except (OSError, ValueError):
+                pass  # the crawl is gone
+
+    root = logging.getLogger()
+    root.handlers = [ToTheCrawl()]
+    root.setLevel(level)
+
+
+def _picklable(error: BaseException | None) -> BaseException | None:
+    """The error itself if it crosses the pipe, else its type and message (a database
+    driver's error may hold what does not pickle)."""
+    if error is None:
+        return None
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
