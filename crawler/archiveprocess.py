@@ -8,14 +8,14 @@ strings already.
 
 `ArchiveProcess` is what the crawl holds instead of the Archive: the same queued writes in
 the same order, each a Future resolved once the archive process has committed it (or has
-failed it). The process is started, from the forkserver, at the first write, with the run
-it writes for. Its log records are sent back and logged by the crawl, where the crawl logs.
+failed it). The process is spawned at the first write, with the run it writes for. Its log
+records are sent back and logged by the crawl, where the crawl logs.
 
 Crash rules are the Archive's, unchanged:
-* the archive process dies with the crawl (SIGKILL included): it reads end of file from the
-  crawl's pipe, and on Linux the kernel kills it when the forkserver, which exits with the
-  crawl, dies. It never outlives the run whose lock covers its files, so start-up repair
-  never meets a live writer; its files carry the crawl's pid, as if the crawl wrote them;
+* the archive process dies with the crawl (SIGKILL included): on Linux the kernel kills it
+  when the crawl dies, elsewhere it reads end of file from the crawl's pipe. It never
+  outlives the run whose lock covers its files, so start-up repair never meets a live
+  writer; its files carry the crawl's pid, as if the crawl wrote them;
 * it ignores SIGINT and SIGTERM, which a terminal or a service manager sends the whole
   process group: the crawl shuts down cleanly and closes the archive last;
 * a crawl that stops without closing it (killed) leaves the `.open` file to the next run's
@@ -24,6 +24,7 @@ Crash rules are the Archive's, unchanged:
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import logging
 import multiprocessing
@@ -31,6 +32,7 @@ import os
 import pickle
 import queue
 import signal
+import sys
 import threading
 from concurrent.futures import Future
 from functools import partial
@@ -38,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.archive import Archive, ArchiveConfig, ArchiveUnavailable, Backlog, exchange_size
 from crawler.captures import UNKNOWN, CaptureWriter
-from crawler.extraction.workers import die_with_the_forkserver
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -59,6 +60,7 @@ __all__ = ["ArchiveProcess"]
 logger = logging.getLogger(__name__)
 
 _LOG = -1  # the call id of a log record sent back by the archive process
+_PR_SET_PDEATHSIG = 1
 
 
 class ArchiveProcess:
@@ -138,15 +140,14 @@ class ArchiveProcess:
         return future
 
     def _start(self) -> None:
-        context = multiprocessing.get_context("forkserver")
-        # The forkserver serves the extraction workers too; whoever starts it decides what it
-        # imports once for all its children.
-        context.set_forkserver_preload(["crawler.archive", "crawler.extraction.article"])
+        # spawned, never forked from a process running the reactor's threads; started at
+        # once (a forkserver's start waits for it to import what it preloads)
+        context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
         self._process = context.Process(
             target=serve, name="archive", daemon=True,
             args=(theirs, self.config, self.site, self.run_id, self.blocking,
-                  logging.getLogger().getEffectiveLevel()))
+                  logging.getLogger().getEffectiveLevel(), os.getpid()))
         self._process.start()
         theirs.close()
         self._conn = ours
@@ -198,10 +199,10 @@ class ArchiveProcess:
 
 
 def serve(conn: Connection, config: ArchiveConfig, site: str, run_id: int | None,
-          blocking: Blocking | None, log_level: int) -> None:
+          blocking: Blocking | None, log_level: int, crawl_pid: int) -> None:
     """The archive process: run each write the crawl sends on one Archive, answer each once
     it is committed, and exit once it is closed (or at once when the crawl is gone)."""
-    die_with_the_forkserver()
+    _die_with(crawl_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when we stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sending = threading.Lock()
@@ -232,6 +233,15 @@ def serve(conn: Connection, config: ArchiveConfig, site: str, run_id: int | None
             closed.wait()
             conn.close()
             return
+
+
+def _die_with(crawl_pid: int) -> None:
+    """Be killed by the kernel the moment the crawl dies (Linux), even while stuck in C code;
+    elsewhere, end of file on the crawl's pipe ends this process."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != crawl_pid:  # it died before the line above
+        os._exit(1)
 
 
 def _send_logs(conn: Connection, sending: threading.Lock, level: int) -> None:

@@ -70,7 +70,7 @@ JSREDIRECT_ENABLED = True
 SPIDER_MIDDLEWARES = {"crawler.middlewares.recrawl.RecrawlMiddleware": 950}
 # Outputs of one response handled at once: a page yields one item, and Scrapy starts this many
 # tasks for every response (100 by default, a tenth of the crawl process's time).
-CONCURRENT_ITEMS = 4
+CONCURRENT_ITEMS = 1
 # URLs longer than this (bytes; or than Scrapy's URLLENGTH_LIMIT) are never followed.
 CATALOGUE_MAX_URL_BYTES = 2000
 

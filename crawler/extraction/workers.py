@@ -45,8 +45,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import Any, Generic, TypeVar
 
-__all__ = ["CRASHED", "DEFAULT_TIMEOUT", "RESTARTS", "TIMEOUT", "TIMEOUTS", "WorkerPool",
-           "die_with_the_forkserver"]
+__all__ = ["CRASHED", "DEFAULT_TIMEOUT", "RESTARTS", "TIMEOUT", "TIMEOUTS", "WorkerPool"]
 
 logger = logging.getLogger(__name__)
 
@@ -352,17 +351,11 @@ def _run_timed(run: Callable[[T], R], items: list[T]) -> list[R]:
     return results
 
 
-def die_with_the_forkserver() -> None:
-    """In a child of the forkserver: be killed when the forkserver exits, which it does when the
-    process that started it dies, however it dies (SIGKILL included)."""
+def _exit_with_parent(parent_alive: Connection) -> None:
+    """Exit when the pool's owner dies, however it dies (SIGKILL included)."""
     if sys.platform.startswith("linux"):  # immediate, even if this process is stuck in C code
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _release_the_forkserver()
-
-
-def _exit_with_parent(parent_alive: Connection) -> None:
-    """Exit when the pool's owner dies, however it dies (SIGKILL included)."""
-    die_with_the_forkserver()
 
     def watch() -> None:
         try:

@@ -49,8 +49,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
+from weakref import WeakKeyDictionary
 
 from scrapy import Request, signals
+from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
 
@@ -62,12 +64,21 @@ from crawler.fetchfailures import temporary_failure
 from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
 
 if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
 logger = logging.getLogger(__name__)
 
 REQUESTED_MEMORY = 50_000  # URLs let through lately: bounded, however long the crawl
+_requested: WeakKeyDictionary[Crawler, BoundedDict[str, None]] = WeakKeyDictionary()
+
+
+def requested_urls(crawler: Crawler) -> BoundedDict[str, None]:
+    """The URLs the middleware let through lately, one set per crawl. The spider reads it
+    too: a menu links the same articles on every page, and a request the middleware would
+    drop at once is not worth making."""
+    if crawler not in _requested:
+        _requested[crawler] = BoundedDict(REQUESTED_MEMORY)
+    return _requested[crawler]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +182,7 @@ class RecrawlMiddleware:
                                     enabled=setting(crawler.settings, "RECRAWL_ENABLED", bool))
         # URLs let through lately: not handed to the scheduler again just to be dropped by
         # its dupefilter (which stays the authority on what was fetched), nor looked up
-        self.requested: BoundedDict[str, None] = BoundedDict(REQUESTED_MEMORY)
+        self.requested = requested_urls(crawler)
         self._held: dict[str, HeldBack] | None = None  # read once, at the first batch
         self.crawler = crawler
         self._idle_work: Any = None  # the Deferred deciding what the spider held, if any

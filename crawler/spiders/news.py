@@ -43,7 +43,7 @@ from crawler.config import setting
 from crawler.extensions.warc import capture_of
 from crawler.fetchfailures import failure_of, final_answer, final_for_a_photo
 from crawler.items import ArticlePage
-from crawler.middlewares.recrawl import DECIDE_NOW
+from crawler.middlewares.recrawl import DECIDE_NOW, requested_urls
 from crawler.middlewares.urlguard import Refused, url_limit, url_refusal
 from crawler.spiders.hubs import MAX_SITEMAP_BYTES, Link, feed_links, sitemap_body
 from crawler.urls import with_query_parameter
@@ -84,6 +84,7 @@ class NewsSpider(Spider):
         spider.archive.blocking = spider.site.blocking
         spider.challenges = ChallengeCounter(spider.site.blocking)
         spider.reader = CatalogueReader.of(crawler)
+        spider.requested = requested_urls(crawler)
         spider.url_limit = url_limit(crawler.settings)
         spider.max_listing_pages = (setting(crawler.settings, "DISCOVERY_MAX_LISTING_PAGES", int)
                                     or spider.site.discovery.max_category_pages)
@@ -229,17 +230,25 @@ class NewsSpider(Spider):
     def article_requests(self, links: Iterable[Link], source: str,
                          known: dict[str, CaptureState] | None = None) -> list[Request]:
         """Requests for the links that are articles, each once, for the recrawl middleware
-        to decide on (`known`: their last captures, when the caller looked them up)."""
+        to decide on (`known`: their last captures, when the caller looked them up); none
+        for those it let through already this run."""
         candidates: dict[str, Link] = {}
+        ignored = 0
         for link in links:
             url = self.canonical(link.url)
             if url is None or not self.is_article(url):
-                self.crawler.stats.inc_value(f"discovery/ignored/{source}")
+                ignored += 1
                 continue
-            self.crawler.stats.inc_value(f"discovery/articles/{source}")
             candidates.setdefault(url, Link(url, link.lastmod, link.listed_in))
+        stats = self.crawler.stats
+        if ignored:
+            stats.inc_value(f"discovery/ignored/{source}", ignored)
+        if candidates:
+            stats.inc_value(f"discovery/articles/{source}", len(candidates))
         requests = []
         for url, link in candidates.items():
+            if url in self.requested:
+                continue
             meta = {"kind": "article", "lastmod": link.lastmod, "listed_in": link.listed_in}
             if known is not None:
                 meta["last_capture"] = known.get(url)
