@@ -14,9 +14,13 @@ Each crawl's process tree is sampled (psutil, every 50 ms: extraction workers ar
 forkserver's children) and the server's access log read. It prints, per size: pages the
 server answered, article pages, pages/s, CPU ms per page of the crawl process, of its other
 processes and of the server, cores busy, peak RSS of the tree and of the crawl process, and
-seconds from launch to the first request; then the ratios the targets speak of.
+seconds from launch to the first request, and the cores the rest of the machine kept busy
+meanwhile ("other load": on a shared machine, figures with a high one are not comparable);
+then the ratios the targets speak of.
 
-    .venv/bin/python -m benchmarks.crawl_speed [--articles 2000 [20000]] [--concurrency 16]
+    .venv/bin/python -m benchmarks.crawl_speed [--articles 300 3000] [--concurrency 16]
+
+(The sample site has titles for at most 3,189 articles: a 10x growth is 300 -> 3000.)
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ class Crawl:
     crawl_cpu: float  # CPU s of the crawl process (reactor, archive thread)
     others_cpu: float  # CPU s of its other processes (extraction workers, forkserver)
     server_cpu: float  # CPU s of the server's processes meanwhile
+    other_cpu: float  # CPU s of everything else on the machine meanwhile (a shared machine)
     peak_rss: int  # of the whole process tree
     peak_crawl_rss: int  # of the crawl process alone
     startup: float  # seconds from launch to the first request the server saw
@@ -123,6 +128,10 @@ class Crawl:
     def cores_busy(self) -> float:
         return (self.crawl_cpu + self.others_cpu) / self.seconds
 
+    @property
+    def other_cores(self) -> float:
+        return self.other_cpu / self.seconds
+
 
 def server_cpu(server: Server) -> float:
     total = 0.0
@@ -132,10 +141,16 @@ def server_cpu(server: Server) -> float:
     return total
 
 
+def machine_busy_cpu() -> float:
+    """CPU seconds every core of the machine spent busy since boot."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
 def measure(name: str, command: list[str], env: dict[str, str], server: Server,
             log_file: Path) -> Crawl:
     """Run one crawl to its end, sampling its process tree and the server."""
-    mark, server_before = server.mark(), server_cpu(server)
+    mark, server_before, machine_before = server.mark(), server_cpu(server), machine_busy_cpu()
     launched, started = time.time(), time.perf_counter()
     with log_file.open("w") as log:
         child = subprocess.Popen(command, cwd=PROJECT, env=env, stdin=subprocess.DEVNULL,
@@ -148,16 +163,18 @@ def measure(name: str, command: list[str], env: dict[str, str], server: Server,
     sampler.join()
     sampler.sample()  # the zombie's final CPU time
     child.wait()
+    machine = machine_busy_cpu() - machine_before
     text = log_file.read_text(errors="replace")
     if child.returncode != 0:
         raise SystemExit(f"{name} crawl failed ({child.returncode}):\n{text[-3000:]}")
     answered = server.requests(since=mark)
     crawl_cpu = sampler.cpu.pop(child.pid, 0.0)
+    others_cpu, server_used = sum(sampler.cpu.values()), server_cpu(server) - server_before
     return Crawl(
         name=name, seconds=seconds, answered=answered,
         articles=sum(1 for line in answered if line.status == 200 and PROFILE.is_article(line.target)),
-        crawl_cpu=crawl_cpu, others_cpu=sum(sampler.cpu.values()),
-        server_cpu=server_cpu(server) - server_before,
+        crawl_cpu=crawl_cpu, others_cpu=others_cpu, server_cpu=server_used,
+        other_cpu=max(0.0, machine - crawl_cpu - others_cpu - server_used),
         peak_rss=sampler.peak_rss, peak_crawl_rss=sampler.peak_root_rss,
         startup=(answered[0].at - launched) if answered else float("nan"),
         scrapy_responses=scrapy_stat(text, "downloader/response_count"))
@@ -233,12 +250,12 @@ def print_size(result: SizeResult, concurrency: int) -> None:
           f"concurrency {concurrency}; server: {result.server}")
     print(f"{'crawl':<7}{'pages':>7}{'articles':>9}{'seconds':>9}{'pages/s':>9}{'art/s':>8}"
           f"{'CPU ms/page: crawl':>20}{'others':>8}{'server':>8}{'cores busy':>12}"
-          f"{'peak RSS MiB: tree':>20}{'crawl':>7}{'start s':>9}")
+          f"{'peak RSS MiB: tree':>20}{'crawl':>7}{'start s':>9}{'other load':>12}")
     for c in result.crawls:
         print(f"{c.name:<7}{c.pages:>7}{c.articles:>9}{c.seconds:>9.1f}{c.rate:>9.1f}"
               f"{c.article_rate:>8.1f}{c.per_page(c.crawl_cpu):>20.2f}{c.per_page(c.others_cpu):>8.2f}"
               f"{c.per_page(c.server_cpu):>8.2f}{c.cores_busy:>12.2f}{c.peak_rss / MIB:>20.0f}"
-              f"{c.peak_crawl_rss / MIB:>7.0f}{c.startup:>9.2f}")
+              f"{c.peak_crawl_rss / MIB:>7.0f}{c.startup:>9.2f}{c.other_cores:>12.2f}")
     gold = result.articles + 1
     print("gold articles fetched: " + ", ".join(f"{name} {n}/{gold}"
                                                 for name, n in result.gold_fetched.items()))
@@ -280,6 +297,11 @@ def main() -> None:
                         help="site sizes, each measured in turn (e.g. 2000 20000)")
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
+    for n_articles in args.articles:  # before any crawl: the sample site's title bank is finite
+        try:
+            SampleSite(n_articles=n_articles)
+        except ValueError as error:
+            parser.error(f"--articles {n_articles}: the sample site cannot make it ({error})")
     print(f"machine: {machine()}")
     results = []
     for n_articles in args.articles:
