@@ -34,6 +34,7 @@ import queue
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -155,10 +156,12 @@ class ArchiveProcess:
         threading.Thread(target=self._receive, name="archive-receiver", daemon=True).start()
 
     def _send(self) -> None:
+        """Hand the writes over, as many at once as are waiting: one pickle and one system
+        call for a batch, not for each write."""
         assert self._conn is not None
-        while (message := self._outbox.get()) is not None:
+        for messages in batches(self._outbox):
             try:
-                self._conn.send(message)
+                self._conn.send(messages)
             except (OSError, ValueError) as error:  # the process is gone: _receive says why
                 logger.debug("Archive process unreachable: %s", error)
                 return
@@ -167,18 +170,19 @@ class ArchiveProcess:
         assert self._conn is not None
         while True:
             try:
-                call_id, error, result = self._conn.recv()
+                answers = self._conn.recv()
             except (EOFError, OSError):
                 break
-            if call_id == _LOG:
-                logging.getLogger(result.name).handle(result)
-                continue
-            with self._lock:
-                future = self._calls.pop(call_id)
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
+            for call_id, error, result in answers:
+                if call_id == _LOG:
+                    logging.getLogger(result.name).handle(result)
+                    continue
+                with self._lock:
+                    future = self._calls.pop(call_id)
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(result)
         self._process.join()
         code = self._process.exitcode
         self._fail(ArchiveUnavailable(f"the archive process ended (exit status {code})"))
@@ -205,34 +209,57 @@ def serve(conn: Connection, config: ArchiveConfig, site: str, run_id: int | None
     _die_with(crawl_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when we stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sending = threading.Lock()
-    _send_logs(conn, sending, log_level)
+    answers: queue.SimpleQueue[Any] = queue.SimpleQueue()  # one thread sends them all, batched
+    answering = threading.Thread(target=_answer, args=(conn, answers), name="answers")
+    answering.start()
+    _send_logs(answers, log_level)
     archive = Archive.from_config(config)
     archive.site, archive.run_id, archive.blocking = site, run_id, blocking
-    closed = threading.Event()
 
     def answer(call_id: int, future: Future[Any]) -> None:
         error = future.exception()
-        message = (call_id, _picklable(error), None if error else future.result())
-        with sending:
-            conn.send(message)
-        if call_id == closing:
-            closed.set()
+        answers.put((call_id, _picklable(error), None if error else future.result()))
 
-    closing = None
     while True:
         try:
-            call_id, method, args = conn.recv()
+            calls = conn.recv()
         except (EOFError, OSError):  # the crawl died: stop as it did, leaving the file .open
             os._exit(1)
-        if method == "close":
-            closing = call_id
-        future = getattr(archive, method)(*args)
-        future.add_done_callback(partial(answer, call_id))
-        if method == "close":
-            closed.wait()
-            conn.close()
+        for call_id, method, args in calls:
+            future = getattr(archive, method)(*args)
+            future.add_done_callback(partial(answer, call_id))
+            if method == "close":  # every write before it is committed, the file closed
+                answered = threading.Event()  # set after `answer`: callbacks run in order
+                future.add_done_callback(lambda _, answered=answered: answered.set())
+                answered.wait()
+                answers.put(None)
+                answering.join()
+                conn.close()
+                return
+
+
+def batches(waiting: queue.SimpleQueue[Any]) -> Iterator[list[Any]]:
+    """What is waiting, in order, as one list: blocks for the first item; ends at None."""
+    while True:
+        batch, item = [], waiting.get()
+        while item is not None:
+            batch.append(item)
+            try:
+                item = waiting.get_nowait()
+            except queue.Empty:
+                break
+        if batch:
+            yield batch
+        if item is None:
             return
+
+
+def _answer(conn: Connection, answers: queue.SimpleQueue[Any]) -> None:
+    for batch in batches(answers):
+        try:
+            conn.send(batch)
+        except (OSError, ValueError):
+            return  # the crawl is gone
 
 
 def _die_with(crawl_pid: int) -> None:
@@ -244,8 +271,8 @@ def _die_with(crawl_pid: int) -> None:
         os._exit(1)
 
 
-def _send_logs(conn: Connection, sending: threading.Lock, level: int) -> None:
-    """Log records go back to the crawl, to be logged where it logs."""
+def _send_logs(answers: queue.SimpleQueue[Any], level: int) -> None:
+    """Log records go back to the crawl with the answers, to be logged where it logs."""
 
     class ToTheCrawl(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -253,11 +280,7 @@ def _send_logs(conn: Connection, sending: threading.Lock, level: int) -> None:
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
                 record.exc_info = None
             record.msg, record.args = record.getMessage(), None
-            try:
-                with sending:
-                    conn.send((_LOG, None, record))
-            except (OSError, ValueError):
-                pass  # the crawl is gone
+            answers.put((_LOG, None, record))
 
     root = logging.getLogger()
     root.handlers = [ToTheCrawl()]
