@@ -301,6 +301,9 @@ class Archive:
         """Where the WARC files go."""
         return self.writer.directory
 
+    def ready(self) -> None:
+        """Ready at once (crawler.archiveprocess waits for its process here)."""
+
     # ---- queued writes: each returns a Future resolved once its rows are committed --------
 
     def archive_exchange(

@@ -61,6 +61,8 @@ __all__ = ["ArchiveProcess"]
 logger = logging.getLogger(__name__)
 
 _LOG = -1  # the call id of a log record sent back by the archive process
+_READY = -2  # the call id of the answer saying the archive process can write
+_FORWARDED = frozenset({"site", "run_id", "blocking"})
 _PR_SET_PDEATHSIG = 1
 
 
@@ -72,17 +74,31 @@ class ArchiveProcess:
         self.sessions = sessions  # the crawl's own reads (run lock, reader, pipeline)
         self.backlog = Backlog(config.backlog_limit)
         self.captures = CaptureWriter(None)  # start-up repair's inserts, before any write
-        # what the archive writes for: set before the first write, sent with it
+        self._calls: dict[int, Future[Any]] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()  # guards _calls and _failure
+        self._failure: BaseException | None = None
+        self._ready = threading.Event()
+        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # what the archive writes for, sent in order with the writes (see __setattr__)
         self.site = ""
         self.run_id: int | None = None
         self.blocking: Blocking | None = None
-        self._calls: dict[int, Future[Any]] = {}
-        self._ids = itertools.count()
-        self._lock = threading.Lock()  # guards _calls, _failure and the start
-        self._failure: BaseException | None = None
-        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._process: Any = None
-        self._conn: Connection | None = None
+        self._start()  # it imports while the crawl starts up
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """The run, site and challenge markers reach the archive process before any write
+        made after they are set."""
+        object.__setattr__(self, name, value)
+        if name in _FORWARDED:
+            self._outbox.put((None, "configure", (name, value)))
+
+    def ready(self) -> None:
+        """Wait until the archive process can write (its catalogue opened): called once, while
+        the crawl starts, so that no page waits for it. Raises what made it fail."""
+        self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
 
     @property
     def directory(self) -> Path:
@@ -117,10 +133,6 @@ class ArchiveProcess:
 
     def close(self) -> Future[None]:
         """Commit every queued write and close the WARC file; the process then exits."""
-        if self._process is None:  # nothing was ever written: no process to close
-            done: Future[None] = Future()
-            done.set_result(None)
-            return done
         future = self._submit("close")
         self._outbox.put(None)  # nothing follows: the sender ends
         return future
@@ -133,49 +145,47 @@ class ArchiveProcess:
             if self._failure is not None:
                 future.set_exception(self._failure)
                 return future
-            if self._process is None:
-                self._start()
             call_id = next(self._ids)
             self._calls[call_id] = future
         self._outbox.put((call_id, method, args))
         return future
 
     def _start(self) -> None:
-        # spawned, never forked from a process running the reactor's threads; started at
-        # once (a forkserver's start waits for it to import what it preloads)
+        # spawned, never forked from a process running the reactor's threads
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
-        self._process = context.Process(
-            target=serve, name="archive", daemon=True,
-            args=(theirs, self.config, self.site, self.run_id, self.blocking,
-                  logging.getLogger().getEffectiveLevel(), os.getpid()))
-        self._process.start()
+        process = context.Process(target=serve, name="archive", daemon=True,
+                                  args=(theirs, self.config, logging.getLogger().getEffectiveLevel(),
+                                        os.getpid()))
+        process.start()
         theirs.close()
-        self._conn = ours
-        threading.Thread(target=self._send, name="archive-sender", daemon=True).start()
-        threading.Thread(target=self._receive, name="archive-receiver", daemon=True).start()
+        threading.Thread(target=self._send, args=(ours,), name="archive-sender",
+                         daemon=True).start()
+        threading.Thread(target=self._receive, args=(ours, process), name="archive-receiver",
+                         daemon=True).start()
 
-    def _send(self) -> None:
+    def _send(self, conn: Connection) -> None:
         """Hand the writes over, as many at once as are waiting: one pickle and one system
         call for a batch, not for each write."""
-        assert self._conn is not None
         for messages in batches(self._outbox):
             try:
-                self._conn.send(messages)
+                conn.send(messages)
             except (OSError, ValueError) as error:  # the process is gone: _receive says why
                 logger.debug("Archive process unreachable: %s", error)
                 return
 
-    def _receive(self) -> None:
-        assert self._conn is not None
+    def _receive(self, conn: Connection, process: Any) -> None:
         while True:
             try:
-                answers = self._conn.recv()
+                answers = conn.recv()
             except (EOFError, OSError):
                 break
             for call_id, error, result in answers:
                 if call_id == _LOG:
                     logging.getLogger(result.name).handle(result)
+                    continue
+                if call_id == _READY:
+                    self._ready.set()
                     continue
                 with self._lock:
                     future = self._calls.pop(call_id)
@@ -183,8 +193,8 @@ class ArchiveProcess:
                     future.set_exception(error)
                 else:
                     future.set_result(result)
-        self._process.join()
-        code = self._process.exitcode
+        process.join()
+        code = process.exitcode
         self._fail(ArchiveUnavailable(f"the archive process ended (exit status {code})"))
         if code:
             logger.error("The archive process ended with exit status %s", code)
@@ -194,6 +204,7 @@ class ArchiveProcess:
         with self._lock:
             self._failure = error
             waiting, self._calls = self._calls, {}
+        self._ready.set()
         for future in waiting.values():
             if not future.done():
                 future.set_exception(error)
@@ -202,8 +213,7 @@ class ArchiveProcess:
 # ---- in the archive process -------------------------------------------------------------
 
 
-def serve(conn: Connection, config: ArchiveConfig, site: str, run_id: int | None,
-          blocking: Blocking | None, log_level: int, crawl_pid: int) -> None:
+def serve(conn: Connection, config: ArchiveConfig, log_level: int, crawl_pid: int) -> None:
     """The archive process: run each write the crawl sends on one Archive, answer each once
     it is committed, and exit once it is closed (or at once when the crawl is gone)."""
     _die_with(crawl_pid)
@@ -213,8 +223,14 @@ def serve(conn: Connection, config: ArchiveConfig, site: str, run_id: int | None
     answering = threading.Thread(target=_answer, args=(conn, answers), name="answers")
     answering.start()
     _send_logs(answers, log_level)
-    archive = Archive.from_config(config)
-    archive.site, archive.run_id, archive.blocking = site, run_id, blocking
+    try:
+        archive = Archive.from_config(config)
+    except Exception:
+        logging.getLogger(__name__).exception("The archive process could not start")
+        answers.put(None)
+        answering.join()
+        raise SystemExit(1) from None
+    answers.put((_READY, None, None))
 
     def answer(call_id: int, future: Future[Any]) -> None:
         error = future.exception()
@@ -226,6 +242,9 @@ def serve(conn: Connection, config: ArchiveConfig, site: str, run_id: int | None
         except (EOFError, OSError):  # the crawl died: stop as it did, leaving the file .open
             os._exit(1)
         for call_id, method, args in calls:
+            if method == "configure":
+                setattr(archive, *args)
+                continue
             future = getattr(archive, method)(*args)
             future.add_done_callback(partial(answer, call_id))
             if method == "close":  # every write before it is committed, the file closed

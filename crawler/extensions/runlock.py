@@ -195,6 +195,7 @@ class RunLifecycle:
             raise
         try:
             self._recover(self.lock.taken_over)
+            self.archive.ready()  # its process started with the crawl: no page waits for it
         except Exception:  # the run never started: say so, and free the site for the next
             self._finish_run("start_error", {})
             self.lock.release()

@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REQUESTED_MEMORY = 50_000  # URLs let through lately: bounded, however long the crawl
+REQUESTED_MEMORY = 8192  # URLs let through lately: bounded, however long the crawl
 _requested: WeakKeyDictionary[Crawler, BoundedDict[str, None]] = WeakKeyDictionary()
 
 
