@@ -245,8 +245,10 @@ class ArchiveConfig:
             backlog_limit=setting(settings, "ARCHIVE_BACKLOG_BYTES", int),
         )
 
-    def sessions(self) -> sessionmaker[Session]:
-        return opened(lambda: open_catalogue(self.database_url), self.database_url)
+    def sessions(self, upgraded: bool = False) -> sessionmaker[Session]:
+        """`upgraded`: the crawl opened the catalogue first (storage.catalogue.db)."""
+        return opened(lambda: open_catalogue(self.database_url, upgraded=upgraded),
+                      self.database_url)
 
 
 class Archive:
@@ -288,13 +290,14 @@ class Archive:
         return cls._per_crawler[crawler]
 
     @classmethod
-    def from_config(cls, config: ArchiveConfig) -> Archive:
+    def from_config(cls, config: ArchiveConfig, upgraded: bool = False) -> Archive:
         writer = WarcWriter(config.warc_dir, prefix=config.prefix, max_size=config.max_size,
                             software=config.software, operator_info=config.operator_info,
                             pid=config.pid)
         backoff = Backoff(first=timedelta(seconds=config.backoff_first),
                           give_up_after=config.give_up_after)
-        return cls(writer, config.sessions(), config.text_dir, backoff, config.backlog_limit)
+        return cls(writer, config.sessions(upgraded), config.text_dir, backoff,
+                   config.backlog_limit)
 
     @property
     def directory(self) -> Path:

@@ -8,8 +8,9 @@ strings already.
 
 `ArchiveProcess` is what the crawl holds instead of the Archive: the same queued writes in
 the same order, each a Future resolved once the archive process has committed it (or has
-failed it). The process is spawned at the first write, with the run it writes for. Its log
-records are sent back and logged by the crawl, where the crawl logs.
+failed it). The process starts with the crawl (a fresh interpreter running this module),
+which waits for it once, while starting up. Its log records are sent back and logged by the
+crawl, where the crawl logs.
 
 Crash rules are the Archive's, unchanged:
 * the archive process dies with the crawl (SIGKILL included): on Linux the kernel kills it
@@ -32,11 +33,13 @@ import os
 import pickle
 import queue
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
 from functools import partial
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from crawler.archive import Archive, ArchiveConfig, ArchiveUnavailable, Backlog, exchange_size
@@ -44,7 +47,6 @@ from crawler.captures import UNKNOWN, CaptureWriter
 
 if TYPE_CHECKING:
     from datetime import datetime
-    from multiprocessing.connection import Connection
     from pathlib import Path
 
     from sqlalchemy.orm import Session, sessionmaker
@@ -151,14 +153,16 @@ class ArchiveProcess:
         return future
 
     def _start(self) -> None:
-        # spawned, never forked from a process running the reactor's threads
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        process = context.Process(target=serve, name="archive", daemon=True,
-                                  args=(theirs, self.config, logging.getLogger().getEffectiveLevel(),
-                                        os.getpid()))
-        process.start()
+        """A fresh interpreter running this module (never a fork of a process running the
+        reactor's threads, nor multiprocessing's spawn, which imports the crawl's own main
+        module, Scrapy's command line, first), given one end of a socket pair."""
+        ours, theirs = multiprocessing.Pipe()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crawler.archiveprocess", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
         theirs.close()
+        ours.send((self.config, logging.getLogger().getEffectiveLevel(), os.getpid()))
         threading.Thread(target=self._send, args=(ours,), name="archive-sender",
                          daemon=True).start()
         threading.Thread(target=self._receive, args=(ours, process), name="archive-receiver",
@@ -174,7 +178,7 @@ class ArchiveProcess:
                 logger.debug("Archive process unreachable: %s", error)
                 return
 
-    def _receive(self, conn: Connection, process: Any) -> None:
+    def _receive(self, conn: Connection, process: subprocess.Popen[bytes]) -> None:
         while True:
             try:
                 answers = conn.recv()
@@ -193,8 +197,7 @@ class ArchiveProcess:
                     future.set_exception(error)
                 else:
                     future.set_result(result)
-        process.join()
-        code = process.exitcode
+        code = process.wait()
         self._fail(ArchiveUnavailable(f"the archive process ended (exit status {code})"))
         if code:
             logger.error("The archive process ended with exit status %s", code)
@@ -224,7 +227,7 @@ def serve(conn: Connection, config: ArchiveConfig, log_level: int, crawl_pid: in
     answering.start()
     _send_logs(answers, log_level)
     try:
-        archive = Archive.from_config(config)
+        archive = Archive.from_config(config, upgraded=True)
     except Exception:
         logging.getLogger(__name__).exception("The archive process could not start")
         answers.put(None)
@@ -316,3 +319,13 @@ def _picklable(error: BaseException | None) -> BaseException | None:
     except Exception:
         return RuntimeError(f"{type(error).__name__}: {error}")
     return error
+
+
+def main(fd: int) -> None:
+    conn = Connection(fd)
+    config, log_level, crawl_pid = conn.recv()
+    serve(conn, config, log_level, crawl_pid)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

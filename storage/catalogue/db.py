@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 MIGRATION_LOCK = 0x76_6E_61_72  # "vnar": the advisory lock's first key on PostgreSQL
@@ -47,6 +49,8 @@ def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # imported by processes that migrate only
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # configparser interpolates '%': URL-encoded passwords and options must be escaped
@@ -58,6 +62,8 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates it on an empty database), holding
     the migration lock: a process that waited for it finds the work done."""
+    from alembic import command
+
     config = alembic_config(engine)
     with engine.begin() as connection:
         hold_migration_lock(connection)
@@ -81,13 +87,15 @@ def hold_migration_lock(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_catalogue(url: str) -> sessionmaker[Session]:
+def open_catalogue(url: str, *, upgraded: bool = False) -> sessionmaker[Session]:
     """Engine + session factory, the schema upgraded on the first open of `url` in this
-    process (later opens trust it: a schema does not go back): the one way in for callers."""
+    process (later opens trust it: a schema does not go back): the one way in for callers.
+    `upgraded`: the caller knows it is upgraded already (a crawl's archive process, whose
+    crawl opened it first)."""
     engine = make_engine(url)
     key = engine.url.render_as_string(hide_password=False)
     with _upgrading:
-        if key not in _upgraded:
+        if key not in _upgraded and not upgraded:
             upgrade(engine)
             _upgraded.add(key)
     return sessionmaker(engine, expire_on_commit=False)
