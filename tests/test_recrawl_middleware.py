@@ -190,3 +190,24 @@ def test_one_query_per_batch_on_the_reader_thread(crawler: Crawler) -> None:
     # the failing URLs once a run, then the last captures once per batch; never the reactor's
     assert len(queries) == 1 + 2
     assert all(thread.startswith("catalogue-reader") for thread, _ in queries)
+
+
+def test_a_page_this_run_fetched_and_is_still_processing_is_not_asked_for_again(
+        crawler: Crawler) -> None:
+    """On a long crawl the memory of URLs let through forgets (it is bounded): a link to an
+    article this run fetched, whose page is not filed yet, must not be let through again
+    (it would be queued as pending in the frontier after its page's done mark, and
+    fetched again by the next run)."""
+    link = url("in-flight")
+    middleware = RecrawlMiddleware.from_crawler(crawler)
+    assert [r.url for r in through(middleware, [article(link)])] == [link]
+    with Archive.of(crawler).sessions.begin() as session:  # fetched now, its page in the pipeline
+        repository.insert_captures(session, [NewCapture(
+            url=link, warc_type="response", status=200, fetched_at=datetime.now(UTC),
+            content_type="text/html", payload_digest="sha1:B", payload_length=1,
+            warc_file="f.warc.gz", warc_offset=0, warc_length=10,
+            warc_record_id="<urn:uuid:in-flight>")])
+    middleware.requested.clear()  # forgotten, as on a long crawl
+
+    assert through(middleware, [article(link)]) == []
+    assert crawler.stats.get_value("recrawl/decision/in_progress") == 1

@@ -184,6 +184,8 @@ class RecrawlMiddleware:
         # its dupefilter (which stays the authority on what was fetched), nor looked up
         self.requested = requested_urls(crawler)
         self._held: dict[str, HeldBack] | None = None  # read once, at the first batch
+        # captures since then are this run's own (the spider's clock: its left-overs are older)
+        self.run_started: datetime = getattr(spider, "started_at", None) or datetime.now(UTC)
         self.crawler = crawler
         self._idle_work: Any = None  # the Deferred deciding what the spider held, if any
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
@@ -276,6 +278,11 @@ class RecrawlMiddleware:
         validators and the decision's reason."""
         meta = request.meta
         meta["last_capture"] = last
+        if last is not None and not last.finished and last.fetched_at >= self.run_started:
+            # fetched by this run, its page still being processed: fetching it again would
+            # only put it back in the frontier as pending after its page is done
+            self.stats.inc_value("recrawl/decision/in_progress")
+            return False
         if meta.get("kind") == "photo":
             return self._fetch_photo(request, last)
         if meta.get("kind") == "article" and meta.get("recrawl") != "vanished":
