@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.captures import UNKNOWN, Archived, CaptureWriter
@@ -150,7 +151,8 @@ class Backlog:
 
     @property
     def full(self) -> bool:
-        return self.bytes >= self.limit
+        """Over the limit; never while nothing is held (a limit of 0 would wait for ever)."""
+        return self.bytes >= self.limit and self.bytes > 0
 
     def holding(self, size: int, future: Future[Any]) -> None:
         """`size` bytes are held until `future` (their commit) resolves."""
@@ -161,7 +163,7 @@ class Backlog:
     def _release(self, size: int) -> None:
         with self._lock:
             self.bytes -= size
-            if self.bytes >= self.limit:
+            if self.full:
                 return
             waiting, self._waiting = self._waiting, []
         for loop, room in waiting:
@@ -170,7 +172,7 @@ class Backlog:
     async def room(self) -> None:
         """Returns at once while under the limit, else once the backlog drops under it."""
         with self._lock:
-            if self.bytes < self.limit:
+            if not self.full:
                 return
             loop = asyncio.get_running_loop()
             room = loop.create_future()
@@ -245,6 +247,13 @@ class ArchiveConfig:
             backlog_limit=setting(settings, "ARCHIVE_BACKLOG_BYTES", int),
         )
 
+    @property
+    def shared_catalogue(self) -> bool:
+        """Whether another process opening the URL reaches the same catalogue (an in-memory
+        SQLite database is its process's own)."""
+        url = make_url(self.database_url)
+        return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
     def sessions(self, upgraded: bool = False) -> sessionmaker[Session]:
         """`upgraded`: the crawl opened the catalogue first (storage.catalogue.db)."""
         return opened(lambda: open_catalogue(self.database_url, upgraded=upgraded),
@@ -280,7 +289,7 @@ class Archive:
             config = ArchiveConfig.of(crawler.settings, site,
                                       getattr(crawler.spidercls, "profile", None))
             archive: Archive | ArchiveProcess
-            if setting(crawler.settings, "ARCHIVE_PROCESS", bool):
+            if setting(crawler.settings, "ARCHIVE_PROCESS", bool) and config.shared_catalogue:
                 from crawler.archiveprocess import ArchiveProcess
                 archive = ArchiveProcess(config, config.sessions())
             else:
@@ -477,10 +486,17 @@ class Archive:
         batch.extracted.append(waiting)
         return waiting
 
+    def _capture_id(self, session: Session, record_id: str) -> int:
+        capture_id = self.captures.capture_id(session, record_id)
+        if capture_id is None:  # _file_extraction refused those whose capture is nowhere
+            raise LookupError(f"no capture {record_id}")
+        return capture_id
+
     def _file_extractions(self, session: Session, waiting: list[_Extraction],
                           names: dict[str, str]) -> dict[int, Filed]:
-        extracted = [extracted_of(one.url, self.captures.recent[one.record_id], one.fetched_at,
-                                  one.extraction) for one in waiting]
+        # by id, not from the cache alone: a capture committed long ago may have left it
+        extracted = [extracted_of(one.url, self._capture_id(session, one.record_id),
+                                  one.fetched_at, one.extraction) for one in waiting]
         filed = self.filer.file(session, extracted, names)
         return {id(one): result for one, result in zip(waiting, filed, strict=True)}
 

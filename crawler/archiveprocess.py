@@ -65,6 +65,7 @@ logger = logging.getLogger(__name__)
 _LOG = -1  # the call id of a log record sent back by the archive process
 _READY = -2  # the call id of the answer saying the archive process can write
 _FORWARDED = frozenset({"site", "run_id", "blocking"})
+READY_TIMEOUT = 120.0  # seconds for the archive process to import and open the catalogue
 _PR_SET_PDEATHSIG = 1
 
 
@@ -81,6 +82,7 @@ class ArchiveProcess:
         self._lock = threading.Lock()  # guards _calls and _failure
         self._failure: BaseException | None = None
         self._ready = threading.Event()
+        self._closing: Future[None] | None = None
         self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         # what the archive writes for, sent in order with the writes (see __setattr__)
         self.site = ""
@@ -95,10 +97,11 @@ class ArchiveProcess:
         if name in _FORWARDED:
             self._outbox.put((None, "configure", (name, value)))
 
-    def ready(self) -> None:
+    def ready(self, timeout: float = READY_TIMEOUT) -> None:
         """Wait until the archive process can write (its catalogue opened): called once, while
         the crawl starts, so that no page waits for it. Raises what made it fail."""
-        self._ready.wait()
+        if not self._ready.wait(timeout):
+            self._fail(ArchiveUnavailable(f"the archive process did not start in {timeout:.0f} s"))
         if self._failure is not None:
             raise self._failure
 
@@ -134,18 +137,22 @@ class ArchiveProcess:
         return self._submit("file_extraction", url, record_id, fetched_at, extraction)
 
     def close(self) -> Future[None]:
-        """Commit every queued write and close the WARC file; the process then exits."""
-        future = self._submit("close")
-        self._outbox.put(None)  # nothing follows: the sender ends
-        return future
+        """Commit every queued write and close the WARC file; the process then exits. Later
+        calls get the same answer; writes after it fail at once."""
+        if self._closing is None:
+            self._closing = self._submit("close")
+            self._outbox.put(None)  # nothing follows: the sender ends
+        return self._closing
 
     # ---- the pipe --------------------------------------------------------------------------
 
     def _submit(self, method: str, *args: Any) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
-            if self._failure is not None:
-                future.set_exception(self._failure)
+            failure = self._failure or (ArchiveUnavailable("the archive is closed")
+                                        if self._closing is not None else None)
+            if failure is not None:
+                future.set_exception(failure)
                 return future
             call_id = next(self._ids)
             self._calls[call_id] = future
@@ -160,8 +167,10 @@ class ArchiveProcess:
         process = subprocess.Popen(
             [sys.executable, "-m", "crawler.archiveprocess", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a terminal's Ctrl-C is the crawl's to handle, not its
             env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
         theirs.close()
+        self._process = process
         ours.send((self.config, logging.getLogger().getEffectiveLevel(), os.getpid()))
         threading.Thread(target=self._send, args=(ours,), name="archive-sender",
                          daemon=True).start()
@@ -170,42 +179,71 @@ class ArchiveProcess:
 
     def _send(self, conn: Connection) -> None:
         """Hand the writes over, as many at once as are waiting: one pickle and one system
-        call for a batch, not for each write."""
-        for messages in batches(self._outbox):
+        call for a batch, not for each write. Whatever ends this thread ends the archive:
+        nothing waits for ever on a write never sent."""
+        try:
+            for messages in batches(self._outbox):
+                try:
+                    conn.send(messages)
+                except (pickle.PicklingError, TypeError, AttributeError):
+                    self._send_one_by_one(conn, messages)
+        except Exception as error:  # the process is gone (OSError), or worse
+            self._fail(ArchiveUnavailable(f"the archive process cannot be reached: {error}"))
+            self._process.kill()  # it would wait for writes that never come
+
+    def _send_one_by_one(self, conn: Connection, messages: list[Any]) -> None:
+        """A batch that would not pickle: the write at fault fails alone."""
+        for message in messages:
             try:
-                conn.send(messages)
-            except (OSError, ValueError) as error:  # the process is gone: _receive says why
-                logger.debug("Archive process unreachable: %s", error)
-                return
+                payload = pickle.dumps([message])
+            except Exception as error:
+                call_id = message[0]
+                with self._lock:
+                    future = self._calls.pop(call_id, None)
+                if future is not None and not future.done():
+                    future.set_exception(TypeError(f"cannot hand {message[1]} over: {error}"))
+                continue
+            conn.send_bytes(payload)
 
     def _receive(self, conn: Connection, process: subprocess.Popen[bytes]) -> None:
+        try:
+            self._receive_answers(conn)
+        finally:  # the process ended (or this thread failed): every write waiting fails
+            if process.poll() is None:
+                process.kill()
+            code = process.wait()
+            self._fail(ArchiveUnavailable(f"the archive process ended (exit status {code})"))
+            if code:
+                logger.error("The archive process ended with exit status %s", code)
+
+    def _receive_answers(self, conn: Connection) -> None:
         while True:
             try:
                 answers = conn.recv()
             except (EOFError, OSError):
-                break
+                return
             for call_id, error, result in answers:
                 if call_id == _LOG:
                     logging.getLogger(result.name).handle(result)
-                    continue
-                if call_id == _READY:
+                elif call_id == _READY:
                     self._ready.set()
-                    continue
-                with self._lock:
-                    future = self._calls.pop(call_id)
-                if error is not None:
-                    future.set_exception(error)
                 else:
-                    future.set_result(result)
-        code = process.wait()
-        self._fail(ArchiveUnavailable(f"the archive process ended (exit status {code})"))
-        if code:
-            logger.error("The archive process ended with exit status %s", code)
+                    self._resolve(call_id, error, result)
+
+    def _resolve(self, call_id: int, error: BaseException | None, result: Any) -> None:
+        with self._lock:
+            future = self._calls.pop(call_id, None)
+        if future is None or future.done():  # failed already, or given up by its caller
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
 
     def _fail(self, error: BaseException) -> None:
         """No further write can be made: every one waiting fails with `error`."""
         with self._lock:
-            self._failure = error
+            self._failure = self._failure or error
             waiting, self._calls = self._calls, {}
         self._ready.set()
         for future in waiting.values():
@@ -282,6 +320,15 @@ def _answer(conn: Connection, answers: queue.SimpleQueue[Any]) -> None:
             conn.send(batch)
         except (OSError, ValueError):
             return  # the crawl is gone
+        except Exception:  # a result or a record that would not pickle: it alone is lost
+            for call_id, error, result in batch:
+                try:
+                    conn.send([(call_id, error, result)])
+                except (OSError, ValueError):
+                    return
+                except Exception as failure:
+                    if call_id != _LOG:
+                        conn.send([(call_id, RuntimeError(f"answer not sent: {failure}"), None)])
 
 
 def _die_with(crawl_pid: int) -> None:

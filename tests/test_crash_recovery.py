@@ -91,3 +91,35 @@ def test_a_killed_crawl_run_again_ends_as_an_uninterrupted_one(
     assert len(full) == len(set(full)), "a page was stored twice, not as a revisit"
     assert [run.status for run in runs] == ["killed", "finished"]
     check_archive(killed, database_url)
+
+
+def test_an_archive_process_killed_mid_crawl_stops_the_crawl_and_loses_nothing(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The writer dies (the OOM killer, a crash in a driver): the crawl stops at once with a
+    failing exit status instead of fetching what cannot be kept or waiting for ever, and the
+    next run repairs its file and ends as an uninterrupted crawl."""
+    import subprocess
+
+    from tests.crawl import PROJECT, crawl_command
+
+    site = SampleSite(n_articles=40)
+    uninterrupted, broken = tmp_path_factory.mktemp("whole"), tmp_path_factory.mktemp("broken")
+    with serve(site) as origin:
+        assert crawl(origin, uninterrupted).returncode == 0
+        reached = after_articles(site, 12)
+        command, env = crawl_command(origin, broken)
+        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        assert reached.wait(timeout=120), "the crawl never got going"
+        [writer] = [p for p in psutil.Process(process.pid).children(recursive=True)
+                    if "crawler.archiveprocess" in p.cmdline()]
+        writer.kill()
+        _, log = process.communicate(timeout=300)
+        assert process.returncode != 0, log[-3000:]
+        assert "The archive process ended with exit status -9" in log
+
+        again = crawl(origin, broken)
+        assert again.returncode == 0, again.log[-3000:]
+        assert "Repaired " in again.log
+    assert texts_by_path(broken, origin) == texts_by_path(uninterrupted, origin)
+    check_archive(broken, f"sqlite:///{broken / 'archive.sqlite3'}")

@@ -478,11 +478,14 @@ class NewsSpider(Spider):
 
 
 def link_key(href: str, base: str, origin: str) -> tuple[str, str]:
-    """A link and the least of its page's URL its target depends on: an absolute or
-    root-relative link resolves the same against the page's origin as against the page.
-    Menus and footers, the bulk of a news page's links, are such links, so the same key
-    comes back on every page and its answer from the cache."""
-    if href.startswith(("http://", "https://", "/")) and not href.startswith("//"):
+    """A link and the least of its page's URL its target depends on: an absolute link (with a
+    host) or a root-relative one resolves the same against the page's origin as against the
+    page. Menus and footers, the bulk of a news page's links, are such links, so the same
+    key comes back on every page and its answer from the cache."""
+    if href.startswith("/") and not href.startswith("//"):
+        return href, origin
+    scheme, separator, rest = href.partition("://")
+    if separator and scheme in ("http", "https") and rest[:1] not in ("", "/", "?", "#"):
         return href, origin
     return href, base
 
