@@ -68,7 +68,7 @@ from crawler.captures import UNKNOWN, Archived, CaptureWriter
 from crawler.config import setting
 from crawler.exitcodes import Unusable, opened
 from crawler.extraction.filed import extracted_of
-from crawler.fetchfailures import final_answer
+from crawler.statuses import final_answer
 from storage.catalogue import frontier
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.filing import Filed, TextFiler

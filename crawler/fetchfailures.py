@@ -16,6 +16,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import defer, error
 
 from crawler.middlewares.urlguard import Refused
+from crawler.statuses import final_answer
 from storage.catalogue.frontier import FetchFailure
 
 _NETWORK = {
@@ -27,22 +28,6 @@ _NETWORK = {
     error.ConnectionLost: "connection_lost",
     error.ConnectionDone: "connection_lost",
 }
-
-
-def final_answer(status: int) -> bool:
-    """A redirect, a 304, a 4xx other than 429: archived as it is, nothing to parse or retry."""
-    return 300 <= status < 500 and status != 429
-
-
-def final_for_a_photo(status: int) -> bool:
-    """A redirect or a 304; a 4xx is a failure, which backs off (a page's 404 says the page is
-    gone; an image's may be one not yet on its host)."""
-    return 300 <= status < 400
-
-
-def temporary_failure(status: int) -> bool:
-    """A 5xx or a 429: the server may answer later."""
-    return status >= 500 or status == 429
 
 
 @dataclass(frozen=True, slots=True)

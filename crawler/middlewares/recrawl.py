@@ -60,7 +60,7 @@ from crawler.archive import Archive
 from crawler.bounded import BoundedDict
 from crawler.cataloguereader import CatalogueReader
 from crawler.config import setting
-from crawler.fetchfailures import temporary_failure
+from crawler.statuses import temporary_failure
 from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
 
 if TYPE_CHECKING:

@@ -41,11 +41,12 @@ from crawler.cataloguereader import CatalogueReader
 from crawler.challenges import ChallengeCounter
 from crawler.config import setting
 from crawler.extensions.warc import capture_of
-from crawler.fetchfailures import failure_of, final_answer, final_for_a_photo
+from crawler.fetchfailures import failure_of
 from crawler.items import ArticlePage
 from crawler.middlewares.recrawl import DECIDE_NOW, requested_urls
 from crawler.middlewares.urlguard import Refused, url_limit, url_refusal
 from crawler.spiders.hubs import MAX_SITEMAP_BYTES, Link, feed_links, sitemap_body
+from crawler.statuses import final_answer, final_for_a_photo
 from crawler.urls import with_query_parameter
 from storage.catalogue.frontier import CaptureState, FetchFailure
 from storage.dates import DateRefused, read_date
