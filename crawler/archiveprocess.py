@@ -66,6 +66,7 @@ _LOG = -1  # the call id of a log record sent back by the archive process
 _READY = -2  # the call id of the answer saying the archive process can write
 _FORWARDED = frozenset({"site", "run_id", "blocking"})
 READY_TIMEOUT = 120.0  # seconds for the archive process to import and open the catalogue
+EXIT_WAIT = 30.0  # seconds for it to exit once its end of the pipe is closed
 _PR_SET_PDEATHSIG = 1
 
 
@@ -208,10 +209,12 @@ class ArchiveProcess:
     def _receive(self, conn: Connection, process: subprocess.Popen[bytes]) -> None:
         try:
             self._receive_answers(conn)
-        finally:  # the process ended (or this thread failed): every write waiting fails
-            if process.poll() is None:
+        finally:  # the process is ending (or this thread failed): every write waiting fails
+            try:
+                code = process.wait(timeout=EXIT_WAIT)  # closed, it is on its way out
+            except subprocess.TimeoutExpired:
                 process.kill()
-            code = process.wait()
+                code = process.wait()
             self._fail(ArchiveUnavailable(f"the archive process ended (exit status {code})"))
             if code:
                 logger.error("The archive process ended with exit status %s", code)

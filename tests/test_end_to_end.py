@@ -170,3 +170,9 @@ def test_every_warc_file_says_who_made_it_and_what_it_belongs_to(result: CrawlRe
         assert fields["isPartOf"] == "vov" and fields["operator"], fields
         assert fields["description"].startswith("Crawl of VOV.VN (https://vov.vn)"), fields
         assert fields["robots"] == "obey" and fields["http-header-user-agent"].startswith("vnarchive/")
+
+
+def test_the_archive_process_closes_with_the_crawl_and_no_error(result: CrawlResult) -> None:
+    """Closed last, it exits by itself: no kill, no error in the crawl's log."""
+    assert "The archive process ended" not in result.log
+    assert "archive/close_errors" not in result.log
