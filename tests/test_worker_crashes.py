@@ -231,7 +231,7 @@ def test_killing_the_crawl_leaves_no_extraction_process_behind(
         try:
             def workers_running() -> list[psutil.Process]:
                 tree = crawler.children(recursive=True)
-                forkserver = [p for p in tree if "forkserver" in " ".join(p.cmdline())]
+                forkserver = [p for p in tree if "forkserver" in _command(p)]
                 ready = len(forkserver) >= 2 and (worker == "waiting" or hung_pid.exists())
                 return tree if ready else []  # the server and a worker at least
 
@@ -240,7 +240,7 @@ def test_killing_the_crawl_leaves_no_extraction_process_behind(
             os.kill(process.pid, signal.SIGKILL)  # the crawl process only, not its group
             process.wait()
             wait_for(lambda: not any(_alive(p) for p in descendants), 30)
-            survivors = [" ".join(p.cmdline())[:80] for p in descendants if _alive(p)]
+            survivors = [_command(p)[:80] for p in descendants if _alive(p)]
             assert not survivors, f"{len(survivors)} of {len(descendants)} processes outlived " \
                                   f"the crawl: {survivors}"
         finally:
@@ -248,6 +248,14 @@ def test_killing_the_crawl_leaves_no_extraction_process_behind(
             for leftover in descendants:
                 if _alive(leftover):
                     leftover.kill()
+
+
+def _command(process: psutil.Process) -> str:
+    """Its command line; "" for one that exited meanwhile (a tree listed is already old)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
 
 
 def _alive(process: psutil.Process) -> bool:
