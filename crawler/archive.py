@@ -291,7 +291,7 @@ class Archive:
             archive: Archive | ArchiveProcess
             if setting(crawler.settings, "ARCHIVE_PROCESS", bool) and config.shared_catalogue:
                 from crawler.archiveprocess import ArchiveProcess
-                archive = ArchiveProcess(config, config.sessions())
+                archive = ArchiveProcess(config)
             else:
                 archive = cls.from_config(config)
             archive.site = site

@@ -25,7 +25,6 @@ Crash rules are the Archive's, unchanged:
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import logging
 import multiprocessing
@@ -44,12 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.archive import Archive, ArchiveConfig, ArchiveUnavailable, Backlog, exchange_size
 from crawler.captures import UNKNOWN, CaptureWriter
+from crawler.extraction.workers import killed_with_parent
 
 if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
-
-    from sqlalchemy.orm import Session, sessionmaker
 
     from crawler.captures import Archived
     from crawler.challenges import Blocking
@@ -67,15 +65,14 @@ _READY = -2  # the call id of the answer saying the archive process can write
 _FORWARDED = frozenset({"site", "run_id", "blocking"})
 READY_TIMEOUT = 120.0  # seconds for the archive process to import and open the catalogue
 EXIT_WAIT = 30.0  # seconds for it to exit once its end of the pipe is closed
-_PR_SET_PDEATHSIG = 1
 
 
 class ArchiveProcess:
     """The crawl's handle on its archive process: `crawler.archive.Archive`'s queued writes."""
 
-    def __init__(self, config: ArchiveConfig, sessions: sessionmaker[Session]):
+    def __init__(self, config: ArchiveConfig):
         self.config = config
-        self.sessions = sessions  # the crawl's own reads (run lock, reader, pipeline)
+        self.sessions = config.sessions()  # the crawl's own: run lock, reader, pipeline
         self.backlog = Backlog(config.backlog_limit)
         self.captures = CaptureWriter(None)  # start-up repair's inserts, before any write
         self._calls: dict[int, Future[Any]] = {}
@@ -337,8 +334,7 @@ def _answer(conn: Connection, answers: queue.SimpleQueue[Any]) -> None:
 def _die_with(crawl_pid: int) -> None:
     """Be killed by the kernel the moment the crawl dies (Linux), even while stuck in C code;
     elsewhere, end of file on the crawl's pipe ends this process."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    killed_with_parent()
     if os.getppid() != crawl_pid:  # it died before the line above
         os._exit(1)
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["UNKNOWN", "Archived", "CaptureWriter", "PendingCapture"]
 
 RECENT_CAPTURES = 4096  # in flight, and a little more: an extraction comes back within seconds
+
+
 class _Unknown(Enum):
     """A member, not a bare object(): it stays itself when pickled to the archive process."""
 

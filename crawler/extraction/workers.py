@@ -45,7 +45,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import Any, Generic, TypeVar
 
-__all__ = ["CRASHED", "DEFAULT_TIMEOUT", "RESTARTS", "TIMEOUT", "TIMEOUTS", "WorkerPool"]
+__all__ = ["CRASHED", "DEFAULT_TIMEOUT", "RESTARTS", "TIMEOUT", "TIMEOUTS", "WorkerPool",
+           "killed_with_parent"]
 
 logger = logging.getLogger(__name__)
 
@@ -351,10 +352,16 @@ def _run_timed(run: Callable[[T], R], items: list[T]) -> list[R]:
     return results
 
 
+def killed_with_parent() -> None:
+    """On Linux, be killed by the kernel the moment the parent process dies, even while
+    stuck in C code (PR_SET_PDEATHSIG); elsewhere nothing: callers also watch a pipe."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def _exit_with_parent(parent_alive: Connection) -> None:
     """Exit when the pool's owner dies, however it dies (SIGKILL included)."""
-    if sys.platform.startswith("linux"):  # immediate, even if this process is stuck in C code
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    killed_with_parent()  # the forkserver's death, which exits with the owner
     _release_the_forkserver()
 
     def watch() -> None:
