@@ -38,6 +38,11 @@ DEFAULTS: dict[str, object] = {
     "DISCOVERY_MAX_LISTING_PAGES": 0,
     "PHOTOS_ENABLED": None,  # None: the profile's `[photos] enabled`
     "SCHEDULE_CRAWLS": {},
+    # a crawl job shared by several workers (crawler.frontier); "": one process per site
+    "FRONTIER_URL": "",
+    "FRONTIER_LEASE": 120,
+    "FRONTIER_MAX_TRIES": 3,
+    "FRONTIER_LEASE_BATCH": 8,
     # extraction
     "EXTRACT_WORKERS": 0,
     "EXTRACT_MAX_BYTES": 16 * 1024 * 1024,
