@@ -214,6 +214,7 @@ class FrontierJob:
     url: str
     site: str
     job_id: int
+    namespace: str
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,8 @@ class Archive:
     @property
     def frontier_job(self) -> FrontierJob | None:
         return None if self.frontier is None else \
-            FrontierJob(self.frontier.url, self.frontier.site, self.frontier.job_id or 0)
+            FrontierJob(self.frontier.url, self.frontier.site, self.frontier.job_id or 0,
+                        self.frontier.namespace)
 
     @frontier_job.setter
     def frontier_job(self, job: FrontierJob | None) -> None:
@@ -337,7 +339,7 @@ class Archive:
         if job is None:
             self.frontier = None
             return
-        frontier = SharedFrontier.connect(job.url, job.site)
+        frontier = SharedFrontier.connect(job.url, job.site, namespace=job.namespace)
         frontier.job_id = job.job_id
         self.frontier = frontier
 

@@ -43,6 +43,7 @@ DEFAULTS: dict[str, object] = {
     "FRONTIER_LEASE": 120,
     "FRONTIER_MAX_TRIES": 3,
     "FRONTIER_LEASE_BATCH": 8,
+    "FRONTIER_NAMESPACE": "vnarchive",
     # extraction
     "EXTRACT_WORKERS": 0,
     "EXTRACT_MAX_BYTES": 16 * 1024 * 1024,

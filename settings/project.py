@@ -125,6 +125,8 @@ FRONTIER_LEASE = 120
 FRONTIER_MAX_TRIES = 3
 # Requests a worker leases at a time.
 FRONTIER_LEASE_BATCH = 8
+# The prefix of the job's keys: archives (catalogues) sharing one Redis server need one each.
+FRONTIER_NAMESPACE = "vnarchive"
 # Scrapy's own scheduler without FRONTIER_URL.
 SCHEDULER = "crawler.frontier.scheduler.FrontierScheduler"
 

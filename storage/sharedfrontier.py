@@ -15,7 +15,8 @@ gone idle yet may still push its start requests). Every change of state is one L
 so two workers never take the same request, and Redis's own clock sets every deadline (the
 workers' clocks may differ).
 
-Keys (all under `vnarchive:<site>:`): `job` (the running job's id), `jobs` (the counter), and
+Keys (all under `<namespace>:<site>:`, the namespace "vnarchive" unless two archives share
+one Redis server): `job` (the running job's id), `jobs` (the counter), and
 per job `job:<id>:` + seen (set of fingerprints), q:<priority> (lists), prios (zset of the
 priorities in use), requeued (list, taken first), leases (zset fingerprint -> deadline ms),
 payload and owner (hashes by fingerprint, while leased), held:<worker> (set), tries (hash),
@@ -29,9 +30,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
+DEFAULT_NAMESPACE = "vnarchive"
 FINGERPRINT_BYTES = 12  # collisions: about 1 in 10^13 for a hundred million URLs
 DEFAULT_LEASE_SECONDS = 120.0
 DEFAULT_MAX_TRIES = 3  # expiries of one request's lease before it is set aside (dropped)
@@ -215,11 +218,12 @@ class SharedFrontier:
     """One site's job in Redis, as one worker sees it (thread-safe: redis-py's pool)."""
 
     def __init__(self, client: redis.Redis, site: str, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 max_tries: int = DEFAULT_MAX_TRIES, url: str = ""):
+                 max_tries: int = DEFAULT_MAX_TRIES, url: str = "", namespace: str = DEFAULT_NAMESPACE):
         self.redis = client
         self.url = url  # what it was connected with
         self.site = site
-        self.site_prefix = f"vnarchive:{site}:"
+        self.namespace = namespace
+        self.site_prefix = f"{namespace}:{site}:"
         self.lease_ms = max(1, int(lease_seconds * 1000))
         self.max_tries = max_tries
         self.worker = ""
@@ -229,7 +233,7 @@ class SharedFrontier:
             ("renew", _RENEW), ("idle", _IDLE), ("finished", _FINISHED))}
 
     @classmethod
-    def connect(cls, url: str, site: str, **options: float) -> SharedFrontier:
+    def connect(cls, url: str, site: str, **options: Any) -> SharedFrontier:
         """Refuses (FrontierUnavailable, saying why) a URL that names no reachable Redis."""
         try:
             client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=30)
@@ -237,7 +241,7 @@ class SharedFrontier:
         except (redis.RedisError, ValueError) as error:
             raise FrontierUnavailable(f"FRONTIER_URL={redis_url_for_humans(url)} cannot be used: "
                                       f"{error}") from error
-        return cls(client, site, url=url, **options)  # type: ignore[arg-type]
+        return cls(client, site, url=url, **options)
 
     @property
     def prefix(self) -> str:

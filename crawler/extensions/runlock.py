@@ -181,7 +181,8 @@ class JobMembership:
             raise FrontierRefused(error) from error
         with self.archive.sessions.begin() as session:
             runs.join_job(session, self.run_id, job_id)
-        self.archive.frontier_job = FrontierJob(self.frontier.url, self.site, job_id)
+        self.archive.frontier_job = FrontierJob(self.frontier.url, self.site, job_id,
+                                                self.frontier.namespace)
         logger.info("Run %d joined job %d of site %r", self.run_id, job_id, self.site)
 
     def beat(self) -> bool:

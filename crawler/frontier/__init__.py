@@ -9,7 +9,8 @@ fetches from there; the archive acknowledges each request once its outcome is co
 
 Settings: FRONTIER_URL (redis://host:port/db; "" = none), FRONTIER_LEASE (seconds a worker
 may hold a request without renewing it), FRONTIER_MAX_TRIES (lease expiries before a
-request is set aside for the job), FRONTIER_LEASE_BATCH (requests leased at a time).
+request is set aside for the job), FRONTIER_LEASE_BATCH (requests leased at a time),
+FRONTIER_NAMESPACE (the keys' prefix: one per archive sharing a Redis server).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def frontier_of(crawler: Crawler) -> SharedFrontier | None:
             _frontiers[crawler] = SharedFrontier.connect(
                 url, crawler.spidercls.name,
                 lease_seconds=setting(crawler.settings, "FRONTIER_LEASE", float),
-                max_tries=setting(crawler.settings, "FRONTIER_MAX_TRIES", int))
+                max_tries=setting(crawler.settings, "FRONTIER_MAX_TRIES", int),
+                namespace=setting(crawler.settings, "FRONTIER_NAMESPACE", str))
         except FrontierUnavailable as error:
             raise FrontierRefused(error) from error
     return _frontiers[crawler]
