@@ -88,6 +88,7 @@ class CaptureWriter:
         """Write the exchange's records; its row, and what it meant. `looked_up` is the URL's
         last capture as the spider saw it (None: it has none), or UNKNOWN."""
         digest = warc_digest(exchange.response_body)
+        own = exchange.url in self.latest  # this process's, its text filed or on its way
         previous = self._previous(session, exchange.url, looked_up, site)
         blocked = _challenge(exchange, blocking)
         # a challenge is no copy of the page: a full record, no outcome, never the URL's latest
@@ -123,7 +124,8 @@ class CaptureWriter:
         if not blocked:
             self._remember_latest(exchange, pointer, revisit, previous, source_lastmod)
         return row, Archived(pointer, row.warc_type, stored.outcome, blocked,
-                             after_unfinished=bool(revisit and previous and not previous.finished))
+                             after_unfinished=bool(revisit and previous and not own
+                                                   and not previous.finished))
 
     def insert(self, session: Session, captures: list[NewCapture],
                salvage: bool = False) -> list[tuple[NewCapture, str]]:
