@@ -353,7 +353,7 @@ def predict(page: Page, extractor: Extractor) -> tuple[Prediction, float]:
 
 
 def vov_hints() -> ExtractHints:
-    return load_profiles(Path(project.PROFILES_DIR))["vov"].extract
+    return load_profiles(project.PROFILES_DIR)["vov"].extract
 
 
 # ---- page scores ----------------------------------------------------------------------

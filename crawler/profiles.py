@@ -3,6 +3,10 @@
 A profile is data (seeds, URL rules, politeness, extraction hints); the code is
 shared by every site. `crawler.spiderloader` turns each profile file into a spider
 of the same name, so `scrapy crawl vov` needs no spider class written for vov.
+
+Setting read: PROFILES_DIR, a folder on disk or `<package>:<folder>` inside a Python
+package (the default, `settings:sites`), read through importlib.resources so that the
+bundled profiles load wherever the project is installed, a zipped egg on Scrapyd included.
 """
 
 from __future__ import annotations
@@ -10,16 +14,21 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 from crawler.challenges import Blocking
+from crawler.config import setting
 from crawler.urls import canonical_url, host_of, move_to_origin, path_and_query
 from storage.dates import zone_named
 
 if TYPE_CHECKING:
     from datetime import tzinfo
+    from importlib.resources.abc import Traversable
+
+    from scrapy.settings import BaseSettings
 
 
 class ProfileError(ValueError):
@@ -131,7 +140,7 @@ class SiteProfile:
     mirror_of: str | None = None
 
     @classmethod
-    def load(cls, path: Path) -> Self:
+    def load(cls, path: Traversable) -> Self:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as error:
@@ -228,11 +237,48 @@ def _build(kind: type, values: dict[str, Any], source: str) -> Any:
     return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-def load_profiles(directory: Path) -> dict[str, SiteProfile]:
+PACKAGE_FOLDER = re.compile(r"(?P<package>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)"
+                            r":(?P<folder>\w[\w.-]*(?:/\w[\w.-]*)*)")
+"""`<package>:<folder>`, e.g. `settings:sites`: a folder inside an importable package."""
+
+
+def profile_folder(location: str | Traversable) -> Traversable:
+    """The folder PROFILES_DIR names: a folder on disk, else `<package>:<folder>` inside a
+    package (wherever the package lives: a checkout, site-packages, a zipped egg)."""
+    if not isinstance(location, str):
+        folder = location
+    elif (match := PACKAGE_FOLDER.fullmatch(location)) and not Path(location).exists():
+        try:
+            folder = resources.files(match["package"]).joinpath(*match["folder"].split("/"))
+        except ModuleNotFoundError as error:
+            raise ProfileError(f"PROFILES_DIR {location!r}: no package {match['package']!r} "
+                               "to read site profiles from") from error
+    else:
+        folder = Path(location)
+    if not folder.is_dir():
+        raise ProfileError(f"PROFILES_DIR {str(location)!r} is not a folder: give a folder of "
+                           "<site>.toml files, or <package>:<folder> inside a Python package")
+    return folder
+
+
+def profile_files(location: str | Traversable) -> list[Traversable]:
+    """The profile files (`<site>.toml`) in the folder `location` names, sorted by name."""
+    files = (entry for entry in profile_folder(location).iterdir()
+             if entry.name.endswith(".toml") and entry.is_file())
+    return sorted(files, key=lambda entry: entry.name)
+
+
+def load_profiles(location: str | Traversable) -> dict[str, SiteProfile]:
+    """Every profile in the folder `location` names (see `profile_folder`), by site name."""
     profiles: dict[str, SiteProfile] = {}
-    for path in sorted(directory.glob("*.toml")):
+    for path in profile_files(location):
         profile = SiteProfile.load(path)
-        if profile.name != path.stem:
+        if profile.name != path.name.removesuffix(".toml"):
             raise ProfileError(f"{path}: name {profile.name!r} must equal the file name")
         profiles[profile.name] = profile
     return profiles
+
+
+def profiles_of(settings: BaseSettings) -> dict[str, SiteProfile]:
+    """The site profiles a crawl or command with these settings uses (PROFILES_DIR)."""
+    return load_profiles(setting(settings, "PROFILES_DIR", str))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from crawler.config import setting
-from crawler.profiles import load_profiles
+from crawler.profiles import profiles_of
 from crawler.spiders.news import NewsSpider
 
 if TYPE_CHECKING:
@@ -19,10 +17,9 @@ class ProfileSpiderLoader:
     """Scrapy spider loader: one `NewsSpider` subclass per profile file in PROFILES_DIR."""
 
     def __init__(self, settings: BaseSettings):
-        directory = Path(setting(settings, "PROFILES_DIR", str))
         self._spiders: dict[str, type[Spider]] = {
             name: type(f"{name.title()}Spider", (NewsSpider,), {"name": name, "profile": profile})
-            for name, profile in load_profiles(directory).items()
+            for name, profile in profiles_of(settings).items()
         }
 
     @classmethod

@@ -8,14 +8,12 @@ even from bare Scrapy settings (`scrapy.utils.test.get_crawler({})`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 DEFAULTS: dict[str, object] = {
     # where things live (project.py puts them under DATA_DIR)
     "WARC_DIR": "data/warc",
     "EXTRACT_TEXT_DIR": "data/text",
     "DATABASE_URL": "sqlite:///data/archive.sqlite3",
-    "PROFILES_DIR": str(Path(__file__).with_name("sites")),
+    "PROFILES_DIR": "settings:sites",  # <package>:<folder>, or a folder on disk
     # archive
     "WARC_ENABLED": True,
     "WARC_MAX_SIZE": 1024 * 1024 * 1024,

@@ -32,7 +32,7 @@ EXTRACT_TEXT_DIR = str(DATA_DIR / "text")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'archive.sqlite3'}"
 
 # ---- spiders: one per site profile ------------------------------------------------------
-PROFILES_DIR = str(Path(__file__).with_name("sites"))
+PROFILES_DIR = "settings:sites"  # or a folder on disk: see crawler.profiles
 SPIDER_LOADER_CLASS = "crawler.spiderloader.ProfileSpiderLoader"
 COMMANDS_MODULE = "crawler.commands"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
@@ -13,7 +12,7 @@ from crawler.extraction.article import EXTRACTOR_VERSION, extract_article
 from crawler.profiles import ExtractHints, load_profiles
 from settings import project
 
-HINTS: ExtractHints = load_profiles(Path(project.PROFILES_DIR))["vov"].extract
+HINTS: ExtractHints = load_profiles(project.PROFILES_DIR)["vov"].extract
 
 PAGE = """<!DOCTYPE html><html lang="vi"><head><meta charset="{charset}">
 <title>Đàm phán hòa bình | VOV.VN</title>

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Document
 from storage.catalogue.repository import NewCapture, NewDocument
 
-VOV: ExtractHints = load_profiles(Path(project.PROFILES_DIR))["vov"].extract
+VOV: ExtractHints = load_profiles(project.PROFILES_DIR)["vov"].extract
 FETCHED = datetime(2024, 5, 20, tzinfo=UTC)
 BODY = ("<p>Các quan chức hai nước đã gặp nhau tại Istanbul hôm nay để bàn về hòa bình.</p>"
         "<p>Vòng đàm phán tiếp theo dự kiến diễn ra vào tháng sau tại một nước trung gian.</p>")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -27,7 +26,7 @@ from tests.generic_pages import LEAD_PAGES, NO_TITLE_PAGE, TITLE_PAGES, GenericP
 from tests.sample_site import Article, SampleSite
 from tests.sample_site.pages import SEE_ALSO_SHAPES, Layout, article_page, oversized_page
 
-VOV = load_profiles(Path(project.PROFILES_DIR))["vov"].extract
+VOV = load_profiles(project.PROFILES_DIR)["vov"].extract
 BASE = "https://vov.vn"
 HTML = "text/html; charset=utf-8"
 SITE = SampleSite(n_articles=30)

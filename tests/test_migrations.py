@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -97,3 +98,35 @@ def test_a_second_open_in_one_process_does_not_run_the_migrations_again(catalogu
         upgrade(engine)  # as a new process's first open would
     engine.dispose()
 
+
+
+# Run with only the zip file for our packages (cwd elsewhere, the zip first on sys.path):
+# prints where `storage` was imported from and the catalogue's tables once migrated.
+ZIPPED_OPENER = """
+import sys
+import zipfile
+sys.path.insert(0, sys.argv[1])
+import storage
+from sqlalchemy import inspect
+from storage.catalogue.db import open_catalogue
+sessions = open_catalogue(sys.argv[2])
+print(storage.__file__)
+print(" ".join(sorted(inspect(sessions.kw["bind"]).get_table_names())))
+"""
+
+
+def test_migrations_run_from_a_zipped_package(tmp_path) -> None:
+    """As Scrapyd runs the project: from an egg, a zip file with no folder on disk."""
+    egg = tmp_path / "vnarchive.egg"
+    with zipfile.ZipFile(egg, "w") as out:
+        for path in sorted((PROJECT / "storage").rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                out.write(path, path.relative_to(PROJECT).as_posix())
+    url = f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"
+    done = subprocess.run([sys.executable, "-c", ZIPPED_OPENER, str(egg), url], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    imported_from, tables = done.stdout.splitlines()
+    assert imported_from.startswith(str(egg) + "/")
+    assert {"alembic_version", "captures"} <= set(tables.split())
+    assert versions_of(url) == [head_revision()]

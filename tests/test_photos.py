@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from crawler.profiles import ProfileError, SiteProfile, load_profiles
+from crawler.profiles import ProfileError, SiteProfile, load_profiles, profile_folder
 from crawler.spiders.news import photos_enabled
 from settings import project
 from storage.catalogue.db import open_catalogue
@@ -24,7 +24,7 @@ from tests.sample_site import SampleSite, serve
 from tests.sample_site.images import jpeg
 
 pytestmark = pytest.mark.slow
-SITES = Path(project.PROFILES_DIR)
+SITES = profile_folder(project.PROFILES_DIR)
 PHOTO_PREFIX = "/sites/default/files/"
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
+from scrapy.settings import Settings
 
-from crawler.profiles import ProfileError, SiteProfile, load_profiles
+from crawler.profiles import ProfileError, SiteProfile, load_profiles, profile_folder
 from crawler.spiderloader import ProfileSpiderLoader
 from settings import project
 
-SITES = Path(project.PROFILES_DIR)
+SITES = profile_folder(project.PROFILES_DIR)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +80,42 @@ def test_bad_profiles_get_clear_errors(tmp_path: Path, toml: str, message: str) 
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(ProfileError, match=message):
         SiteProfile.load(path)
+
+
+def zipped_package(tmp_path: Path, package: str, files: dict[str, str]) -> Path:
+    """A package installed as a zip file (as in an egg Scrapyd runs): no folder on disk."""
+    archive = tmp_path / f"{package}.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr(f"{package}/__init__.py", "")
+        for name, text in files.items():
+            out.writestr(f"{package}/{name}", text)
+    return archive
+
+
+def test_profiles_load_from_a_package_inside_a_zip_file(tmp_path: Path, monkeypatch) -> None:
+    vov_text = (SITES / "vov.toml").read_text(encoding="utf-8")
+    monkeypatch.syspath_prepend(str(zipped_package(tmp_path, "zipped_profiles", {
+        "sites/vov.toml": vov_text, "sites/README.txt": "not a profile", "sites/old/x.toml": "name = ["})))
+    loaded = load_profiles("zipped_profiles:sites")
+    assert list(loaded) == ["vov"]
+    assert loaded["vov"] == load_profiles(project.PROFILES_DIR)["vov"]
+    assert ProfileSpiderLoader(Settings({"PROFILES_DIR": "zipped_profiles:sites"})).list() == ["vov"]
+
+
+def test_a_folder_on_disk_is_read_as_a_path(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "my:sites"  # a name that could pass for <package>:<folder>
+    folder.mkdir()
+    (folder / "vov.toml").write_text((SITES / "vov.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert ProfileSpiderLoader(Settings({"PROFILES_DIR": str(folder)})).list() == ["vov"]
+    monkeypatch.chdir(tmp_path)
+    assert list(load_profiles("my:sites")) == ["vov"]  # an existing folder wins
+
+
+@pytest.mark.parametrize(("location", "message"), [
+    ("no_such_package_here:sites", "no package 'no_such_package_here'"),
+    ("settings:no_such_folder", "is not a folder"),
+    ("/no/such/folder", "is not a folder"),
+])
+def test_a_profiles_location_that_is_not_a_folder_is_an_error(location: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        load_profiles(location)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.profiles import profile_folder
 from settings.project import PROFILES_DIR
 from tests.crawl import crawl
 from tests.sample_site import SampleSite
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def failing_seeds_profile(folder: Path) -> Path:
     """The vov profile with every seed of its own pointing at a page the site does not have."""
-    text = (Path(PROFILES_DIR) / "vov.toml").read_text()
+    text = (profile_folder(PROFILES_DIR) / "vov.toml").read_text(encoding="utf-8")
     for key, value in [("sitemaps", '["/khong-co/sitemap.xml"]'), ("feeds", '["/khong-co.rss"]'),
                        ("monthly_sitemap", '"/khong-co/{year}/{month}.xml"')]:
         text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)

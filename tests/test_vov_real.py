@@ -8,8 +8,6 @@ a related-article box with its own "VOV.VN - ..." summary inside the body.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from crawler.extraction.article import extract_article
@@ -28,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_the_real_vov_page_gives_exactly_its_text() -> None:
-    hints = load_profiles(Path(project.PROFILES_DIR))["vov"].extract
+    hints = load_profiles(project.PROFILES_DIR)["vov"].extract
     result = extract_article(PAGE.read_bytes(), content_type="text/html; charset=utf-8", hints=hints,
                              max_bytes=project.EXTRACT_MAX_BYTES)
     assert result.failure is None, result.failure

@@ -28,7 +28,7 @@ from scrapy.exceptions import UsageError
 from crawler.config import setting
 from crawler.exitcodes import one_line_errors, opened, output_errors
 from crawler.extensions.runlock import pid_alive
-from crawler.profiles import load_profiles
+from crawler.profiles import profiles_of
 from crawler.replayindex import ReplaySelection
 from crawler.selection import add_selection_options, selection_given, selection_of
 from storage.atomic import atomic_output
@@ -67,7 +67,7 @@ class Command(ScrapyCommand):
 
     def _merged(self, opts: argparse.Namespace) -> None:
         settings = self.settings
-        profiles = load_profiles(Path(setting(settings, "PROFILES_DIR", str)))
+        profiles = profiles_of(settings)
         selection = selection_of(opts, profiles)
         url = setting(settings, "DATABASE_URL", str)
         sessions = opened(lambda: open_catalogue(url), url)

@@ -23,7 +23,7 @@ from scrapy.exceptions import UsageError
 from crawler.config import setting
 from crawler.exitcodes import ExitCode, Unusable, one_line_errors, opened, output_errors
 from crawler.export import Exported, TextSource, records
-from crawler.profiles import load_profiles
+from crawler.profiles import profiles_of
 from crawler.selection import add_selection_options, selection_of
 from storage.catalogue.db import open_catalogue
 from storage.exports.writers import FORMATS, format_of, open_output, record_writer
@@ -62,7 +62,7 @@ class Command(ScrapyCommand):
 
     def _export(self, opts: argparse.Namespace, format_name: str) -> ExitCode:
         settings = self.settings
-        profiles = load_profiles(Path(setting(settings, "PROFILES_DIR", str)))
+        profiles = profiles_of(settings)
         selection = selection_of(opts, profiles)
         url = setting(settings, "DATABASE_URL", str)
         text_dir = Path(setting(settings, "EXTRACT_TEXT_DIR", str))

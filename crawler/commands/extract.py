@@ -25,7 +25,7 @@ from scrapy.exceptions import UsageError
 from crawler.config import setting
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from crawler.extraction.article import Extraction, extract_article, too_large
-from crawler.profiles import ExtractHints, SiteProfile, load_profiles
+from crawler.profiles import ExtractHints, SiteProfile, profiles_of
 from storage.catalogue.filing import writable_folder
 from storage.warc.decoding import GZIP_MAGIC, DecodeError, TooLarge, gunzip
 
@@ -52,7 +52,7 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         files = [Path(arg) for arg in args]
         _check(files, opts)
-        hints = _hints(load_profiles(Path(setting(self.settings, "PROFILES_DIR", str))), opts.site, opts.url)
+        hints = _hints(profiles_of(self.settings), opts.site, opts.url)
         max_bytes = setting(self.settings, "EXTRACT_MAX_BYTES", int)
         with one_line_errors("extract"):
             output = opened(lambda: writable_folder(Path(opts.output)), opts.output) \

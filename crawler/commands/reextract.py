@@ -29,7 +29,7 @@ from crawler.config import setting
 from crawler.exitcodes import ExitCode, one_line_errors, opened
 from crawler.extraction.article import EXTRACTOR_VERSION
 from crawler.extraction.workers import RESTARTS, TIMEOUTS
-from crawler.profiles import ExtractHints, load_profiles
+from crawler.profiles import ExtractHints, profiles_of
 from crawler.reextract.progress import make_progress
 from crawler.reextract.run import Extractor, Filer, Tally, chunks, reextract
 from crawler.reextract.select import Selected, select_work
@@ -65,7 +65,7 @@ class Command(ScrapyCommand):
 
     def _reextract(self, opts: argparse.Namespace) -> ExitCode:
         settings = self.settings
-        profiles = load_profiles(Path(setting(settings, "PROFILES_DIR", str)))
+        profiles = profiles_of(settings)
         selection = selection_of(opts, profiles, stale_against=EXTRACTOR_VERSION if opts.stale else None)
         url = setting(settings, "DATABASE_URL", str)
         sessions = opened(lambda: open_catalogue(url), url)

@@ -15,7 +15,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.config import setting
 from crawler.exitcodes import Unusable, one_line_errors, opened, without_credentials
-from crawler.profiles import load_profiles
+from crawler.profiles import profiles_of
 from crawler.report.page import render
 from storage.atomic import atomic_output
 from storage.catalogue import history
@@ -69,7 +69,7 @@ class Command(ScrapyCommand):
 
     def _offset(self, site: str) -> timedelta:
         """The site's zone as an offset from UTC now (its profile's `timezone`; UTC without one)."""
-        profile = load_profiles(Path(setting(self.settings, "PROFILES_DIR", str))).get(site)
+        profile = profiles_of(self.settings).get(site)
         zone = profile.zone if profile is not None else None
         if zone is None:
             return timedelta(0)

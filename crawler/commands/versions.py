@@ -17,7 +17,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.config import setting
 from crawler.extraction.article import extract_article, too_large
-from crawler.profiles import load_profiles
+from crawler.profiles import profiles_of
 from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.models import Capture
@@ -59,7 +59,7 @@ class Command(ScrapyCommand):
                   f"text sha1 {document.text_sha1[:12]}  {document.extractor_version}  "
                   f"{document.title}")
         if opts.diff and len(versions) > 1:
-            hints = load_profiles(Path(setting(self.settings, "PROFILES_DIR", str)))[opts.site].extract
+            hints = profiles_of(self.settings)[opts.site].extract
             old, new = (self.text_of(capture, holder, hints)
                         for (_, capture), holder in zip(versions[-2:], holders, strict=True))
             print("".join(difflib.unified_diff(

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler.config import setting
 from crawler.exitcodes import ExitCode, Unusable, catalogue_problem, one_line_errors, opened
 from crawler.packaging import Contents, PageTally, pages_of
-from crawler.profiles import load_profiles
+from crawler.profiles import profiles_of
 from crawler.selection import Selection, add_selection_options, selection_of
 from storage.catalogue.db import open_catalogue
 from storage.cdxj import CdxjCounts
@@ -60,7 +60,7 @@ class Command(ScrapyCommand):
 
     def _package(self, opts: argparse.Namespace, target: Path) -> ExitCode:
         settings = self.settings
-        profiles = load_profiles(Path(setting(settings, "PROFILES_DIR", str)))
+        profiles = profiles_of(settings)
         selection = selection_of(opts, profiles)
         url = setting(settings, "DATABASE_URL", str)
         sessions = opened(lambda: open_catalogue(url), url)

@@ -4,12 +4,14 @@ SQLite is the default (one file under DATA_DIR); any SQLAlchemy URL works,
 PostgreSQL included. The schema is created and upgraded by the Alembic
 migrations in `storage/migrations`, never by `create_all`: once per catalogue per
 process (the first `open_catalogue`), under a lock in the database itself, because
-several crawlers (and commands) may start at once against one fresh catalogue.
+several crawlers (and commands) may start at once against one fresh catalogue. The
+migrations are package data, found through importlib.resources (a zipped egg too).
 """
 
 from __future__ import annotations
 
 import threading
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,10 +19,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.packagedata import folder_on_disk
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).parent.parent / "migrations"
+MIGRATIONS = resources.files("storage") / "migrations"
 MIGRATION_LOCK = 0x76_6E_61_72  # "vnar": the advisory lock's first key on PostgreSQL
 
 _upgraded: set[str] = set()
@@ -48,11 +52,12 @@ def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-
     cursor.close()
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, scripts: Path) -> Config:
+    """Alembic's configuration for `engine`, its migration scripts in the folder `scripts`."""
     from alembic.config import Config  # imported by processes that migrate only
 
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(scripts))
     # configparser interpolates '%': URL-encoded passwords and options must be escaped
     url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
     config.set_main_option("sqlalchemy.url", url)
@@ -64,8 +69,8 @@ def upgrade(engine: Engine) -> None:
     the migration lock: a process that waited for it finds the work done."""
     from alembic import command
 
-    config = alembic_config(engine)
-    with engine.begin() as connection:
+    with folder_on_disk(MIGRATIONS) as scripts, engine.begin() as connection:
+        config = alembic_config(engine, scripts)
         hold_migration_lock(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
