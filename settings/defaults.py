@@ -42,6 +42,10 @@ DEFAULTS: dict[str, object] = {
     "EXTRACT_WORKERS": 0,
     "EXTRACT_MAX_BYTES": 16 * 1024 * 1024,
     "EXTRACT_TIMEOUT": 60,
+    "REEXTRACT_BATCH": 200,
+    # work shared by several processes through Redis ("": none; see README)
+    "FRONTIER_URL": "",
+    "REDIS_TASK_LEASE": 120,
     # scrapy warcimport
     "IMPORT_MAX_RECORD_BYTES": 1024 * 1024 * 1024,
     "IMPORT_MAX_EXTRACTED_BYTES": 8 * 1024 * 1024 * 1024,
