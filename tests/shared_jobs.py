@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from storage.catalogue.db import open_catalogue
@@ -21,13 +19,12 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 _JOB_LINE = re.compile(r"^Shared job (vnarchive:tasks:\S+):(\d+) ", re.MULTILINE)
 
 
-@pytest.fixture
-def redis_client() -> Iterator[object]:
+def redis_client_or_skip() -> object:
     try:
-        client = connect(REDIS_URL)
+        return connect(REDIS_URL)
     except RedisUnavailable as error:
         need_service("Redis at " + REDIS_URL, error)
-    yield client
+        raise
 
 
 def job_base(stdout: str) -> str:

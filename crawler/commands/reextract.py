@@ -38,11 +38,11 @@ from crawler.profiles import ExtractHints, load_profiles
 from crawler.reextract.progress import make_progress
 from crawler.reextract.run import Extractor, Filer, Tally, chunks, reextract
 from crawler.reextract.select import Selected, select_work
-from crawler.reextract.shared import fingerprint, reextract_shared
+from crawler.reextract.shared import reextract_shared
 from crawler.selection import add_selection_options, selection_of
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.filing import writable_folder
-from storage.redisqueue.connection import RedisUnavailable, connect
+from storage.redisqueue.connection import RedisUnavailable, connect, fingerprint
 from storage.redisqueue.leases import SharedTasks
 
 

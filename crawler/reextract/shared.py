@@ -17,7 +17,6 @@ job never waits on a task nobody will take.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -36,16 +35,9 @@ if TYPE_CHECKING:
     from crawler.reextract.progress import Progress
     from storage.catalogue.filing import Extracted
 
-__all__ = ["decode_group", "encode_group", "fingerprint", "reextract_shared"]
+__all__ = ["decode_group", "encode_group", "reextract_shared"]
 
 logger = logging.getLogger(__name__)
-
-
-def fingerprint(**what: object) -> str:
-    """The job's name: the same command (selection, catalogue, text folder) on any machine
-    joins the same job; another selection or catalogue is another job."""
-    text = json.dumps(what, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def encode_group(group: list[list[WorkItem]]) -> bytes:

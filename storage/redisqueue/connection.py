@@ -8,9 +8,12 @@ scripts only.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import redis
 
-__all__ = ["KEY_PREFIX", "RedisUnavailable", "connect", "key"]
+__all__ = ["KEY_PREFIX", "RedisUnavailable", "connect", "fingerprint", "key"]
 
 KEY_PREFIX = "vnarchive:"
 
@@ -22,6 +25,13 @@ class RedisUnavailable(OSError):
 def key(*parts: object) -> str:
     """`vnarchive:a:b:c`: the only way keys are named."""
     return KEY_PREFIX + ":".join(str(part) for part in parts)
+
+
+def fingerprint(**what: object) -> str:
+    """A job's name: the same command (its inputs, catalogue, output folders) on any machine
+    names the same job; other inputs, another job."""
+    text = json.dumps(what, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def connect(url: str) -> redis.StrictRedis:

@@ -1,6 +1,6 @@
-"""`scrapy reextract` with FRONTIER_URL: several processes share one job through Redis, and
-the result is the single process's, byte for byte (text names and bytes, catalogue rows),
-even when one of them is killed mid-job.
+"""`scrapy reextract` and `scrapy warcimport` with FRONTIER_URL: several processes share one
+job through Redis, and the result is the single process's, byte for byte (text names and
+bytes, catalogue rows), even when one of them is killed mid-job.
 
 The archive: WARC files of HTML pages of a host no profile names (extracted with default
 hints, so every URL is new to `articles` and the names are given during the run), plus
@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from storage.catalogue import repository
 from storage.catalogue.db import open_catalogue
+from storage.catalogue.models import Capture, ImportedFile
 from storage.warc.exchange import HttpExchange
 from storage.warc.writer import WarcWriter
 from tests.conftest import fresh_postgres_schema
@@ -31,7 +33,7 @@ from tests.shared_jobs import (
     holds_lease,
     job_base,
     outcome,
-    redis_client,  # noqa: F401 (a fixture)
+    redis_client_or_skip,
     wait_for_lease_of,
 )
 from tests.test_reextract import report_counts
@@ -66,6 +68,11 @@ def write_archive(warc_dir: Path) -> list[repository.NewCapture]:
                     payload_length=len(body), warc_file=pointer.warc_file, warc_offset=pointer.offset,
                     warc_length=pointer.length, warc_record_id=pointer.record_id))
     return captures
+
+
+@pytest.fixture
+def redis_client() -> object:
+    return redis_client_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +172,49 @@ def test_a_killed_process_s_tasks_are_done_by_the_other(archive, single, redis_c
                 doomed.kill()
             if base is not None:
                 delete_job(redis_client, base)
+
+
+def import_outcome(database_url: str) -> tuple[object, ...]:
+    """What an import leaves, without row ids and import times: captures by record, and
+    each file's `imported_files` row."""
+    sessions = open_catalogue(database_url)
+    with sessions() as session:
+        captures = sorted(session.execute(select(
+            Capture.warc_record_id, Capture.url, Capture.warc_type, Capture.status, Capture.fetched_at,
+            Capture.payload_digest, Capture.warc_file, Capture.warc_offset, Capture.warc_length)).all())
+        files = sorted(session.execute(select(
+            ImportedFile.path, ImportedFile.size, ImportedFile.sha256, ImportedFile.format,
+            ImportedFile.records, ImportedFile.captures, ImportedFile.duplicates,
+            ImportedFile.problems)).all())
+    sessions.kw["bind"].dispose()
+    return captures, files
+
+
+def start_import(data_dir: Path, database_url: str, paths: list[Path],
+                 frontier: str | None = REDIS_URL) -> subprocess.Popen[str]:
+    env = {**os.environ, "DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
+    env.pop("FRONTIER_URL", None)
+    if frontier:
+        env["FRONTIER_URL"] = frontier
+    return subprocess.Popen([sys.executable, "-m", "scrapy", "warcimport", *FAST[2:], *map(str, paths)],
+                            cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_importers_share_the_files(archive, redis_client, tmp_path) -> None:
+    data_dir, _ = archive
+    files = sorted((data_dir / "warc").glob("*.warc.gz"))
+    assert len(files) == FILES
+    with fresh_postgres_schema() as alone_url, fresh_postgres_schema() as shared_url:
+        alone = finished(start_import(tmp_path / "alone", alone_url, files, frontier=None))
+        assert f"{FILES} files imported" in alone, alone
+        first = start_import(tmp_path / "shared", shared_url, files)
+        second = start_import(tmp_path / "shared", shared_url, files)
+        outputs = [finished(first), finished(second)]
+        base = job_base(outputs[0])
+        try:
+            assert job_base(outputs[1]) == base
+            done = [int(out.split("this process imported ")[1].split(" of ")[0]) for out in outputs]
+            assert sum(done) == FILES  # each file imported once, by one of them
+            assert import_outcome(shared_url) == import_outcome(alone_url)
+        finally:
+            delete_job(redis_client, base)
