@@ -76,6 +76,7 @@ from storage.catalogue.frontier import Backoff, CaptureState, Discovered, FetchF
 from storage.catalogue.repository import NewCapture
 from storage.cdxjfiles import write_file_index
 from storage.dates import utc_now
+from storage.sharedfrontier import FrontierUnavailable, SharedFrontier, fingerprint
 from storage.warc.exchange import HttpExchange
 from storage.warc.writer import WarcWriter
 
@@ -205,6 +206,17 @@ def warcinfo_of(settings: Any, site: str = "", profile: Any = None) -> dict[str,
     return {name: value for name, value in fields.items() if value}
 
 
+@dataclass(frozen=True, slots=True)
+class FrontierJob:
+    """The shared crawl job an archive acknowledges requests of (plain values: it is sent to
+    the archive process)."""
+
+    url: str
+    site: str
+    job_id: int
+    namespace: str
+
+
 @dataclass(frozen=True)
 class ArchiveConfig:
     """What an archive is made from, read from the settings once: plain values, so that a
@@ -275,6 +287,7 @@ class Archive:
         self.site = ""  # the crawl run's site and id, set before any write (RunLifecycle)
         self.run_id: int | None = None
         self.blocking: Blocking | None = None  # the site's challenge markers, set by the spider
+        self.frontier: SharedFrontier | None = None  # the job whose requests it acknowledges
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._files_seen = 0  # of writer.files_written: those indexed (or never to be) so far
         self._thread = threading.Thread(target=self._run, name="archive", daemon=True)
@@ -312,6 +325,23 @@ class Archive:
     def directory(self) -> Path:
         """Where the WARC files go."""
         return self.writer.directory
+
+    @property
+    def frontier_job(self) -> FrontierJob | None:
+        return None if self.frontier is None else \
+            FrontierJob(self.frontier.url, self.frontier.site, self.frontier.job_id or 0,
+                        self.frontier.namespace)
+
+    @frontier_job.setter
+    def frontier_job(self, job: FrontierJob | None) -> None:
+        """The shared job this crawl works for: each URL done or failed is acknowledged there
+        once committed (crawler.frontier)."""
+        if job is None:
+            self.frontier = None
+            return
+        frontier = SharedFrontier.connect(job.url, job.site, namespace=job.namespace)
+        frontier.job_id = job.job_id
+        self.frontier = frontier
 
     def ready(self) -> None:
         """Ready at once (crawler.archiveprocess waits for its process here)."""
@@ -404,6 +434,7 @@ class Archive:
             frontier.record_failures(session, self.site, batch.failed, now, self.backoff)
             session.commit()
             session.expunge_all()  # a long crawl must not grow the identity map
+            self._acknowledge(batch)
         except Exception as error:
             session.rollback()
             session.expunge_all()
@@ -418,6 +449,18 @@ class Archive:
             self._rotate()
             self._index_closed_files(session)
         return _Batch()
+
+    def _acknowledge(self, batch: _Batch) -> None:
+        """End the leases of the URLs whose outcome just committed. A failure costs a second
+        fetch at most: their leases expire and another worker takes them."""
+        if self.frontier is None or not (batch.done or batch.failed):
+            return
+        urls = {*batch.done, *(failure.url for failure in batch.failed)}
+        try:
+            self.frontier.acknowledge([fingerprint(url) for url in urls])
+        except FrontierUnavailable:
+            logger.error("Could not acknowledge %d requests in the shared frontier; their leases "
+                         "expire and they are fetched again", len(urls), exc_info=True)
 
     def _rotate(self) -> None:
         """Close the WARC file once it is full and every record in it is catalogued: a closed

@@ -41,7 +41,7 @@ from functools import partial
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from crawler.archive import Archive, ArchiveConfig, ArchiveUnavailable, Backlog, exchange_size
+from crawler.archive import Archive, ArchiveConfig, ArchiveUnavailable, Backlog, FrontierJob, exchange_size
 from crawler.captures import UNKNOWN, CaptureWriter
 from crawler.extraction.workers import killed_with_parent
 
@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 
 _LOG = -1  # the call id of a log record sent back by the archive process
 _READY = -2  # the call id of the answer saying the archive process can write
-_FORWARDED = frozenset({"site", "run_id", "blocking"})
+_FORWARDED = frozenset({"site", "run_id", "blocking", "frontier_job"})
 READY_TIMEOUT = 120.0  # seconds for the archive process to import and open the catalogue
 EXIT_WAIT = 30.0  # seconds for it to exit once its end of the pipe is closed
 
@@ -86,6 +86,7 @@ class ArchiveProcess:
         self.site = ""
         self.run_id: int | None = None
         self.blocking: Blocking | None = None
+        self.frontier_job: FrontierJob | None = None
         self._start()  # it imports while the crawl starts up
 
     def __setattr__(self, name: str, value: Any) -> None:

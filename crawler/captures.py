@@ -51,6 +51,9 @@ class Archived:
     warc_type: str  # response or revisit
     outcome: str | None  # for articles: new, changed, unchanged, not_modified, gone, failed
     blocked: str | None = None  # why the response is not the page (a bot challenge)
+    # the capture it revisits was never finished (its fetcher died first, another worker of a
+    # shared job fetched it again): its text may never have been filed, so it is extracted
+    after_unfinished: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +122,8 @@ class CaptureWriter:
         )
         if not blocked:
             self._remember_latest(exchange, pointer, revisit, previous, source_lastmod)
-        return row, Archived(pointer, row.warc_type, stored.outcome, blocked)
+        return row, Archived(pointer, row.warc_type, stored.outcome, blocked,
+                             after_unfinished=bool(revisit and previous and not previous.finished))
 
     def insert(self, session: Session, captures: list[NewCapture],
                salvage: bool = False) -> list[tuple[NewCapture, str]]:

@@ -37,6 +37,7 @@ from storage.exports.records import Pointer, article_record
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+    from crawler.captures import Archived
     from crawler.profiles import ExtractHints
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,11 @@ def _extract_in_worker(page: Page) -> Extraction:
 
 def _failed(_page: Page, reason: str, detail: str) -> Extraction:
     return Extraction(EXTRACTOR_VERSION, failure=Failure(reason, detail))
+
+
+def _text_filed_already(archived: Archived) -> bool:
+    """A revisit's payload was extracted when its original capture was finished."""
+    return archived.warc_type == "revisit" and not archived.after_unfinished
 
 
 class ExtractPipeline:
@@ -99,7 +105,7 @@ class ExtractPipeline:
             return item
         capture = item.capture
         if capture is not None and not item.extract_unchanged and \
-                (await capture.archived).warc_type == "revisit":
+                _text_filed_already(await capture.archived):
             self.crawler.stats.inc_value("extract/skipped/unchanged")  # its text is filed already
             self.archive.mark_done(item.url)
             return ExtractedArticle(item.url)

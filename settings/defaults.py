@@ -38,13 +38,18 @@ DEFAULTS: dict[str, object] = {
     "DISCOVERY_MAX_LISTING_PAGES": 0,
     "PHOTOS_ENABLED": None,  # None: the profile's `[photos] enabled`
     "SCHEDULE_CRAWLS": {},
+    # a crawl job shared by several workers (crawler.frontier); "": one process per site
+    "FRONTIER_URL": "",
+    "FRONTIER_LEASE": 120,
+    "FRONTIER_MAX_TRIES": 3,
+    "FRONTIER_LEASE_BATCH": 8,
+    "FRONTIER_NAMESPACE": "vnarchive",
     # extraction
     "EXTRACT_WORKERS": 0,
     "EXTRACT_MAX_BYTES": 16 * 1024 * 1024,
     "EXTRACT_TIMEOUT": 60,
     "REEXTRACT_BATCH": 200,
-    # work shared by several processes through Redis ("": none; see README)
-    "FRONTIER_URL": "",
+    # shared reextract/warcimport jobs (FRONTIER_URL): seconds a dead process keeps a task
     "REDIS_TASK_LEASE": 120,
     # scrapy warcimport
     "IMPORT_MAX_RECORD_BYTES": 1024 * 1024 * 1024,

@@ -6,6 +6,7 @@ environment:
     DATA_DIR      where warc/, text/ and the default SQLite catalogue live (default ./data)
     DATABASE_URL  any SQLAlchemy URL for the catalogue (default sqlite:///$DATA_DIR/archive.sqlite3)
     VNARCHIVE_CONTACT  a URL or e-mail that site operators can reach you at (goes into the User-Agent)
+    FRONTIER_URL  redis://host:port/db: every crawl of a site joins one job shared through it
 Every setting can still be overridden per run with `scrapy crawl ... -s NAME=VALUE`.
 Site politeness (delay, concurrency, AutoThrottle) comes from the site's profile and
 is overridden the same way.
@@ -112,6 +113,23 @@ SCHEDULE_CRAWLS = {"vov": "17 * * * *"}
 # True or False decides for this run (`-s PHOTOS_ENABLED=False`).
 PHOTOS_ENABLED = None
 
+# ---- a crawl job shared by several workers (crawler.frontier) -------------------------------
+# With a Redis URL, every `scrapy crawl <site>` with the same DATABASE_URL joins the site's running
+# job: one queue, one seen-set, requests leased to one worker at a time. "": one process per site.
+FRONTIER_URL = os.environ.get("FRONTIER_URL", "")
+# Seconds a worker may hold a request without renewing its lease (it renews every quarter of
+# this while it lives); a dead worker's requests go back to the queue once it passes.
+FRONTIER_LEASE = 120
+# A request whose lease expired this many times is set aside for the job (logged, counted; the
+# catalogue keeps it pending for the next run).
+FRONTIER_MAX_TRIES = 3
+# Requests a worker leases at a time.
+FRONTIER_LEASE_BATCH = 8
+# The prefix of the job's keys: archives (catalogues) sharing one Redis server need one each.
+FRONTIER_NAMESPACE = "vnarchive"
+# Scrapy's own scheduler without FRONTIER_URL.
+SCHEDULER = "crawler.frontier.scheduler.FrontierScheduler"
+
 # ---- extraction ----------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ExtractPipeline": 300}
 # Listing pages read per category at most (0: the profile's max_category_pages).
@@ -128,8 +146,7 @@ EXTRACT_TIMEOUT = 60
 REEXTRACT_BATCH = 200
 
 # ---- work shared through Redis ---------------------------------------------------------------
-# redis://host:port/db: `scrapy reextract` and `scrapy warcimport` processes share one job.
-FRONTIER_URL = os.environ.get("FRONTIER_URL", "")
+# FRONTIER_URL (above) also makes `scrapy reextract` and `scrapy warcimport` processes share one job.
 # Seconds a process holds a shared task without renewing it: a dead process's tasks are
 # taken by another after at most this long.
 REDIS_TASK_LEASE = 120

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.sample_site import SampleSite, serve
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -27,6 +28,24 @@ def need_service(what: str, error: Exception) -> None:
     if IN_CI:
         pytest.fail(message + " (CI must provide it: see .ci/run)")
     pytest.skip(message)
+
+
+@pytest.fixture
+def frontier_namespace() -> Iterator[str]:
+    """A FRONTIER_NAMESPACE of the test's own on the machine's Redis (other tests and other
+    users share the server: never flushed), its keys deleted afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        need_service("Redis at " + REDIS_URL, error)
+    namespace = f"vnarchive-test-{uuid.uuid4().hex[:12]}"
+    yield namespace
+    for key in client.scan_iter(f"{namespace}:*"):
+        client.delete(key)
+    client.close()
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from crawler.exitcodes import one_line_errors, opened, without_credentials
 from storage.catalogue import history, runs
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.history import RunFigures, Shown
+from storage.catalogue.models import CrawlRun
 
 
 class Command(ScrapyCommand):
@@ -47,6 +48,7 @@ class Command(ScrapyCommand):
             documents = history.documents_made_in_run(session, run.id)
             reasons = history.failures_by_reason(session, run_id=run.id)
             failing, failing_counts = history.site_failing(session, run.site, limit=20)
+            workers = [] if run.job_id is None else history.job_figures(session, run.site, run.job_id)
         warc_dir = Path(setting(settings, "WARC_DIR", str))
         text_dir = Path(setting(settings, "EXTRACT_TEXT_DIR", str))
         warc_bytes = sum(_size(warc_dir / name) for name in warc_files)
@@ -65,8 +67,21 @@ class Command(ScrapyCommand):
             + (f"  ({', '.join(f'{r}: {n}' for r, n in reasons.items())})" if reasons else ""),
             f"  bot challenges       {figures.blocked}",
         ]
+        lines += job_lines(run.job_id, workers)
         lines += failing_lines(failing, failing_counts)
         print("\n".join(lines))
+
+
+def job_lines(job_id: int | None, workers: list[tuple[CrawlRun, RunFigures]]) -> list[str]:
+    """A worker of a shared crawl job: the job's figures, and each worker's part."""
+    if job_id is None:
+        return []
+    lines = [f"  job {job_id:<16} {len(workers)} workers, "
+             f"{sum(figures.captures for _, figures in workers)} pages fetched in all"]
+    for run, figures in workers:
+        lines.append(f"    run {run.id} ({run.hostname}, pid {run.pid}, {run.status}): "
+                     f"{figures.captures} pages; " + (figures.articles_counted() or "articles not counted"))
+    return lines
 
 
 def article_line(figures: RunFigures) -> str:

@@ -39,15 +39,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThread
 
-from crawler.archive import Archive
+from crawler.archive import Archive, FrontierJob
 from crawler.config import setting
 from crawler.exitcodes import ExitCode, Unusable, catalogue_problem
+from crawler.frontier import FrontierRefused, frontier_of
 from crawler.signals import archive_closed
 from storage.catalogue import locks, repository, runs
 from storage.catalogue.locks import LockHolder
 from storage.catalogue.runs import COUNTS
 from storage.cdxjfiles import missing_indexes, write_file_index
 from storage.repair import abandoned, repair, uncatalogued, writer_pid
+from storage.sharedfrontier import FrontierUnavailable, SharedFrontier
 from storage.warc.writer import writer_of
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from twisted.internet.defer import Deferred
     from twisted.python.failure import Failure
+
+    from crawler.archiveprocess import ArchiveProcess
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +160,38 @@ class RunLock:
             locks.release_lock(session, self.site, self.run_id)
 
 
+class JobMembership:
+    """The run lock's place in a worker of a shared crawl job (FRONTIER_URL): no lock, since
+    the job's workers crawl the site together; the run joins the site's running job (or
+    starts one), and its row and its archive say which (crawler.frontier)."""
+
+    taken_over: LockHolder | None = None  # a dead run's lock is never taken over here
+
+    def __init__(self, archive: Archive | ArchiveProcess, frontier: SharedFrontier, site: str,
+                 run_id: int):
+        self.archive = archive
+        self.frontier = frontier
+        self.site = site
+        self.run_id = run_id
+
+    def acquire(self) -> None:
+        try:
+            job_id = self.frontier.join(f"{socket.gethostname()}:{os.getpid()}:run{self.run_id}")
+        except FrontierUnavailable as error:
+            raise FrontierRefused(error) from error
+        with self.archive.sessions.begin() as session:
+            runs.join_job(session, self.run_id, job_id)
+        self.archive.frontier_job = FrontierJob(self.frontier.url, self.site, job_id,
+                                                self.frontier.namespace)
+        logger.info("Run %d joined job %d of site %r", self.run_id, job_id, self.site)
+
+    def beat(self) -> bool:
+        return True  # the scheduler renews the job's leases (crawler.frontier.scheduler)
+
+    def release(self) -> None:
+        pass
+
+
 class RunLifecycle:
     """The crawl run of a Scrapy crawl: its row, its site's lock, and start-up recovery."""
 
@@ -186,12 +222,18 @@ class RunLifecycle:
             run_id = run.id
         self.archive.run_id = run_id
         settings = self.crawler.settings
-        self.lock = RunLock(self.archive.sessions, site, run_id,
-                            timedelta(seconds=setting(settings, "RUNLOCK_STALE_AFTER", float)))
+        frontier = frontier_of(self.crawler)
+        self.lock: RunLock | JobMembership = RunLock(
+            self.archive.sessions, site, run_id,
+            timedelta(seconds=setting(settings, "RUNLOCK_STALE_AFTER", float)),
+        ) if frontier is None else JobMembership(self.archive, frontier, site, run_id)
         try:
             self.lock.acquire()
         except SiteLocked:
             self._finish_run("locked", {})
+            raise
+        except FrontierRefused:
+            self._finish_run("start_error", {})
             raise
         try:
             self._recover(self.lock.taken_over)

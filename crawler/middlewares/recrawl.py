@@ -44,6 +44,7 @@ scheduled here when the crawl goes idle with no callback left to carry them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -60,8 +61,10 @@ from crawler.archive import Archive
 from crawler.bounded import BoundedDict
 from crawler.cataloguereader import CatalogueReader
 from crawler.config import setting
+from crawler.frontier import frontier_of, push_after
 from crawler.statuses import temporary_failure
 from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
+from storage.sharedfrontier import fingerprint
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -187,6 +190,7 @@ class RecrawlMiddleware:
         # captures since then are this run's own (the spider's clock: its left-overs are older)
         self.run_started: datetime = getattr(spider, "started_at", None) or datetime.now(UTC)
         self.crawler = crawler
+        self.frontier = frontier_of(crawler)  # a job shared with other workers, if any
         self._idle_work: Any = None  # the Deferred deciding what the spider held, if any
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
@@ -269,9 +273,25 @@ class RecrawlMiddleware:
                                     request.meta.get("lastmod") if listed_in else None,
                                     "photo" if request.meta.get("kind") == "photo" else None))
             fetched.append(request)
+        if self.frontier is not None:
+            fetched, found = await self._new_to_job(fetched, found)
         if found:
-            self.archive.remember(found)
+            remembered = self.archive.remember(found)
+            if self.frontier is not None:
+                for request in fetched:
+                    push_after(request, remembered)
         return fetched
+
+    async def _new_to_job(self, fetched: list[Request], found: list[Discovered]) -> tuple[
+            list[Request], list[Discovered]]:
+        """Leave out what another worker of the job queued already: putting it in the
+        catalogue's frontier again could mark pending a page that worker has finished."""
+        seen = await asyncio.to_thread(self.frontier.seen,  # type: ignore[union-attr]
+                                       [fingerprint(request.url) for request in fetched])
+        if any(seen):
+            self.stats.inc_value("recrawl/queued_by_job", sum(seen))
+        new = {request.url for request, queued in zip(fetched, seen, strict=True) if not queued}
+        return [r for r in fetched if r.url in new], [d for d in found if d.url in new]
 
     def _fetch(self, request: Request, last: CaptureState | None, now: datetime) -> bool:
         """Whether to make `request`, given the URL's last capture: if so, it gets the

@@ -22,6 +22,7 @@ DECIDE_NOW first), so what a killed run left unfinished is taken up by the next 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
@@ -172,7 +173,7 @@ class NewsSpider(Spider):
         callback = self.callback_for(url)
         if callback == self.parse_category:
             category, page = self.category_of(url)
-            return self.category_page(category, page, frozenset(), resume=True)
+            return self.category_page(category, page, "", resume=True)
         return self.hub_requests([(url, callback)])
 
     def callback_for(self, url: str) -> Callable[[Response], AsyncIterator[Any]]:
@@ -222,8 +223,9 @@ class NewsSpider(Spider):
         return [Request(url, callback=callback, errback=self.fetch_failed, priority=HUB_PRIORITY,
                         meta={"kind": "hub", **meta}) for url, callback in urls]
 
-    def category_page(self, url: str, page: int, previous: frozenset[str],
+    def category_page(self, url: str, page: int, previous: str,
                       resume: bool = False) -> list[Request]:
+        """`previous`: the listing_digest of the page before (a site ignoring ?page=N repeats it)."""
         page_url = with_query_parameter(url, self.site.discovery.pagination_parameter, page)
         return self.hub_requests([(page_url, self.parse_category)],
                                  category=url, page=page, previous=previous, resume=resume)
@@ -414,11 +416,11 @@ class NewsSpider(Spider):
             yield request
         category, page = self.category_of(response.url)
         category, page = response.meta.get("category", category), response.meta.get("page", page)
-        listed = frozenset(links)
+        listed = listing_digest(links)
         new = [url for url in links if url not in latest or latest[url].fetched_at >= self.started_at]
         self.crawler.stats.inc_value("discovery/listing_pages")
         go_on = new or response.meta.get("resume")
-        if go_on and listed and listed != response.meta.get("previous") and \
+        if go_on and links and listed != response.meta.get("previous") and \
                 page < self.max_listing_pages:
             for request in self.category_page(category, page + 1, listed):
                 yield request
@@ -476,6 +478,15 @@ class NewsSpider(Spider):
         """The article a link names, canonical; None if it names none (cached by link_key)."""
         url = self.canonical(urljoin(base, href))
         return url if url and self.is_article(url) else None
+
+
+def listing_digest(links: Iterable[str]) -> str:
+    """What a listing page lists, in a few bytes: the next page's request carries it (in a
+    shared frontier's queue too) to notice a site that ignores the page number."""
+    digest = hashlib.blake2b(digest_size=8)
+    for url in sorted(set(links)):
+        digest.update(url.encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 def link_key(href: str, base: str, origin: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from sqlalchemy import Date, Integer, String, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.catalogue import runs
 from storage.catalogue.models import Capture, CrawlRun, Document, ExtractionFailure, FrontierEntry
 from storage.catalogue.runs import COUNTS
 
@@ -75,6 +76,13 @@ class RunFigures:
 
 def run_figures(session: Session, run: CrawlRun) -> RunFigures:
     return _figures(session, [run])[0]
+
+
+def job_figures(session: Session, site: str, job_id: int) -> list[tuple[CrawlRun, RunFigures]]:
+    """Each worker of one shared crawl job (crawler.frontier), first started first, with its
+    figures."""
+    workers = runs.job_runs(session, site, job_id)
+    return list(zip(workers, _figures(session, workers), strict=True))
 
 
 def run_history(session: Session, site: str, limit: int = 200) -> tuple[list[RunFigures], int]:

@@ -56,6 +56,7 @@ class CrawlRun(Base):
     """One run of one spider: when, what, how it ended, and its final Scrapy stats."""
 
     __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_site_job_id", "site", "job_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     spider: Mapped[str] = mapped_column(String(100))
@@ -66,6 +67,8 @@ class CrawlRun(Base):
     status: Mapped[str] = mapped_column(String(50))
     hostname: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int]
+    # the shared crawl job (numbered per site) this run was a worker of; None: a run of its own
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
     stats: Mapped[dict[str, Any] | None]
     # What the run did to articles (NULL until the run ends).
     new_articles: Mapped[int | None]

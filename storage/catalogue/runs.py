@@ -42,6 +42,17 @@ def crawl_run(session: Session, run_id: int | None = None) -> CrawlRun | None:
     return session.scalar(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1))
 
 
+def join_job(session: Session, run_id: int, job_id: int) -> None:
+    """The run is a worker of the site's shared crawl job `job_id`."""
+    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(job_id=job_id))
+
+
+def job_runs(session: Session, site: str, job_id: int) -> list[CrawlRun]:
+    """The workers of one crawl job, first started first."""
+    return list(session.scalars(select(CrawlRun).where(CrawlRun.site == site, CrawlRun.job_id == job_id)
+                                .order_by(CrawlRun.id)))
+
+
 def mark_run_killed(session: Session, run_id: int) -> None:
     """A run that died without closing (its lock was found stale)."""
     run = session.get(CrawlRun, run_id)
