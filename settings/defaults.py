@@ -46,6 +46,9 @@ DEFAULTS: dict[str, object] = {
     "EXTRACT_WORKERS": 0,
     "EXTRACT_MAX_BYTES": 16 * 1024 * 1024,
     "EXTRACT_TIMEOUT": 60,
+    "REEXTRACT_BATCH": 200,
+    # shared reextract/warcimport jobs (FRONTIER_URL): seconds a dead process keeps a task
+    "REDIS_TASK_LEASE": 120,
     # scrapy warcimport
     "IMPORT_MAX_RECORD_BYTES": 1024 * 1024 * 1024,
     "IMPORT_MAX_EXTRACTED_BYTES": 8 * 1024 * 1024 * 1024,

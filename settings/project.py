@@ -142,6 +142,14 @@ EXTRACT_MAX_BYTES = 16 * 1024 * 1024
 # Seconds one page may take in an extraction worker before the worker is killed; the page is
 # retried once alone, then recorded as `timeout` (0 = no limit).
 EXTRACT_TIMEOUT = 60
+# `scrapy reextract`: captures filed per transaction (and, in a shared job, per task).
+REEXTRACT_BATCH = 200
+
+# ---- work shared through Redis ---------------------------------------------------------------
+# FRONTIER_URL (above) also makes `scrapy reextract` and `scrapy warcimport` processes share one job.
+# Seconds a process holds a shared task without renewing it: a dead process's tasks are
+# taken by another after at most this long.
+REDIS_TASK_LEASE = 120
 
 # ---- scrapy warcimport ---------------------------------------------------------------------
 # A record whose block is larger is skipped (reported as too_large); larger ones are streamed.

@@ -12,6 +12,10 @@ EXTRACT_TIMEOUT seconds has its worker killed, and is retried once alone before 
 0 finished (pages that could not be extracted are counted, not a failed run); 1 a record
 could not be read (an archive file moved, changed or damaged), or the catalogue or EXTRACT_TEXT_DIR
 cannot be used (one line says why); 2 bad arguments.
+
+With FRONTIER_URL set, every process started with the same options (on any machine sharing
+the catalogue, the archive and EXTRACT_TEXT_DIR) takes part of one shared job through Redis
+(crawler.reextract.shared) and exits when the whole job is filed; its report counts its share.
 """
 
 from __future__ import annotations
@@ -22,20 +26,24 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import redis
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.config import setting
-from crawler.exitcodes import ExitCode, one_line_errors, opened
+from crawler.exitcodes import ExitCode, Unusable, one_line_errors, opened, without_credentials
 from crawler.extraction.article import EXTRACTOR_VERSION
 from crawler.extraction.workers import RESTARTS, TIMEOUTS
 from crawler.profiles import ExtractHints, profiles_of
 from crawler.reextract.progress import make_progress
 from crawler.reextract.run import Extractor, Filer, Tally, chunks, reextract
 from crawler.reextract.select import Selected, select_work
+from crawler.reextract.shared import reextract_shared
 from crawler.selection import add_selection_options, selection_of
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.filing import writable_folder
+from storage.redisqueue.connection import RedisUnavailable, connect, fingerprint
+from storage.redisqueue.leases import SharedTasks
 
 
 class Command(ScrapyCommand):
@@ -80,12 +88,42 @@ class Command(ScrapyCommand):
         workers = max(1, min(workers, sum(1 for _ in chunks(items))))
         extractor = Extractor(hints, setting(settings, "EXTRACT_MAX_BYTES", int),
                               Path(setting(settings, "WARC_DIR", str)))
-        filer = Filer(sessions, text_dir)
-        progress = make_progress(len(items), "reextract")
+        filer = Filer(sessions, text_dir, setting(settings, "REEXTRACT_BATCH", int))
         timeout = setting(settings, "EXTRACT_TIMEOUT", float)
-        events = opened(lambda: reextract(items, extractor, filer, workers, progress, timeout), url)
+        shared = self._shared_tasks(opts, url, text_dir)
+        progress = make_progress(len(items), "reextract")
+        if shared is None:
+            events = opened(lambda: reextract(items, extractor, filer, workers, progress, timeout), url)
+        else:
+            try:
+                events, done = opened(lambda: reextract_shared(items, extractor, filer, workers, progress,
+                                                         timeout, shared), url)
+            except redis.RedisError as error:
+                raise Unusable(f"FRONTIER_URL: Redis failed during the job ({error}); what was filed "
+                               "stays filed: run the command again to finish") from error
         print(report(filer.tally, selected, time.monotonic() - started, workers, events))
+        if shared is not None:
+            print(f"Shared job {shared.prefix} (FRONTIER_URL): done; this process filed {done} of "
+                  f"its {shared.state().total} tasks")
         return ExitCode.FAILED if filer.tally.failed.get("read_error") else ExitCode.OK
+
+    def _shared_tasks(self, opts: argparse.Namespace, url: str, text_dir: Path) -> SharedTasks | None:
+        """The shared job this command joins, with FRONTIER_URL set; None without."""
+        frontier = setting(self.settings, "FRONTIER_URL", str)
+        if not frontier:
+            return None
+        try:
+            client = connect(frontier)
+        except RedisUnavailable as error:
+            raise Unusable(f"{error}: start it, or unset FRONTIER_URL to work alone") from error
+        name = fingerprint(kind="reextract", site=opts.site, run=opts.run, since=opts.since,
+                           until=opts.until, url_pattern=opts.url_pattern, stale=opts.stale,
+                           catalogue=without_credentials(url), texts=str(text_dir.resolve()),
+                           extractor=EXTRACTOR_VERSION)
+        lease = setting(self.settings, "REDIS_TASK_LEASE", float)
+        if lease <= 0:
+            raise Unusable(f"REDIS_TASK_LEASE={lease}: give a number of seconds above 0", ExitCode.USAGE)
+        return SharedTasks(client, "reextract", name, lease)
 
 
 def report(tally: Tally, selected: Selected, elapsed: float, workers: int,

@@ -12,7 +12,12 @@ everything was imported (repairs are not failures), 1 if a file could not be imp
 had records that could not be, 2 for bad arguments; a catalogue that cannot be opened is
 one line on stderr. Importing a file again changes nothing (see storage.imports.importer).
 
-Settings: IMPORT_MAX_RECORD_BYTES, IMPORT_MAX_EXTRACTED_BYTES, IMPORT_MAX_COMPRESSION_RATIO.
+With FRONTIER_URL set, every process started with the same paths (on any machine sharing the
+catalogue and the files) takes files of one shared job through Redis (storage.imports.shared),
+one file at a time, and exits when every file is done; it prints the files it imported.
+
+Settings: IMPORT_MAX_RECORD_BYTES, IMPORT_MAX_EXTRACTED_BYTES, IMPORT_MAX_COMPRESSION_RATIO,
+FRONTIER_URL, REDIS_TASK_LEASE.
 """
 
 from __future__ import annotations
@@ -21,14 +26,18 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+import redis
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.config import setting
-from crawler.exitcodes import ExitCode, one_line_errors, opened
+from crawler.exitcodes import ExitCode, Unusable, one_line_errors, opened, without_credentials
 from storage.catalogue.db import open_catalogue
 from storage.imports.importer import Importer, ImportLimits
 from storage.imports.reports import FileReport, Finding, Repair
+from storage.imports.shared import import_shared
+from storage.redisqueue.connection import RedisUnavailable, connect, fingerprint
+from storage.redisqueue.leases import SharedTasks
 
 
 class Command(ScrapyCommand):
@@ -52,10 +61,38 @@ class Command(ScrapyCommand):
             sessions = opened(lambda: open_catalogue(url), url)
             warc_dir = Path(setting(self.settings, "WARC_DIR", str))
             importer = Importer(sessions, warc_dir, self._limits(), _Printed())
-            reports = importer.run([Path(arg) for arg in args])
+            paths = [Path(arg) for arg in args]
+            shared = self._shared_tasks(paths, url, warc_dir)
+            if shared is None:
+                reports = importer.run(paths)
+            else:
+                try:
+                    reports = import_shared(importer, paths, shared)
+                except redis.RedisError as error:
+                    raise Unusable(f"FRONTIER_URL: Redis failed during the job ({error}); the files "
+                                   "imported stay imported: run the command again to finish") from error
         print(summary_line(reports))
+        if shared is not None:
+            print(f"Shared job {shared.prefix} (FRONTIER_URL): done; this process imported "
+                  f"{len(reports)} of its {shared.state().total} files")
         failed = any(report.failed for report in reports)
         self.exitcode = int(ExitCode.FAILED if failed else ExitCode.OK)
+
+    def _shared_tasks(self, paths: list[Path], url: str, warc_dir: Path) -> SharedTasks | None:
+        """The shared job this command joins, with FRONTIER_URL set; None without."""
+        frontier = setting(self.settings, "FRONTIER_URL", str)
+        if not frontier:
+            return None
+        try:
+            client = connect(frontier)
+        except RedisUnavailable as error:
+            raise Unusable(f"{error}: start it, or unset FRONTIER_URL to work alone") from error
+        lease = setting(self.settings, "REDIS_TASK_LEASE", float)
+        if lease <= 0:
+            raise Unusable(f"REDIS_TASK_LEASE={lease}: give a number of seconds above 0", ExitCode.USAGE)
+        name = fingerprint(kind="warcimport", paths=sorted(str(p.absolute()) for p in paths),
+                           catalogue=without_credentials(url), warc_dir=str(warc_dir.absolute()))
+        return SharedTasks(client, "warcimport", name, lease)
 
     def _limits(self) -> ImportLimits:
         return ImportLimits(

@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,7 +36,7 @@ from storage.warc.reader import read_capture
 if TYPE_CHECKING:
     from crawler.profiles import ExtractHints
 
-__all__ = ["Extractor", "Filer", "Tally", "chunks", "reextract"]
+__all__ = ["Extractor", "Filer", "Tally", "chunks", "groups", "reextract"]
 
 CHUNK = 32  # captures per task: small enough to balance two workers on a few hundred pages
 IN_FLIGHT_PER_WORKER = 3
@@ -124,11 +124,29 @@ class Filer:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        self.file_batch(pending)
+
+    def file_batch(self, outcomes: list[Extracted], naming: Naming | None = None) -> None:
+        """One batch in its own transactions: new URLs' names (committed first), then texts
+        and rows. `naming` brackets the naming step when several processes share a run:
+        names are `articles.id - 1`, so batches must take them in one order everywhere."""
         with self.sessions() as session:
-            names = self.filer.name_texts(session, (o.url for o in pending if o.failure is None))
-            for filed in self.filer.file(session, pending, names):
+            if naming is not None:
+                naming.before()
+            names = self.filer.name_texts(session, (o.url for o in outcomes if o.failure is None))
+            if naming is not None:
+                naming.after()
+            for filed in self.filer.file(session, outcomes, names):
                 self.tally.count(filed)
             session.commit()
+
+
+class Naming(Protocol):
+    def before(self) -> None:
+        """Wait until every earlier batch has its names."""
+
+    def after(self) -> None:
+        """This batch has its names (committed): let the next one take its own."""
 
 
 def _init_worker(extractor: Extractor) -> None:
@@ -148,6 +166,23 @@ def chunks(items: Iterable[WorkItem], size: int = CHUNK) -> Iterator[list[WorkIt
         group = list(same_file)
         for start in range(0, len(group), size):
             yield group[start:start + size]
+
+
+def groups(items: Iterable[WorkItem], batch: int = BATCH,
+           size: int = CHUNK) -> Iterator[list[list[WorkItem]]]:
+    """The tasks (`chunks`) cut where the filer flushes: consecutive tasks until `batch`
+    outcomes are pending. One group is one transaction of filing, and the unit a
+    distributed run leases; cutting both the same way gives both the same file names."""
+    group: list[list[WorkItem]] = []
+    pending = 0
+    for task in chunks(items, size):
+        group.append(task)
+        pending += len(task)
+        if pending >= batch:
+            yield group
+            group, pending = [], 0
+    if group:
+        yield group
 
 
 def _failed(item: WorkItem, reason: str, detail: str) -> Extracted:
@@ -177,27 +212,45 @@ def reextract(items: list[WorkItem], extractor: Extractor, filer: Filer, workers
 
 def _run_pool(tasks: Iterator[list[WorkItem]], extractor: Extractor, filer: Filer, workers: int,
               progress: Progress, timeout: float) -> Counter[str]:
-    # Workers fork from a server that has imported lxml and trafilatura once.
-    pool = WorkerPool(_run_in_worker, _failed, workers, timeout=timeout, initializer=_init_worker,
-                      initargs=(extractor,), preload=["crawler.extraction.article", "storage.warc.reader"])
+    pool = make_pool(extractor, workers, timeout)
     try:
-        running: set[Future[list[Extracted]]] = set()
+        in_order = _InOrder(filer, progress)
         for task in tasks:
-            running.add(pool.submit(task))
-            if len(running) >= workers * IN_FLIGHT_PER_WORKER:
-                running = _collect(running, filer, progress)
-        while running:
-            running = _collect(running, filer, progress)
+            in_order.submit(pool.submit(task))
+            while in_order.waiting >= workers * IN_FLIGHT_PER_WORKER:
+                in_order.collect()
+        while in_order.waiting:
+            in_order.collect()
     finally:
         pool.shutdown()  # kills the workers: never waits on a hung one
     return pool.counts
 
 
-def _collect(running: set[Future[list[Extracted]]], filer: Filer,
-             progress: Progress) -> set[Future[list[Extracted]]]:
-    done, still = wait(running, return_when=FIRST_COMPLETED)
-    for future in done:
-        outcomes = future.result()
-        filer.add(outcomes)
-        progress.advance(len(outcomes))
-    return still
+def make_pool(extractor: Extractor, workers: int, timeout: float) -> WorkerPool:
+    # Workers fork from a server that has imported lxml and trafilatura once.
+    return WorkerPool(_run_in_worker, _failed, workers, timeout=timeout, initializer=_init_worker,
+                      initargs=(extractor,), preload=["crawler.extraction.article", "storage.warc.reader"])
+
+
+class _InOrder:
+    """Outcomes go to the filer in task order, whichever worker finishes first: the filer's
+    batches, and so the names new URLs get (`articles.id`), do not depend on timing."""
+
+    def __init__(self, filer: Filer, progress: Progress) -> None:
+        self.filer, self.progress = filer, progress
+        self.futures: list[Future[list[Extracted]]] = []  # submitted, not yet filed, in order
+
+    @property
+    def waiting(self) -> int:
+        return len(self.futures)
+
+    def submit(self, future: Future[list[Extracted]]) -> None:
+        self.futures.append(future)
+
+    def collect(self) -> None:
+        """Wait for the oldest task, then file it and every finished one after it."""
+        wait([self.futures[0]], return_when=FIRST_COMPLETED)
+        while self.futures and self.futures[0].done():
+            outcomes = self.futures.pop(0).result()
+            self.filer.add(outcomes)
+            self.progress.advance(len(outcomes))

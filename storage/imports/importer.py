@@ -57,7 +57,7 @@ from storage.warc.reader import IMPORTED_DIR
 from storage.warc.scanner import ScanLimits, ScanProblem, SharedMembers, scan
 from storage.warc.sources import Inflation
 
-__all__ = ["ImportLimits", "Importer"]
+__all__ = ["ImportLimits", "Importer", "expand"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +107,8 @@ class Importer:
 
     def run(self, paths: Sequence[Path]) -> list[FileReport]:
         """Import every file named, and every file in the folders named (sorted)."""
-        reports = [self.import_file(path, named) for path, named in _expand(paths)]
-        self._resolve_across(reports)
+        reports = [self.import_file(path, named) for path, named in expand(paths)]
+        self.resolve_across(reports)
         return reports
 
     # ---- one file ---------------------------------------------------------------------
@@ -274,7 +274,7 @@ class Importer:
 
     # ---- across files -------------------------------------------------------------------
 
-    def _resolve_across(self, reports: list[FileReport]) -> None:
+    def resolve_across(self, reports: list[FileReport]) -> None:
         """Revisits whose original came in a later file of the same command."""
         pending = [r for r in reports if r.outcome == "imported" and r.resolved < r.revisits]
         if not pending:
@@ -287,7 +287,7 @@ class Importer:
                     self.progress.linked_later(report, linked)
 
 
-def _expand(paths: Sequence[Path]) -> Iterator[tuple[Path, bool]]:
+def expand(paths: Sequence[Path]) -> Iterator[tuple[Path, bool]]:
     for path in paths:
         if path.is_dir():
             for found in sorted(p for p in path.rglob("*") if p.is_file()):

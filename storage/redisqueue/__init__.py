@@ -1,0 +1,1 @@
+"""Work shared through Redis (FRONTIER_URL): the connection, the key names, a lease queue."""
