@@ -1,4 +1,4 @@
-"""Load test of the shared frontier alone (storage.sharedfrontier on the machine's Redis): how
+"""Load test of the shared frontier alone (storage.redisqueue.frontier on the machine's Redis): how
 many URLs a second go through push, lease and acknowledge, and Redis memory per queued URL.
 
 No crawl, no catalogue: the Redis side of what crawl workers do, at their batch sizes. Entries
@@ -28,7 +28,7 @@ from collections.abc import Callable
 import redis
 
 from crawler.frontier.codec import _When, packed
-from storage.sharedfrontier import SharedFrontier
+from storage.redisqueue.frontier import SharedFrontier
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PUSH_BATCH = 200

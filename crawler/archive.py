@@ -76,7 +76,7 @@ from storage.catalogue.frontier import Backoff, CaptureState, Discovered, FetchF
 from storage.catalogue.repository import NewCapture
 from storage.cdxjfiles import write_file_index
 from storage.dates import utc_now
-from storage.sharedfrontier import FrontierUnavailable, SharedFrontier, fingerprint
+from storage.redisqueue.frontier import FrontierUnavailable, SharedFrontier, fingerprint
 from storage.warc.exchange import HttpExchange
 from storage.warc.writer import WarcWriter
 

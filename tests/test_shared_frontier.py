@@ -1,4 +1,4 @@
-"""The shared frontier's Redis state (storage.sharedfrontier) and the requests it holds
+"""The shared frontier's Redis state (storage.redisqueue.frontier) and the requests it holds
 (crawler.frontier.codec), against the machine's real Redis server."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import redis
 from scrapy import Request, Spider
 
 from crawler.frontier.codec import entry_of, request_of
-from storage.sharedfrontier import SharedFrontier, fingerprint
+from storage.redisqueue.frontier import SharedFrontier, fingerprint
 from tests.conftest import REDIS_URL
 
 
@@ -139,7 +139,8 @@ def test_a_job_ends_once_queue_leases_and_busy_workers_are_gone(worker, frontier
 
 
 def test_a_worker_that_died_busy_stops_counting_once_its_deadline_passes(worker) -> None:
-    a, dead = worker("a"), worker("dead", lease=0.2)
+    a = worker("a")
+    worker("dead", lease=0.2)  # joins (busy), then never leases, renews nor goes idle
     a.idle()
     assert not a.finished()
     wait_until(a.finished)

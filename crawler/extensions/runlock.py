@@ -48,8 +48,8 @@ from storage.catalogue import locks, repository, runs
 from storage.catalogue.locks import LockHolder
 from storage.catalogue.runs import COUNTS
 from storage.cdxjfiles import missing_indexes, write_file_index
+from storage.redisqueue.frontier import FrontierUnavailable, SharedFrontier
 from storage.repair import abandoned, repair, uncatalogued, writer_pid
-from storage.sharedfrontier import FrontierUnavailable, SharedFrontier
 from storage.warc.writer import writer_of
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Without FRONTIER_URL nothing here is used: a site is crawled by one process under its run
 lock (crawler.extensions.runlock). With it, every `scrapy crawl <site>` joins the site's
-running job (storage.sharedfrontier): the scheduler (crawler.frontier.scheduler) pushes the
+running job (storage.redisqueue.frontier): the scheduler (crawler.frontier.scheduler) pushes the
 requests the recrawl middleware decided to make to the shared queue and leases what it
 fetches from there; the archive acknowledges each request once its outcome is committed
 (crawler.archive). Recrawl decisions still come from the catalogue.
@@ -21,7 +21,7 @@ from weakref import WeakKeyDictionary
 
 from crawler.config import setting
 from crawler.exitcodes import ExitCode, Unusable
-from storage.sharedfrontier import FrontierUnavailable, SharedFrontier
+from storage.redisqueue.frontier import FrontierUnavailable, SharedFrontier
 
 if TYPE_CHECKING:
     from scrapy import Request

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 
-from storage.sharedfrontier import FINGERPRINT_BYTES, fingerprint
+from storage.redisqueue.frontier import FINGERPRINT_BYTES, fingerprint
 
 if TYPE_CHECKING:
     from scrapy import Spider

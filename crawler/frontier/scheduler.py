@@ -1,5 +1,5 @@
 """The scheduler of a worker of a shared crawl job: requests go to the job's queue in Redis
-and come back leased (storage.sharedfrontier); without FRONTIER_URL it is Scrapy's own.
+and come back leased (storage.redisqueue.frontier); without FRONTIER_URL it is Scrapy's own.
 
 Pushes are batched (one Redis round trip for many requests) and wait until the catalogue
 holds their URLs (crawler.frontier.push_after). Leases are taken a few at a time and renewed
@@ -35,7 +35,7 @@ from crawler.archive import Archive
 from crawler.config import setting
 from crawler.frontier import frontier_of, remembered
 from crawler.frontier.codec import entry_of, request_of
-from storage.sharedfrontier import FrontierUnavailable, SharedFrontier
+from storage.redisqueue.frontier import FrontierUnavailable, SharedFrontier
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider

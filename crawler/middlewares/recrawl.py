@@ -64,7 +64,7 @@ from crawler.config import setting
 from crawler.frontier import frontier_of, push_after
 from crawler.statuses import temporary_failure
 from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
-from storage.sharedfrontier import fingerprint
+from storage.redisqueue.frontier import fingerprint
 
 if TYPE_CHECKING:
     from scrapy.http import Response

@@ -13,7 +13,7 @@ import json
 
 import redis
 
-__all__ = ["KEY_PREFIX", "RedisUnavailable", "connect", "fingerprint", "key"]
+__all__ = ["KEY_PREFIX", "RedisUnavailable", "connect", "fingerprint", "key", "printable"]
 
 KEY_PREFIX = "vnarchive:"
 
@@ -41,11 +41,11 @@ def connect(url: str) -> redis.StrictRedis:
         client = redis.StrictRedis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
         client.ping()
     except (redis.RedisError, ValueError) as error:
-        raise RedisUnavailable(f"Redis at {_printable(url)} does not answer: {error}") from error
+        raise RedisUnavailable(f"Redis at {printable(url)} does not answer: {error}") from error
     return client
 
 
-def _printable(url: str) -> str:
+def printable(url: str) -> str:
     """The URL without a password (redis://:secret@host -> redis://host)."""
     scheme, sep, rest = url.partition("://")
     return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url

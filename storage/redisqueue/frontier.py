@@ -1,4 +1,4 @@
-"""The shared frontier of a crawl job: one queue of requests and one seen-set in Redis, each
+"""The shared frontier of a crawl job (FRONTIER_URL): one queue of requests and one seen-set in Redis, each
 request handed to one worker at a time under a lease.
 
 Why leases: a plain Redis queue (scrapy-redis's) loses a popped request for good when its
@@ -34,6 +34,8 @@ from typing import Any
 
 import redis
 
+from storage.redisqueue.connection import RedisUnavailable, connect
+
 DEFAULT_NAMESPACE = "vnarchive"
 FINGERPRINT_BYTES = 12  # collisions: about 1 in 10^13 for a hundred million URLs
 DEFAULT_LEASE_SECONDS = 120.0
@@ -41,7 +43,7 @@ DEFAULT_MAX_TRIES = 3  # expiries of one request's lease before it is set aside 
 FINISHED_KEPT_SECONDS = 7 * 24 * 3600  # a finished job's stats stay readable this long
 
 
-class FrontierUnavailable(RuntimeError):
+class FrontierUnavailable(RedisUnavailable):
     """Redis cannot be reached or refused a command: the worker cannot take part in the job."""
 
 
@@ -236,11 +238,9 @@ class SharedFrontier:
     def connect(cls, url: str, site: str, **options: Any) -> SharedFrontier:
         """Refuses (FrontierUnavailable, saying why) a URL that names no reachable Redis."""
         try:
-            client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=30)
-            client.ping()
-        except (redis.RedisError, ValueError) as error:
-            raise FrontierUnavailable(f"FRONTIER_URL={redis_url_for_humans(url)} cannot be used: "
-                                      f"{error}") from error
+            client = connect(url)
+        except RedisUnavailable as error:
+            raise FrontierUnavailable(f"FRONTIER_URL cannot be used: {error}") from error
         return cls(client, site, url=url, **options)
 
     @property
@@ -324,13 +324,3 @@ class SharedFrontier:
     def dropped(self) -> list[bytes]:
         """Entries set aside after their leases expired `max_tries` times."""
         return list(self.redis.lrange(self.prefix + "dropped", 0, -1))
-
-
-def redis_url_for_humans(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    from urllib.parse import urlsplit, urlunsplit
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
