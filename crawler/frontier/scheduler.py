@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PUSH_BATCH = 200  # requests queued locally before one push
+POLL_SECONDS = 0.5  # how often an idle worker looks for work or the job's end
 
 
 class FrontierScheduler(BaseScheduler):
@@ -58,6 +59,7 @@ class FrontierScheduler(BaseScheduler):
         self.outbox: list[Request] = []
         self.job_over = False
         self._checking: Any = None
+        self._injecting = False  # set while leased requests are handed to the engine
         self._renewal = LoopingCall(self._renew)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
@@ -94,9 +96,10 @@ class FrontierScheduler(BaseScheduler):
         return bool(self.local or self.outbox)
 
     def enqueue_request(self, request: Request) -> bool:
-        if request.dont_filter:  # a retry: its URL's lease is this worker's
+        if request.dont_filter or self._injecting:  # a retry, or leased: this worker's
             self.local.append(request)
-            self.stats.inc_value("frontier/kept_local")
+            if not self._injecting:
+                self.stats.inc_value("frontier/kept_local")
             return True
         self.outbox.append(request)
         if len(self.outbox) >= PUSH_BATCH:
@@ -127,8 +130,11 @@ class FrontierScheduler(BaseScheduler):
             self.stats.inc_value("frontier/seen_already", len(entries) - new)
 
     def _lease(self) -> None:
+        self._read(self.frontier.lease(self.batch))
+
+    def _read(self, entries: list[bytes]) -> None:
         assert self.spider is not None
-        for entry in self.frontier.lease(self.batch):
+        for entry in entries:
             try:
                 request = request_of(entry, self.spider)
             except Exception:  # its lease is acknowledged: set aside, said, never retried forever
@@ -158,10 +164,12 @@ class FrontierScheduler(BaseScheduler):
         raise DontCloseSpider
 
     async def _check_job(self) -> None:
+        """Once the archive has committed what this worker was handed: give back what it holds
+        without an outcome, then wait for the job's end or for work (pushed by others, or
+        given back by a dead worker's expired leases), looking every POLL_SECONDS."""
         try:
-            archive = Archive.of(self.crawler)
             # queued after every write handed over so far: once committed, so are their acks
-            await asyncio.wrap_future(archive.remember([]))
+            await asyncio.wrap_future(Archive.of(self.crawler).remember([]))
             if self.local or self.outbox:
                 return
             given_back = await asyncio.to_thread(self.frontier.idle)
@@ -169,16 +177,39 @@ class FrontierScheduler(BaseScheduler):
                 self.stats.inc_value("frontier/given_back", given_back)
                 logger.warning("%d requests ended here without an outcome the archive recorded: "
                                "given back to the job", given_back)
-            self.job_over = await asyncio.to_thread(self.frontier.finished)
-            if self.job_over:
-                stats = await asyncio.to_thread(self.frontier.stats)
-                self.stats.set_value("frontier/job_dropped", stats.dropped)
-                logger.info("Job %s is over: %d requests pushed, %d leased, %d acknowledged, "
-                            "%d requeued after their lease expired, %d set aside",
-                            self.frontier.job_id, stats.pushed, stats.leased, stats.acked,
-                            stats.requeued, stats.dropped)
+            while not self.local and not self.outbox:
+                if await asyncio.to_thread(self.frontier.finished):
+                    await self._job_over()
+                    return
+                entries = await asyncio.to_thread(self.frontier.lease, self.batch)
+                if entries:
+                    self._inject(entries)
+                    return
+                await asyncio.sleep(POLL_SECONDS)
         except FrontierUnavailable as error:
             logger.error("Could not ask the shared frontier whether the job is over (%s); asking "
                          "again", error)
         finally:
             self._checking = None
+
+    def _inject(self, entries: list[bytes]) -> None:
+        """Requests leased while the crawl idles: handed to the engine, which wakes for them."""
+        self._read(entries)
+        waiting, self.local = list(self.local), deque()
+        for request in waiting:
+            self._injecting = True
+            try:
+                self.crawler.engine.crawl(request)  # comes back through enqueue_request
+            finally:
+                self._injecting = False
+
+    async def _job_over(self) -> None:
+        self.job_over = True
+        stats = await asyncio.to_thread(self.frontier.stats)
+        self.stats.set_value("frontier/job_dropped", stats.dropped)
+        logger.info("Job %s is over: %d requests pushed, %d leased, %d acknowledged, "
+                    "%d requeued after their lease expired, %d set aside",
+                    self.frontier.job_id, stats.pushed, stats.leased, stats.acked,
+                    stats.requeued, stats.dropped)
+        if self.crawler.engine is not None and self.crawler.engine.running:
+            await self.crawler.engine.close_spider_async(reason="finished")
