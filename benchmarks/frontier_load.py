@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--pushers", type=int, default=2)
     options = parser.parse_args()
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.StrictRedis.from_url(REDIS_URL)
     namespace = f"vnarchive-load-{uuid.uuid4().hex[:8]}"
     n = options.urls
 

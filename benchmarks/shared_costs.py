@@ -38,7 +38,7 @@ def own_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
                                "--save", "", "--appendonly", "no", "--dir", str(folder)],
                               stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
+    client = redis.StrictRedis.from_url(url)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -67,7 +67,7 @@ def main() -> None:
                 workers.append(subprocess.Popen(command, cwd=PROJECT, env=env,
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             assert all(worker.wait(timeout=1800) == 0 for worker in workers), "a worker failed"
-            commands = redis.Redis.from_url(redis_url).info("commandstats")
+            commands = redis.StrictRedis.from_url(redis_url).info("commandstats")
             engine = create_engine(database_url)
             with engine.connect() as connection:
                 schema = connection.scalar(text("select current_schema()"))

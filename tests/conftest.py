@@ -36,7 +36,7 @@ def frontier_namespace() -> Iterator[str]:
     users share the server: never flushed), its keys deleted afterwards."""
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.StrictRedis.from_url(REDIS_URL)
     try:
         client.ping()
     except redis.RedisError as error:
@@ -45,7 +45,7 @@ def frontier_namespace() -> Iterator[str]:
     yield namespace
     for key in client.scan_iter(f"{namespace}:*"):
         client.delete(key)
-    client.close()
+    client.connection_pool.disconnect()
 
 
 @contextmanager

@@ -87,7 +87,7 @@ def test_workers_crawl_the_site_as_one_job(workers: int, tmp_path: Path, postgre
     assert summary.stdout.count("    run ") == workers
 
 
-def held_by(client: redis.Redis, namespace: str, pid: int) -> int:
+def held_by(client: redis.StrictRedis, namespace: str, pid: int) -> int:
     """How many requests the worker of process `pid` holds under lease."""
     return sum(client.scard(key) for key in client.scan_iter(f"{namespace}:vov:job:*:held:*:{pid}:*"))
 
@@ -95,7 +95,7 @@ def held_by(client: redis.Redis, namespace: str, pid: int) -> int:
 def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path: Path, postgres_url: str,
                                                   frontier_namespace: str) -> None:
     site = SampleSite(n_articles=40)
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.StrictRedis.from_url(REDIS_URL)
     slow = {"DOWNLOAD_DELAY": "0.05", "CONCURRENT_REQUESTS_PER_DOMAIN": "2",
             "FRONTIER_LEASE": "3"}
     with serve(site) as origin:

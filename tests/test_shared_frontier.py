@@ -31,7 +31,7 @@ def worker(frontier_namespace: str) -> Iterator[Callable[..., SharedFrontier]]:
 
     yield join
     for frontier in made:
-        frontier.redis.close()
+        frontier.redis.connection_pool.disconnect()
 
 
 def entry(url: str) -> bytes:
@@ -130,7 +130,7 @@ def test_a_job_ends_once_queue_leases_and_busy_workers_are_gone(worker, frontier
     assert not a.finished()  # a leased, so it counts as busy until idle
     a.idle()
     assert a.finished() and b.finished()
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.StrictRedis.from_url(REDIS_URL)
     assert not client.exists(f"{frontier_namespace}:s:job:{a.job_id}:seen")
     assert 0 < client.ttl(f"{frontier_namespace}:s:job:{a.job_id}:stats")
     later = worker("c")

@@ -219,7 +219,7 @@ class JobStats:
 class SharedFrontier:
     """One site's job in Redis, as one worker sees it (thread-safe: redis-py's pool)."""
 
-    def __init__(self, client: redis.Redis, site: str, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    def __init__(self, client: redis.StrictRedis, site: str, lease_seconds: float = DEFAULT_LEASE_SECONDS,
                  max_tries: int = DEFAULT_MAX_TRIES, url: str = "", namespace: str = DEFAULT_NAMESPACE):
         self.redis = client
         self.url = url  # what it was connected with
@@ -277,7 +277,8 @@ class SharedFrontier:
         if not fingerprints:
             return []
         try:
-            return [bool(x) for x in self.redis.smismember(self.prefix + "seen", list(fingerprints))]
+            return [bool(x) for x in self.redis.execute_command(  # redis-py 2.10 has no smismember
+                "SMISMEMBER", self.prefix + "seen", *fingerprints)]
         except redis.RedisError as error:
             raise FrontierUnavailable(f"the shared frontier failed (seen): {error}") from error
 
