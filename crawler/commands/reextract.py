@@ -40,10 +40,9 @@ from crawler.reextract.run import Extractor, Filer, Tally, chunks, reextract
 from crawler.reextract.select import Selected, select_work
 from crawler.reextract.shared import reextract_shared
 from crawler.selection import add_selection_options, selection_of
+from crawler.sharedtasks import shared_tasks
 from storage.catalogue.db import open_catalogue
 from storage.catalogue.filing import writable_folder
-from storage.redisqueue.connection import RedisUnavailable, connect, fingerprint
-from storage.redisqueue.leases import SharedTasks
 
 
 class Command(ScrapyCommand):
@@ -90,7 +89,10 @@ class Command(ScrapyCommand):
                               Path(setting(settings, "WARC_DIR", str)))
         filer = Filer(sessions, text_dir, setting(settings, "REEXTRACT_BATCH", int))
         timeout = setting(settings, "EXTRACT_TIMEOUT", float)
-        shared = self._shared_tasks(opts, url, text_dir)
+        shared = shared_tasks(self.settings, "reextract", site=opts.site, run=opts.run,
+                              since=opts.since, until=opts.until, url_pattern=opts.url_pattern,
+                              stale=opts.stale, catalogue=without_credentials(url),
+                              texts=str(text_dir.resolve()), extractor=EXTRACTOR_VERSION)
         progress = make_progress(len(items), "reextract")
         if shared is None:
             events = opened(lambda: reextract(items, extractor, filer, workers, progress, timeout), url)
@@ -106,24 +108,6 @@ class Command(ScrapyCommand):
             print(f"Shared job {shared.prefix} (FRONTIER_URL): done; this process filed {done} of "
                   f"its {shared.state().total} tasks")
         return ExitCode.FAILED if filer.tally.failed.get("read_error") else ExitCode.OK
-
-    def _shared_tasks(self, opts: argparse.Namespace, url: str, text_dir: Path) -> SharedTasks | None:
-        """The shared job this command joins, with FRONTIER_URL set; None without."""
-        frontier = setting(self.settings, "FRONTIER_URL", str)
-        if not frontier:
-            return None
-        try:
-            client = connect(frontier)
-        except RedisUnavailable as error:
-            raise Unusable(f"{error}: start it, or unset FRONTIER_URL to work alone") from error
-        name = fingerprint(kind="reextract", site=opts.site, run=opts.run, since=opts.since,
-                           until=opts.until, url_pattern=opts.url_pattern, stale=opts.stale,
-                           catalogue=without_credentials(url), texts=str(text_dir.resolve()),
-                           extractor=EXTRACTOR_VERSION)
-        lease = setting(self.settings, "REDIS_TASK_LEASE", float)
-        if lease <= 0:
-            raise Unusable(f"REDIS_TASK_LEASE={lease}: give a number of seconds above 0", ExitCode.USAGE)
-        return SharedTasks(client, "reextract", name, lease)
 
 
 def report(tally: Tally, selected: Selected, elapsed: float, workers: int,

@@ -32,12 +32,11 @@ from scrapy.exceptions import UsageError
 
 from crawler.config import setting
 from crawler.exitcodes import ExitCode, Unusable, one_line_errors, opened, without_credentials
+from crawler.sharedtasks import shared_tasks
 from storage.catalogue.db import open_catalogue
 from storage.imports.importer import Importer, ImportLimits
 from storage.imports.reports import FileReport, Finding, Repair
 from storage.imports.shared import import_shared
-from storage.redisqueue.connection import RedisUnavailable, connect, fingerprint
-from storage.redisqueue.leases import SharedTasks
 
 
 class Command(ScrapyCommand):
@@ -62,7 +61,9 @@ class Command(ScrapyCommand):
             warc_dir = Path(setting(self.settings, "WARC_DIR", str))
             importer = Importer(sessions, warc_dir, self._limits(), _Printed())
             paths = [Path(arg) for arg in args]
-            shared = self._shared_tasks(paths, url, warc_dir)
+            shared = shared_tasks(self.settings, "warcimport",
+                                  paths=sorted(str(p.absolute()) for p in paths),
+                                  catalogue=without_credentials(url), warc_dir=str(warc_dir.absolute()))
             if shared is None:
                 reports = importer.run(paths)
             else:
@@ -78,21 +79,6 @@ class Command(ScrapyCommand):
         failed = any(report.failed for report in reports)
         self.exitcode = int(ExitCode.FAILED if failed else ExitCode.OK)
 
-    def _shared_tasks(self, paths: list[Path], url: str, warc_dir: Path) -> SharedTasks | None:
-        """The shared job this command joins, with FRONTIER_URL set; None without."""
-        frontier = setting(self.settings, "FRONTIER_URL", str)
-        if not frontier:
-            return None
-        try:
-            client = connect(frontier)
-        except RedisUnavailable as error:
-            raise Unusable(f"{error}: start it, or unset FRONTIER_URL to work alone") from error
-        lease = setting(self.settings, "REDIS_TASK_LEASE", float)
-        if lease <= 0:
-            raise Unusable(f"REDIS_TASK_LEASE={lease}: give a number of seconds above 0", ExitCode.USAGE)
-        name = fingerprint(kind="warcimport", paths=sorted(str(p.absolute()) for p in paths),
-                           catalogue=without_credentials(url), warc_dir=str(warc_dir.absolute()))
-        return SharedTasks(client, "warcimport", name, lease)
 
     def _limits(self) -> ImportLimits:
         return ImportLimits(
