@@ -25,6 +25,7 @@ from storage.warc.decoding import decode_body
 from storage.warc.reader import read_capture
 from tests.conftest import need_service
 
+PYWB_ENVIRONMENT = Path(__file__).resolve().parents[1] / ".venv" / "pywb"
 START_TIMEOUT = 60.0  # seconds for pywb to answer its first request
 
 
@@ -51,7 +52,9 @@ class Pywb:
         self.port = 0
 
     def __enter__(self) -> Pywb:
-        wayback = shutil.which("wayback", path=str(Path(sys.executable).parent)) or shutil.which("wayback")
+        # scripts/setup installs pywb in an environment of its own (it pins an old redis-py)
+        wayback = shutil.which("wayback", path=str(PYWB_ENVIRONMENT / "bin")) or \
+            shutil.which("wayback", path=str(Path(sys.executable).parent)) or shutil.which("wayback")
         if wayback is None:
             need_service("pywb's wayback command", FileNotFoundError("wayback"))
         self.folder.mkdir(parents=True, exist_ok=True)
