@@ -42,6 +42,7 @@ DEFAULTS: dict[str, object] = {
     "FRONTIER_MAX_TRIES": 3,
     "FRONTIER_LEASE_BATCH": 8,
     "FRONTIER_NAMESPACE": "vnarchive",
+    "POLITENESS_HOLD": 30,
     # extraction
     "EXTRACT_WORKERS": 0,
     "EXTRACT_MAX_BYTES": 16 * 1024 * 1024,

@@ -63,9 +63,16 @@ COOKIES_ENABLED = False
 # Refuse what the catalogue cannot hold and, in a mirror crawl (-a origin=...), any other host.
 # Follow pages whose only content is a script redirect, as meta refreshes are followed.
 # Wait while the archive is behind (ARCHIVE_BACKLOG_BYTES).
+# robots.txt is Scrapy's middleware, which in a shared job (FRONTIER_URL) fetches it once for the job.
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.urlguard.UrlGuardMiddleware": 40,
                           "crawler.middlewares.backpressure.ArchiveBackpressure": 50,
+                          "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+                          "crawler.politeness.robots.SharedRobotsTxtMiddleware": 100,
                           "crawler.middlewares.jsredirect.JsRedirectMiddleware": 575}
+# Scrapy's HTTP handler, which in a shared job first takes the host's turn in the job's budget
+# (DOWNLOAD_DELAY and CONCURRENT_REQUESTS_PER_DOMAIN hold for all its workers together).
+DOWNLOAD_HANDLERS = {"http": "crawler.politeness.handler.SharedPolitenessHandler",
+                     "https": "crawler.politeness.handler.SharedPolitenessHandler"}
 JSREDIRECT_ENABLED = True
 # What to fetch again is decided from the catalogue, next to the spider (see RECRAWL_ENABLED).
 SPIDER_MIDDLEWARES = {"crawler.middlewares.recrawl.RecrawlMiddleware": 950}
@@ -127,6 +134,10 @@ FRONTIER_MAX_TRIES = 3
 FRONTIER_LEASE_BATCH = 8
 # The prefix of the job's keys: archives (catalogues) sharing one Redis server need one each.
 FRONTIER_NAMESPACE = "vnarchive"
+# Seconds a dead worker's concurrency token (and its claim on a robots.txt it was fetching for
+# the job) outlives it: a live worker renews them every third of this. Each host's budget is
+# kept under "<FRONTIER_NAMESPACE>:polite:<host>:", whatever the site or job.
+POLITENESS_HOLD = 30
 # Scrapy's own scheduler without FRONTIER_URL.
 SCHEDULER = "crawler.frontier.scheduler.FrontierScheduler"
 

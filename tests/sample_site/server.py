@@ -20,6 +20,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 
 from .routes import Response
-from .site import SampleSite
+from .site import RequestRecord, SampleSite
 
 HOST = "127.0.0.1"
 CHUNK_SIZE = 2048
@@ -85,6 +86,7 @@ class SampleHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def _answer(self, head: bool) -> None:
+        self._received = time.monotonic()
         try:
             response = self.server.site.respond(self.path, self.server.base_url)
         except Exception:  # a bug in the sample site: show it, answer 500
@@ -114,23 +116,28 @@ class SampleHandler(BaseHTTPRequestHandler):
             headers.append(("Transfer-Encoding", "chunked"))
         else:
             headers.append(("Content-Length", str(len(body))))
-        self._start(response.status, headers)
+        logged = self._start(response.status, headers)
         if not head:
             self._write_body(body, chunked)
+        self.wfile.flush()
+        self.server.site.answered(logged, time.monotonic())
         return response.status
 
     def _send_not_modified(self, validators: list[tuple[str, str]], compressible: bool) -> int:
         extra = [("Vary", "Accept-Encoding")] if compressible else []
-        self._start(304, validators + extra)
+        logged = self._start(304, validators + extra)
+        self.wfile.flush()
+        self.server.site.answered(logged, time.monotonic())
         return 304
 
-    def _start(self, status: int, headers: list[tuple[str, str]]) -> None:
+    def _start(self, status: int, headers: list[tuple[str, str]]) -> RequestRecord:
         # logged before a byte is sent: a client that has its answer finds it in the log
-        self.server.site.record(self.command, self.path, status)
+        logged = self.server.site.record(self.command, self.path, status, self._received)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
+        return logged
 
     def _write_body(self, body: bytes, chunked: bool) -> None:
         if not chunked:

@@ -37,6 +37,10 @@ class RequestRecord:
     method: str
     target: str
     status: int
+    #: time.monotonic() when the request had been read, and when its answer had been written
+    #: (0: not yet, or the connection broke)
+    received: float = 0.0
+    answered: float = 0.0
 
     @property
     def path(self) -> str:
@@ -217,9 +221,20 @@ class SampleSite:
             self._cache[key] = response
         return response
 
-    def record(self, method: str, target: str, status: int) -> None:
+    def record(self, method: str, target: str, status: int, received: float = 0.0) -> RequestRecord:
+        """Log a request as its answer starts; :meth:`answered` adds when the answer ended."""
+        logged = RequestRecord(method, target, status, received)
         with self._log_lock:
-            self._requests.append(RequestRecord(method, target, status))
+            self._requests.append(logged)
+        return logged
+
+    def answered(self, logged: RequestRecord, at: float) -> None:
+        """The answer of the request `logged` was written whole at `at`."""
+        with self._log_lock:
+            for place in range(len(self._requests) - 1, -1, -1):  # recent: near the end
+                if self._requests[place] is logged:
+                    self._requests[place] = replace(logged, answered=at)
+                    return
 
     @property
     def requests(self) -> list[RequestRecord]:
