@@ -1,4 +1,4 @@
-"""The shared politeness state in Redis (storage.politeness, storage.sharedrobots) against the
+"""The shared politeness state in Redis (storage.redisqueue.politeness, storage.redisqueue.robots) against the
 machine's real server: send times spaced under racing callers, tokens that a dead holder's
 expiry frees, robots.txt claims and copies; and the robots.txt middleware of a job's worker
 parsing the job's copy."""
@@ -17,8 +17,8 @@ from scrapy.utils.test import get_crawler
 from crawler.frontier import frontier_of
 from crawler.politeness import close_shared_redis
 from crawler.politeness.robots import SharedRobotsTxtMiddleware
-from storage.politeness import HostBudgets
-from storage.sharedrobots import KEPT_SECONDS, JobRobots, StoredRobots
+from storage.redisqueue.politeness import HostBudgets
+from storage.redisqueue.robots import KEPT_SECONDS, JobRobots, StoredRobots
 from tests.conftest import REDIS_URL
 
 

@@ -67,7 +67,7 @@ def test_workers_crawl_the_site_as_one_job(workers: int, tmp_path: Path, postgre
     assert len(list((tmp_path / "text").iterdir())) == len(gold), "one text per article"
     counts = fetches(site)
     assert counts.pop(site.special["server_error"]) == RETRY_TIMES + 1  # retried, by one worker
-    counts.pop("/robots.txt")
+    assert counts.pop("/robots.txt") == 1, "robots.txt is fetched once per job"
     assert {path: n for path, n in counts.items() if n > 1} == {}, "fetched twice"
     check_archive(tmp_path, postgres_url)
     with open_catalogue(postgres_url)() as session:

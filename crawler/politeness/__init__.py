@@ -5,11 +5,11 @@ Without FRONTIER_URL nothing here is used: Scrapy's download slots and its robot
 middleware work per process, as they always did. With it:
 
 - crawler.politeness.handler: Scrapy's HTTP handler, which first takes the host's turn in
-  Redis (storage.politeness): DOWNLOAD_DELAY between any two requests of the job to a host,
+  Redis (storage.redisqueue.politeness): DOWNLOAD_DELAY between any two requests of the job to a host,
   at most CONCURRENT_REQUESTS_PER_DOMAIN of them at once.
 - crawler.politeness.robots: Scrapy's robots.txt middleware, which fetches a host's
   robots.txt once for the job and parses the job's copy in the other workers
-  (storage.sharedrobots).
+  (storage.redisqueue.robots).
 
 Both talk to Redis through one asyncio client per crawl (the reactor never waits on them).
 Settings: POLITENESS_HOLD (seconds a dead worker's token or robots.txt claim outlives it);

@@ -1,5 +1,5 @@
 """SharedPolitenessHandler: Scrapy's HTTP/1.1 download handler, which in a shared crawl job
-(FRONTIER_URL) first takes the host's turn in the job's budget (storage.politeness).
+(FRONTIER_URL) first takes the host's turn in the job's budget (storage.redisqueue.politeness).
 
 Why a download handler and not a downloader middleware: Scrapy runs downloader middlewares
 before a request enters its download slot, and the slot then applies this process's own
@@ -42,7 +42,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from crawler.config import setting
 from crawler.frontier import frontier_of
 from crawler.politeness import close_shared_redis, shared_redis, worker_name
-from storage.politeness import HostBudgets, Turn
+from storage.redisqueue.politeness import HostBudgets, Turn
 
 if TYPE_CHECKING:
     from scrapy import Request

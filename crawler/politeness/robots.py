@@ -1,5 +1,5 @@
 """SharedRobotsTxtMiddleware: Scrapy's robots.txt middleware, which in a shared crawl job
-(FRONTIER_URL) fetches each host's robots.txt once for the whole job (storage.sharedrobots).
+(FRONTIER_URL) fetches each host's robots.txt once for the whole job (storage.redisqueue.robots).
 
 Scrapy fetches robots.txt once per host per process. Here the first worker of the job to
 need it claims it, fetches it as Scrapy does (so it is archived as every exchange is: the
@@ -30,7 +30,7 @@ from scrapy.utils.misc import build_from_crawler
 from crawler.config import setting
 from crawler.frontier import frontier_of
 from crawler.politeness import shared_redis, worker_name
-from storage.sharedrobots import JobRobots, StoredRobots
+from storage.redisqueue.robots import JobRobots, StoredRobots
 
 if TYPE_CHECKING:
     from scrapy import Request

@@ -198,6 +198,10 @@ for _, prio in ipairs(redis.call('ZRANGE', p .. 'prios', 0, -1)) do
 end
 if redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('DEL', KEYS[1]) end
 redis.call('DEL', p .. 'seen', p .. 'prios', p .. 'tries', p .. 'busy')
+for _, netloc in ipairs(redis.call('SMEMBERS', p .. 'robots')) do  -- storage.redisqueue.robots
+  redis.call('DEL', p .. 'robots:' .. netloc, p .. 'robots:' .. netloc .. ':claim')
+end
+redis.call('DEL', p .. 'robots')
 local kept = tonumber(ARGV[4])
 redis.call('SET', p .. 'finished', now, 'EX', kept)
 for _, name in ipairs({'stats', 'dropped', 'workers'}) do redis.call('EXPIRE', p .. name, kept) end
