@@ -129,8 +129,12 @@ def test_a_job_ends_once_queue_leases_and_busy_workers_are_gone(worker, frontier
     a.acknowledge([leased[:12]])
     assert not a.finished()  # a leased, so it counts as busy until idle
     a.idle()
-    assert a.finished() and b.finished()
     client = redis.StrictRedis.from_url(REDIS_URL)
+    robots = f"{frontier_namespace}:s:job:{a.job_id}:robots"  # storage.redisqueue.robots's copies
+    client.sadd(robots, "example.org")
+    client.hset(robots + ":example.org", "status", 200)
+    assert a.finished() and b.finished()
+    assert not client.exists(robots, robots + ":example.org")
     assert not client.exists(f"{frontier_namespace}:s:job:{a.job_id}:seen")
     assert 0 < client.ttl(f"{frontier_namespace}:s:job:{a.job_id}:stats")
     later = worker("c")
