@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.captures import UNKNOWN, Archived, CaptureWriter
@@ -76,7 +77,6 @@ from storage.catalogue.frontier import Backoff, CaptureState, Discovered, FetchF
 from storage.catalogue.repository import NewCapture
 from storage.cdxjfiles import write_file_index
 from storage.dates import utc_now
-from storage.redisqueue.frontier import FrontierUnavailable, SharedFrontier, fingerprint
 from storage.warc.exchange import HttpExchange
 from storage.warc.writer import WarcWriter
 
@@ -93,6 +93,9 @@ __all__ = ["Archive", "ArchiveUnavailable"]
 
 logger = logging.getLogger(__name__)
 
+# PostgreSQL's deadlock and serialization failures: the batch is tried again, whole
+CONFLICTS = frozenset({"40P01", "40001"})
+COMMIT_TRIES = 3
 BATCH_SIZE = 200  # rows per commit at most; a batch is also committed whenever the queue is empty
 DEFAULT_BACKLOG = 32 * 2**20  # bytes of pages handed over and not yet committed (ARCHIVE_BACKLOG_BYTES)
 
@@ -206,17 +209,6 @@ def warcinfo_of(settings: Any, site: str = "", profile: Any = None) -> dict[str,
     return {name: value for name, value in fields.items() if value}
 
 
-@dataclass(frozen=True, slots=True)
-class FrontierJob:
-    """The shared crawl job an archive acknowledges requests of (plain values: it is sent to
-    the archive process)."""
-
-    url: str
-    site: str
-    job_id: int
-    namespace: str
-
-
 @dataclass(frozen=True)
 class ArchiveConfig:
     """What an archive is made from, read from the settings once: plain values, so that a
@@ -272,7 +264,27 @@ class ArchiveConfig:
                       self.database_url)
 
 
-class Archive:
+class Settling:
+    """Tells a shared crawl job (crawler.frontier) of each URL whose outcome is committed: its
+    page done (and what it led to recorded), its failure recorded, or its final answer (a
+    redirect, a 304, a 404; a photo) archived. Called on the thread that resolves the write."""
+
+    settled: Callable[[str], None] | None = None
+
+    def _settling(self, future: Future[Any], url: str) -> Future[Any]:
+        settled = self.settled
+        if settled is not None:
+            future.add_done_callback(lambda done: None if done.exception() else settled(url))
+        return future
+
+
+def done_once_archived(status: int, kind: str | None) -> bool:
+    """A page with nothing to parse is done with its capture: a redirect, 304, 404 or 410; a
+    photo that came (its 4xx and 5xx are failures, which back off)."""
+    return status < 400 if kind == "photo" else final_answer(status)
+
+
+class Archive(Settling):
     _per_crawler: WeakKeyDictionary[Crawler, Archive | ArchiveProcess] = WeakKeyDictionary()
 
     def __init__(self, writer: WarcWriter, sessions: sessionmaker[Session], text_dir: Path,
@@ -287,7 +299,6 @@ class Archive:
         self.site = ""  # the crawl run's site and id, set before any write (RunLifecycle)
         self.run_id: int | None = None
         self.blocking: Blocking | None = None  # the site's challenge markers, set by the spider
-        self.frontier: SharedFrontier | None = None  # the job whose requests it acknowledges
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._files_seen = 0  # of writer.files_written: those indexed (or never to be) so far
         self._thread = threading.Thread(target=self._run, name="archive", daemon=True)
@@ -326,23 +337,6 @@ class Archive:
         """Where the WARC files go."""
         return self.writer.directory
 
-    @property
-    def frontier_job(self) -> FrontierJob | None:
-        return None if self.frontier is None else \
-            FrontierJob(self.frontier.url, self.frontier.site, self.frontier.job_id or 0,
-                        self.frontier.namespace)
-
-    @frontier_job.setter
-    def frontier_job(self, job: FrontierJob | None) -> None:
-        """The shared job this crawl works for: each URL done or failed is acknowledged there
-        once committed (crawler.frontier)."""
-        if job is None:
-            self.frontier = None
-            return
-        frontier = SharedFrontier.connect(job.url, job.site, namespace=job.namespace)
-        frontier.job_id = job.job_id
-        self.frontier = frontier
-
     def ready(self) -> None:
         """Ready at once (crawler.archiveprocess waits for its process here)."""
 
@@ -358,6 +352,8 @@ class Archive:
         future = self._submit(self._archive_exchange, exchange, record_id, source_lastmod, kind,
                               previous)
         self.backlog.holding(exchange_size(exchange), future)
+        if done_once_archived(exchange.status, kind):
+            self._settling(future, exchange.url)
         return future
 
     def remember(self, found: list[Discovered]) -> Future[None]:
@@ -371,11 +367,12 @@ class Archive:
     def mark_done(self, url: str) -> Future[None]:
         """The page of `url` and everything it led to are recorded (queued after them): the
         frontier is done with it."""
-        return self._submit(lambda session, batch: batch.done.append(url))
+        return self._settling(self._submit(lambda session, batch: batch.done.append(url)), url)
 
     def failed(self, failure: FetchFailure) -> Future[None]:
         """A fetch of this URL failed: it backs off, or is given up (frontier.record_failures)."""
-        return self._submit(lambda session, batch: batch.failed.append(failure))
+        return self._settling(self._submit(lambda session, batch: batch.failed.append(failure)),
+                              failure.url)
 
     def file_extraction(self, url: str, record_id: str, fetched_at: datetime,
                         extraction: Extraction) -> Future[Filed]:
@@ -418,23 +415,9 @@ class Archive:
 
     def _commit(self, session: Session, batch: _Batch) -> _Batch:
         try:
-            names = self.filer.name_texts(session, (e.url for e in batch.extracted
-                                                    if e.extraction.article is not None))
             if batch.captures:
                 self.writer.sync()  # the records are durable before rows point at them
-            self.captures.insert(session, batch.captures)
-            now = utc_now()
-            frontier.remember(session, self.site, batch.discovered, now)
-            for listed, sitemap_url in batch.relisted:
-                frontier.relist(session, self.site, listed, sitemap_url)
-            frontier.mark_gone(session, batch.gone, now)
-            frontier.mark_back(session, batch.back)
-            filed = self._file_extractions(session, batch.extracted, names)
-            frontier.mark_done(session, self.site, batch.done, now)
-            frontier.record_failures(session, self.site, batch.failed, now, self.backoff)
-            session.commit()
-            session.expunge_all()  # a long crawl must not grow the identity map
-            self._acknowledge(batch)
+            filed = self._write_rows(session, batch)
         except Exception as error:
             session.rollback()
             session.expunge_all()
@@ -450,17 +433,35 @@ class Archive:
             self._index_closed_files(session)
         return _Batch()
 
-    def _acknowledge(self, batch: _Batch) -> None:
-        """End the leases of the URLs whose outcome just committed. A failure costs a second
-        fetch at most: their leases expire and another worker takes them."""
-        if self.frontier is None or not (batch.done or batch.failed):
-            return
-        urls = {*batch.done, *(failure.url for failure in batch.failed)}
-        try:
-            self.frontier.acknowledge([fingerprint(url) for url in urls])
-        except FrontierUnavailable:
-            logger.error("Could not acknowledge %d requests in the shared frontier; their leases "
-                         "expire and they are fetched again", len(urls), exc_info=True)
+    def _write_rows(self, session: Session, batch: _Batch) -> dict[int, Filed]:
+        """The batch's rows, committed; tried again when the database chose it as the victim of
+        a deadlock or a serialization conflict with another worker's batch (PostgreSQL)."""
+        for attempt in range(1, COMMIT_TRIES + 1):
+            try:
+                names = self.filer.name_texts(session, (e.url for e in batch.extracted
+                                                        if e.extraction.article is not None))
+                self.captures.insert(session, batch.captures)
+                now = utc_now()
+                frontier.remember(session, self.site, batch.discovered, now)
+                for listed, sitemap_url in batch.relisted:
+                    frontier.relist(session, self.site, listed, sitemap_url)
+                frontier.mark_gone(session, batch.gone, now)
+                frontier.mark_back(session, batch.back)
+                filed = self._file_extractions(session, batch.extracted, names)
+                frontier.mark_done(session, self.site, batch.done, now)
+                frontier.record_failures(session, self.site, batch.failed, now, self.backoff)
+                session.commit()
+                session.expunge_all()  # a long crawl must not grow the identity map
+                return filed
+            except OperationalError as error:
+                if attempt == COMMIT_TRIES or getattr(error.orig, "sqlstate", None) not in CONFLICTS:
+                    raise
+                session.rollback()
+                session.expunge_all()
+                self.captures.forget(batch.captures)  # their ids were rolled back
+                logger.warning("Catalogue batch lost a conflict with another writer (%s): "
+                               "trying again", getattr(error.orig, "sqlstate", ""))
+        raise AssertionError("unreachable")
 
     def _rotate(self) -> None:
         """Close the WARC file once it is full and every record in it is catalogued: a closed
@@ -553,8 +554,5 @@ def _follow_up(batch: _Batch, exchange: HttpExchange, outcome: str | None,
         batch.gone.append(exchange.url)
     elif outcome in ("new", "changed", "unchanged", "not_modified"):
         batch.back.append(exchange.url)
-    if kind == "photo":
-        if exchange.status < 400:  # its 4xx and 5xx are failures, which back off
-            batch.done.append(exchange.url)
-    elif final_answer(exchange.status):  # redirects, 304, 404, 410: nothing to parse
+    if done_once_archived(exchange.status, kind):
         batch.done.append(exchange.url)

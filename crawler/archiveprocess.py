@@ -41,7 +41,15 @@ from functools import partial
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from crawler.archive import Archive, ArchiveConfig, ArchiveUnavailable, Backlog, FrontierJob, exchange_size
+from crawler.archive import (
+    Archive,
+    ArchiveConfig,
+    ArchiveUnavailable,
+    Backlog,
+    Settling,
+    done_once_archived,
+    exchange_size,
+)
 from crawler.captures import UNKNOWN, CaptureWriter
 from crawler.extraction.workers import killed_with_parent
 
@@ -62,12 +70,12 @@ logger = logging.getLogger(__name__)
 
 _LOG = -1  # the call id of a log record sent back by the archive process
 _READY = -2  # the call id of the answer saying the archive process can write
-_FORWARDED = frozenset({"site", "run_id", "blocking", "frontier_job"})
+_FORWARDED = frozenset({"site", "run_id", "blocking"})
 READY_TIMEOUT = 120.0  # seconds for the archive process to import and open the catalogue
 EXIT_WAIT = 30.0  # seconds for it to exit once its end of the pipe is closed
 
 
-class ArchiveProcess:
+class ArchiveProcess(Settling):
     """The crawl's handle on its archive process: `crawler.archive.Archive`'s queued writes."""
 
     def __init__(self, config: ArchiveConfig):
@@ -86,7 +94,6 @@ class ArchiveProcess:
         self.site = ""
         self.run_id: int | None = None
         self.blocking: Blocking | None = None
-        self.frontier_job: FrontierJob | None = None
         self._start()  # it imports while the crawl starts up
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -117,6 +124,8 @@ class ArchiveProcess:
         future = self._submit("archive_exchange", exchange, record_id, source_lastmod, kind,
                               previous)
         self.backlog.holding(exchange_size(exchange), future)
+        if done_once_archived(exchange.status, kind):
+            self._settling(future, exchange.url)
         return future
 
     def remember(self, found: list[Discovered]) -> Future[None]:
@@ -126,10 +135,10 @@ class ArchiveProcess:
         return self._submit("relist", listed, sitemap_url)
 
     def mark_done(self, url: str) -> Future[None]:
-        return self._submit("mark_done", url)
+        return self._settling(self._submit("mark_done", url), url)
 
     def failed(self, failure: FetchFailure) -> Future[None]:
-        return self._submit("failed", failure)
+        return self._settling(self._submit("failed", failure), failure.url)
 
     def file_extraction(self, url: str, record_id: str, fetched_at: datetime,
                         extraction: Extraction) -> Future[Filed]:

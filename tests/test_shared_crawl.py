@@ -122,8 +122,14 @@ def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path: Path, postgres_url: s
         twice = {p for p, n in counts.items() if n > 1 and p not in
                  ("/robots.txt", site.special["server_error"])}
         assert len(twice) <= stats["requeued"] <= in_flight + 8, twice  # the dead worker's only
-        # the next run (a new job) repairs what the dead worker left open
-        again = crawl(origin, tmp_path, postgres_url, {"FRONTIER_NAMESPACE": frontier_namespace})
+        # the next worker (of a new job) repairs what the dead one left open, and says it died
+        again = crawl(origin, tmp_path, postgres_url, {"FRONTIER_NAMESPACE": frontier_namespace,
+                                                       "FRONTIER_URL": REDIS_URL})
         assert again.returncode == 0 and "Repaired " in again.log, again.log[-3000:]
     assert texts_by_path(tmp_path, postgres_url) == site.gold_texts()
     check_archive(tmp_path, postgres_url)
+    with open_catalogue(postgres_url)() as session:
+        rows = session.execute(select(CrawlRun.pid, CrawlRun.status, CrawlRun.job_id)
+                               .order_by(CrawlRun.id)).all()
+    assert [(status, job) for pid, status, job in rows if pid == doomed.pid] == [("killed", 1)]
+    assert [status for _, status, _ in rows].count("finished") == 2 and rows[-1].job_id == 2

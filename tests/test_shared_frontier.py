@@ -13,7 +13,7 @@ import redis
 from scrapy import Request, Spider
 
 from crawler.frontier.codec import entry_of, request_of
-from storage.redisqueue.frontier import SharedFrontier, fingerprint
+from storage.redisqueue.frontier import JobOver, SharedFrontier, fingerprint
 from tests.conftest import REDIS_URL
 
 
@@ -148,6 +148,45 @@ def test_a_worker_that_died_busy_stops_counting_once_its_deadline_passes(worker)
     a.idle()
     assert not a.finished()
     wait_until(a.finished)
+
+
+def test_a_job_every_worker_left_is_abandoned_and_the_next_run_starts_afresh(
+        worker, frontier_namespace) -> None:
+    stopped = worker("stopped", lease=0.2)
+    stopped.push([(10, entry("sitemap")), (0, entry("article"))])
+    [sitemap] = stopped.lease(1)  # then it stops (a limit, a signal, SIGKILL): nobody renews
+    client = redis.StrictRedis.from_url(REDIS_URL)
+
+    def deadlines_passed() -> bool:  # by Redis's clock, which sets them
+        seconds, micros = client.time()
+        deadlines = [score for key in ("busy", "leases")
+                     for _, score in client.zrange(stopped.prefix + key, 0, -1, withscores=True)]
+        return all(deadline < seconds * 1000 + micros / 1000 for deadline in deadlines)
+
+    wait_until(deadlines_passed)
+    later = worker("later")
+    assert later.job_id == stopped.job_id + 1
+    assert later.push([(10, entry("sitemap"))]) == 1  # not "seen" by a dead job: read again
+    assert not client.exists(f"{stopped.prefix}seen", f"{stopped.prefix}q:0")
+    with pytest.raises(JobOver):
+        stopped.push([(0, entry("late"))])  # a straggler of the old job queues nothing
+
+
+def test_a_push_after_the_job_ended_is_refused(worker) -> None:
+    a = worker("a")
+    a.idle()
+    assert a.finished()
+    with pytest.raises(JobOver):
+        a.push([(0, entry("late"))])
+
+
+def test_requests_handed_back_unsent_cost_no_try(worker) -> None:
+    a, b = worker("a", max_tries=1), worker("b", max_tries=1)
+    a.push([(0, entry("sent")), (0, entry("unsent"))])
+    assert len(a.lease(2)) == 2
+    assert a.idle(unsent=[fingerprint("unsent")]) == 2
+    assert urls_of(b.lease(5)) == ["unsent"]  # "sent" used its one try: set aside
+    assert urls_of(a.dropped()) == ["sent"]
 
 
 class Site(Spider):

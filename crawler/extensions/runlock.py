@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThread
 
-from crawler.archive import Archive, FrontierJob
+from crawler.archive import Archive
 from crawler.config import setting
 from crawler.exitcodes import ExitCode, Unusable, catalogue_problem
 from crawler.frontier import FrontierRefused, frontier_of
@@ -58,7 +58,6 @@ if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
     from twisted.python.failure import Failure
 
-    from crawler.archiveprocess import ArchiveProcess
 
 logger = logging.getLogger(__name__)
 
@@ -162,31 +161,40 @@ class RunLock:
 
 class JobMembership:
     """The run lock's place in a worker of a shared crawl job (FRONTIER_URL): no lock, since
-    the job's workers crawl the site together; the run joins the site's running job (or
-    starts one), and its row and its archive say which (crawler.frontier)."""
+    the job's workers crawl the site together. Once its start-up repair is done, the run joins
+    the site's running job (or starts one), and its row says which (crawler.frontier); runs of
+    this host whose process died while running are recorded as killed."""
 
     taken_over: LockHolder | None = None  # a dead run's lock is never taken over here
 
-    def __init__(self, archive: Archive | ArchiveProcess, frontier: SharedFrontier, site: str,
+    def __init__(self, sessions: sessionmaker[Session], frontier: SharedFrontier, site: str,
                  run_id: int):
-        self.archive = archive
+        self.sessions = sessions
         self.frontier = frontier
         self.site = site
         self.run_id = run_id
 
     def acquire(self) -> None:
+        """Nothing to take: the job is joined once the run can fetch (`join`)."""
+
+    def join(self) -> None:
         try:
             job_id = self.frontier.join(f"{socket.gethostname()}:{os.getpid()}:run{self.run_id}")
         except FrontierUnavailable as error:
             raise FrontierRefused(error) from error
-        with self.archive.sessions.begin() as session:
+        with self.sessions.begin() as session:
             runs.join_job(session, self.run_id, job_id)
-        self.archive.frontier_job = FrontierJob(self.frontier.url, self.site, job_id,
-                                                self.frontier.namespace)
+            dead = runs.mark_dead_runs_killed(session, self.site, socket.gethostname(), pid_alive)
+        for run_id in dead:
+            logger.warning("Run %d of this host died while running: recorded as killed", run_id)
         logger.info("Run %d joined job %d of site %r", self.run_id, job_id, self.site)
 
     def beat(self) -> bool:
-        return True  # the scheduler renews the job's leases (crawler.frontier.scheduler)
+        """The job's leases and this worker's busy mark are renewed by the scheduler
+        (crawler.frontier.scheduler); before it runs, here."""
+        if self.frontier.job_id is not None:
+            self.frontier.renew()
+        return True
 
     def release(self) -> None:
         pass
@@ -226,7 +234,7 @@ class RunLifecycle:
         self.lock: RunLock | JobMembership = RunLock(
             self.archive.sessions, site, run_id,
             timedelta(seconds=setting(settings, "RUNLOCK_STALE_AFTER", float)),
-        ) if frontier is None else JobMembership(self.archive, frontier, site, run_id)
+        ) if frontier is None else JobMembership(self.archive.sessions, frontier, site, run_id)
         try:
             self.lock.acquire()
         except SiteLocked:
@@ -238,6 +246,8 @@ class RunLifecycle:
         try:
             self._recover(self.lock.taken_over)
             self.archive.ready()  # its process started with the crawl: no page waits for it
+            if isinstance(self.lock, JobMembership):
+                self.lock.join()
         except Exception:  # the run never started: say so, and free the site for the next
             self._finish_run("start_error", {})
             self.lock.release()

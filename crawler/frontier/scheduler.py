@@ -3,24 +3,25 @@ and come back leased (storage.redisqueue.frontier); without FRONTIER_URL it is S
 
 Pushes are batched (one Redis round trip for many requests) and wait until the catalogue
 holds their URLs (crawler.frontier.push_after). Leases are taken a few at a time and renewed
-off the reactor every quarter of FRONTIER_LEASE while the worker lives; the archive
-acknowledges each request once its outcome is committed (crawler.archive), whichever worker
-fetched it. A retry (a request that bypasses duplicate filtering) stays in this worker: the
-lease of its URL is still this worker's.
+off the reactor every quarter of FRONTIER_LEASE while the worker lives. A leased request is
+acknowledged once the archive has committed its outcome (crawler.archive.Settling: its page
+done, its failure recorded, or its final answer archived), and only after every request
+queued before that outcome was pushed: a page is never acknowledged while the links it led
+to are still in this worker's hands alone. A request for a URL this worker holds (a retry)
+stays here: its lease is this worker's.
 
 When the worker has nothing left, it waits for its archive to commit what it was handed,
-gives back any lease its requests ended without acknowledging (each such return counts a
-try), and asks whether the job is over: queue empty, no lease outstanding, no worker busy.
-Until then the crawl stays open, leasing what other workers push or what a dead worker's
-expired leases give back.
+gives back any lease its requests ended without an outcome (each such return counts a try),
+and looks every POLL_SECONDS for the job's end (queue empty, no lease outstanding, no worker
+busy) or for work: what other workers push, or what a dead worker's expired leases give back.
+When it stops early (a signal, a limit), what it holds goes back to the job once its archive
+has committed, a try counted only for what it had sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections import deque
 from typing import TYPE_CHECKING, Any, Self
 
@@ -33,14 +34,18 @@ from twisted.internet.threads import deferToThread
 
 from crawler.archive import Archive
 from crawler.config import setting
+from crawler.exitcodes import Unusable
 from crawler.frontier import frontier_of, remembered
 from crawler.frontier.codec import entry_of, request_of
-from storage.redisqueue.frontier import FrontierUnavailable, SharedFrontier
+from storage.redisqueue.frontier import FrontierUnavailable, JobOver, SharedFrontier, fingerprint
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
     from twisted.python.failure import Failure
+
+    from crawler.archiveprocess import ArchiveProcess
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +54,19 @@ POLL_SECONDS = 0.5  # how often an idle worker looks for work or the job's end
 
 
 class FrontierScheduler(BaseScheduler):
-    def __init__(self, crawler: Crawler, frontier: SharedFrontier):
+    def __init__(self, crawler: Crawler, frontier: SharedFrontier, archive: Archive | ArchiveProcess):
         self.crawler = crawler
         self.frontier = frontier
+        self.archive = archive
         self.stats = crawler.stats
         self.batch = max(1, setting(crawler.settings, "FRONTIER_LEASE_BATCH", int))
         self.spider: Spider | None = None
-        self.local: deque[Request] = deque()  # leased here, or retries of what is
-        self.outbox: list[Request] = []
+        self.local: deque[Request] = deque()  # leased, not yet handed to the engine
+        self.outbox: list[Request] = []  # to push, once the catalogue holds their URLs
+        self.mine: set[str] = set()  # URLs leased here whose outcome is not acknowledged yet
+        self.settled: deque[str] = deque()  # outcomes committed, to acknowledge
         self.job_over = False
+        self._acks_due = False
         self._checking: Any = None
         self._injecting = False  # set while leased requests are handed to the engine
         self._renewal = LoopingCall(self._renew)
@@ -68,23 +77,34 @@ class FrontierScheduler(BaseScheduler):
         frontier = frontier_of(crawler)
         if frontier is None:
             return Scheduler.from_crawler(crawler)
-        return cls(crawler, frontier)
+        if not setting(crawler.settings, "WARC_ENABLED", bool):
+            raise Unusable("FRONTIER_URL: a shared job acknowledges a request once its archive "
+                           "has recorded it; set WARC_ENABLED=True, or unset FRONTIER_URL")
+        return cls(crawler, frontier, Archive.of(crawler))
 
     def open(self, spider: Spider) -> None:
         self.spider = spider
-        if self.frontier.job_id is None:  # no run lifecycle joined for us (WARC_ENABLED off)
-            self.frontier.join(f"{socket.gethostname()}:{os.getpid()}")
+        assert self.frontier.job_id is not None, "joined at start-up (crawler.extensions.runlock)"
+        self.archive.settled = self._outcome_committed
         self.stats.set_value("frontier/job", self.frontier.job_id)
         self._renewal.start(self.frontier.lease_ms / 4000, now=False)
         logger.info("Worker %s of job %s of site %r (shared frontier)", self.frontier.worker,
                     self.frontier.job_id, self.frontier.site)
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str) -> Deferred[None]:
         if self._renewal.running:
             self._renewal.stop()
+        return deferred_from_coro(self._hand_back())
+
+    async def _hand_back(self) -> None:
+        """What this worker holds goes back to the job, once its archive has committed what it
+        was handed (those are acknowledged, not fetched again)."""
+        await self._archive_caught_up()
         try:
+            self._acknowledge()
             self._flush(everything=True)
-            given_back = self.frontier.idle()  # leases of what this worker did not finish
+            unsent = [fingerprint(request.url) for request in self.local]
+            given_back = self.frontier.idle(unsent)
         except FrontierUnavailable as error:
             logger.error("Could not hand back this worker's requests (%s); their leases expire "
                          "and other workers take them", error)
@@ -92,39 +112,67 @@ class FrontierScheduler(BaseScheduler):
         if given_back:
             logger.info("Gave back %d requests this worker had not finished", given_back)
 
+    async def _archive_caught_up(self) -> None:
+        """Queued after every write handed over so far: once it commits, so have they (and
+        their outcomes are noted for acknowledgement)."""
+        try:
+            await asyncio.wrap_future(self.archive.remember([]))
+        except Exception as error:  # a dead archive: nothing more commits
+            logger.warning("The archive did not commit (%s): this worker's leases go back", error)
+
     def has_pending_requests(self) -> bool:
         return bool(self.local or self.outbox)
 
     def enqueue_request(self, request: Request) -> bool:
-        if request.dont_filter or self._injecting:  # a retry, or leased: this worker's
+        if self._injecting or (request.dont_filter and request.url in self.mine):  # leased; a retry
             self.local.append(request)
             if not self._injecting:
                 self.stats.inc_value("frontier/kept_local")
             return True
         self.outbox.append(request)
         if len(self.outbox) >= PUSH_BATCH:
-            self._flush()
+            self._try(self._flush)
         return True
 
     def next_request(self) -> Request | None:
-        self._flush()
+        self._try(self._flush)
         if not self.local:
-            self._lease()
+            self._try(self._lease)
         if not self.local:
             return None
         return self.local.popleft()
 
+    def _try(self, step: Any) -> None:
+        """A Redis failure leaves the requests where they are, for the next try; the crawl goes
+        on with what this worker holds."""
+        try:
+            step()
+        except FrontierUnavailable as error:
+            self.stats.inc_value("frontier/redis_errors")
+            logger.error("The shared frontier failed (%s); trying again", error)
+
     def _flush(self, everything: bool = False) -> None:
-        """Push what the catalogue holds already (everything: all, at the end)."""
+        """Push what the catalogue holds already (everything: all, at the end); what a push
+        failed to queue stays in the outbox."""
         if not self.outbox:
             return
-        ready = self.outbox if everything else [r for r in self.outbox if remembered(r)]
+        ready: list[Request] = []
+        waiting: list[Request] = []
+        for request in self.outbox:  # one pass: a remember may commit meanwhile
+            (ready if everything or remembered(request) else waiting).append(request)
         if not ready:
             return
-        self.outbox = [] if everything else [r for r in self.outbox if not remembered(r)]
         assert self.spider is not None
         entries = [(request.priority, entry_of(request, self.spider)) for request in ready]
-        new = self.frontier.push(entries)
+        try:
+            new = self.frontier.push(entries)
+        except JobOver:
+            self.outbox = waiting
+            self.stats.inc_value("frontier/after_job_end", len(ready))
+            logger.warning("%d requests came after the job ended: they stay pending in the "
+                           "catalogue for the next run", len(ready))
+            return
+        self.outbox = waiting
         self.stats.inc_value("frontier/pushed", new)
         if len(entries) > new:
             self.stats.inc_value("frontier/seen_already", len(entries) - new)
@@ -143,6 +191,7 @@ class FrontierScheduler(BaseScheduler):
                 self.stats.inc_value("frontier/unreadable")
                 self.frontier.acknowledge([entry[:12]])
                 continue
+            self.mine.add(request.url)
             self.local.append(request)
             self.stats.inc_value("frontier/leased")
 
@@ -152,6 +201,35 @@ class FrontierScheduler(BaseScheduler):
     def _renewal_failed(self, failure: Failure) -> None:
         self.stats.inc_value("frontier/renewal_errors")
         logger.warning("Could not renew this worker's leases (will try again): %s", failure.value)
+
+    # ---- acknowledgements ------------------------------------------------------------------
+
+    def _outcome_committed(self, url: str) -> None:
+        """Called by the archive, on the thread resolving its writes, once an outcome of `url`
+        is committed: noted at once (a write resolved before the archive's catch-up point is
+        noted before the catch-up is), acknowledged soon on the reactor."""
+        self.settled.append(url)  # a deque: appending is thread-safe
+        if not self._acks_due:
+            self._acks_due = True
+            from twisted.internet import reactor
+            reactor.callFromThread(self._try, self._acknowledge)
+
+    def _acknowledge(self) -> None:
+        """Push first (the links of a settled page were remembered before its done mark
+        committed), then end the leases of the settled URLs, whoever holds them."""
+        self._acks_due = False
+        urls: set[str] = set()
+        while self.settled:
+            urls.add(self.settled.popleft())
+        if not urls:
+            return
+        try:
+            self._flush()
+            self.frontier.acknowledge([fingerprint(url) for url in urls])
+        except FrontierUnavailable:
+            self.settled.extend(urls)  # the next acknowledgement tries them again
+            raise
+        self.mine -= urls
 
     # ---- the end of the job ---------------------------------------------------------------
 
@@ -168,11 +246,12 @@ class FrontierScheduler(BaseScheduler):
         without an outcome, then wait for the job's end or for work (pushed by others, or
         given back by a dead worker's expired leases), looking every POLL_SECONDS."""
         try:
-            # queued after every write handed over so far: once committed, so are their acks
-            await asyncio.wrap_future(Archive.of(self.crawler).remember([]))
+            await self._archive_caught_up()
+            self._acknowledge()
             if self.local or self.outbox:
                 return
             given_back = await asyncio.to_thread(self.frontier.idle)
+            self.mine.clear()
             if given_back:
                 self.stats.inc_value("frontier/given_back", given_back)
                 logger.warning("%d requests ended here without an outcome the archive recorded: "

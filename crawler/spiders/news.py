@@ -312,6 +312,8 @@ class NewsSpider(Spider):
         logger.warning("Fetching %s failed (%s)%s", request.url[:300], failed.reason,
                        "" if failed.retry else ": not trying again")
         self.archive.failed(failed.of(url))
+        if url != request.url:  # the target is done: what it stood for is the link's failure
+            self.archive.mark_done(request.url)
 
     def photo_failed(self, failure: Failure) -> None:
         """A photo that brought no image: a 4xx is a failure too, so it backs off, then is
@@ -332,6 +334,8 @@ class NewsSpider(Spider):
                        response.url, marker)
         url = (response.meta.get("redirect_urls") or [response.request.url])[0]
         self.archive.failed(FetchFailure(url, "blocked", retry=True, may_give_up=False))
+        if response.request is not None and url != response.request.url:
+            self.archive.mark_done(response.request.url)  # the link's to fetch again, not its target's
         if stop:
             self.stop_blocked()
         return True

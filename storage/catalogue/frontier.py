@@ -3,7 +3,8 @@ known and still to process (discovered, listed by a sitemap, pending), which fai
 off, given up), which articles are gone, and the latest capture of each URL.
 
 Every recrawl decision comes from here, never from one process's memory, so it holds
-when several crawlers on several machines share one catalogue.
+when several crawlers on several machines share one catalogue. Every write touches its rows
+in URL order: two workers' batches then take row locks in one order, not into a deadlock.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def remember(session: Session, site: str, found: Sequence[Discovered], now: date
         return
     rows = [{"site": site, "url": d.url, "listed_in": d.listed_in, "lastmod": d.lastmod,
              "kind": d.kind, "discovered_at": now, "done_at": None}
-            for d in {d.url: d for d in found}.values()]
+            for d in sorted({d.url: d for d in found}.values(), key=lambda d: d.url)]
     statement = upsert(session, FrontierEntry)
     excluded = statement.excluded
     session.execute(statement.on_conflict_do_update(
@@ -125,7 +126,7 @@ def relist(session: Session, site: str, listed: Sequence[tuple[str, datetime | N
            sitemap_url: str) -> None:
     """Record what this sitemap says now: it lists these URLs (so their vanishing is
     noticed) with these lastmods (so the next change is compared with this one)."""
-    rows = [{"u": url, "m": lastmod} for url, lastmod in dict(listed).items()]
+    rows = [{"u": url, "m": lastmod} for url, lastmod in sorted(dict(listed).items())]
     if rows:
         session.connection().execute(
             update(FrontierEntry)
@@ -138,7 +139,7 @@ def relist(session: Session, site: str, listed: Sequence[tuple[str, datetime | N
 def mark_done(session: Session, site: str, urls: Iterable[str], now: datetime) -> None:
     """These URLs' pages (and what they led to) are recorded, which ends any failure streak;
     a URL new to the frontier (a redirect's target, say) is added as done."""
-    rows = [{"site": site, "url": url, "discovered_at": now, "done_at": now} for url in set(urls)]
+    rows = [{"site": site, "url": url, "discovered_at": now, "done_at": now} for url in sorted(set(urls))]
     if rows:
         statement = upsert(session, FrontierEntry)
         session.execute(statement.on_conflict_do_update(
@@ -200,7 +201,7 @@ def record_failures(session: Session, site: str, failures: Sequence[FetchFailure
                     now: datetime, backoff: Backoff) -> None:
     """Count a failed attempt for each URL: due again after the back-off, or given up
     (done, with its reason) once it failed too often or cannot succeed."""
-    for failure in {f.url: f for f in failures}.values():
+    for failure in sorted({f.url: f for f in failures}.values(), key=lambda f: f.url):
         session.execute(upsert(session, FrontierEntry).on_conflict_do_nothing(), [{
             "site": site, "url": failure.url, "discovered_at": now, "done_at": None}])
         entry = session.scalars(select(FrontierEntry).where(
@@ -243,12 +244,12 @@ def listed_in(session: Session, site: str, sitemap_url: str) -> set[str]:
 
 
 def mark_gone(session: Session, urls: Iterable[str], now: datetime) -> None:
-    for chunk in in_chunks(urls):
+    for chunk in in_chunks(sorted(urls)):
         session.execute(update(Article).where(Article.url.in_(chunk), Article.gone_at.is_(None))
                         .values(gone_at=now))
 
 
 def mark_back(session: Session, urls: Iterable[str]) -> None:
-    for chunk in in_chunks(urls):
+    for chunk in in_chunks(sorted(urls)):
         session.execute(update(Article).where(Article.url.in_(chunk), Article.gone_at.isnot(None))
                         .values(gone_at=None))

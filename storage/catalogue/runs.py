@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -51,6 +53,18 @@ def job_runs(session: Session, site: str, job_id: int) -> list[CrawlRun]:
     """The workers of one crawl job, first started first."""
     return list(session.scalars(select(CrawlRun).where(CrawlRun.site == site, CrawlRun.job_id == job_id)
                                 .order_by(CrawlRun.id)))
+
+
+def mark_dead_runs_killed(session: Session, site: str, hostname: str,
+                          alive: Callable[[int, datetime], bool]) -> list[int]:
+    """Record as killed the site's runs on this host still marked running whose process is
+    gone (`alive(pid, started_at)`); their ids."""
+    dead = [run for run in session.scalars(select(CrawlRun).where(
+        CrawlRun.site == site, CrawlRun.hostname == hostname, CrawlRun.status == "running"))
+        if not alive(run.pid, run.started_at)]
+    for run in dead:
+        run.status = "killed"
+    return [run.id for run in dead]
 
 
 def mark_run_killed(session: Session, run_id: int) -> None:

@@ -47,6 +47,10 @@ class FrontierUnavailable(RedisUnavailable):
     """Redis cannot be reached or refused a command: the worker cannot take part in the job."""
 
 
+class JobOver(FrontierUnavailable):
+    """The job ended (its last worker found nothing left) before this worker's push."""
+
+
 def fingerprint(url: str) -> bytes:
     """A URL's identity in the job: the seen-set, leases and acknowledgements use it."""
     return hashlib.blake2b(url.encode("utf-8"), digest_size=FINGERPRINT_BYTES).digest()
@@ -58,7 +62,7 @@ _NOW_AND_REQUEUE = """
 local p = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function give_back(fp, max_tries)
+local function give_back(fp, max_tries, counted)
   local entry = redis.call('HGET', p .. 'payload', fp)
   local owner = redis.call('HGET', p .. 'owner', fp)
   if owner then redis.call('SREM', p .. 'held:' .. owner, fp) end
@@ -66,7 +70,7 @@ local function give_back(fp, max_tries)
   redis.call('HDEL', p .. 'payload', fp)
   redis.call('ZREM', p .. 'leases', fp)
   if not entry then return end
-  local tries = redis.call('HINCRBY', p .. 'tries', fp, 1)
+  local tries = counted and redis.call('HINCRBY', p .. 'tries', fp, 1) or 0
   if tries >= max_tries then
     redis.call('RPUSH', p .. 'dropped', entry)
     redis.call('HINCRBY', p .. 'stats', 'dropped', 1)
@@ -77,29 +81,48 @@ local function give_back(fp, max_tries)
 end
 local function requeue_expired(max_tries)
   for _, fp in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LIMIT', 0, 1000)) do
-    give_back(fp, max_tries)
+    give_back(fp, max_tries, true)
   end
 end
 """
 
-# KEYS: pointer, counter. ARGV: site prefix, worker, lease ms.
+# KEYS: pointer, counter. ARGV: site prefix, worker, lease ms, kept seconds. A running job that
+# has no busy worker and no live lease left is abandoned (every worker stopped early or died):
+# its queue is dropped (each URL in it is pending in the catalogue, which the next run takes
+# up) and a new job starts, so that a new run never joins a dead job's seen-set.
 _JOIN = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local id = redis.call('GET', KEYS[1])
+if id then  -- a job every worker left (stopped, killed) is abandoned: its queue is the catalogue's
+  local old = ARGV[1] .. 'job:' .. id .. ':'
+  redis.call('ZREMRANGEBYSCORE', old .. 'busy', '-inf', now)
+  if redis.call('ZCARD', old .. 'busy') == 0 and redis.call('ZCOUNT', old .. 'leases', now, '+inf') == 0 then
+    for _, prio in ipairs(redis.call('ZRANGE', old .. 'prios', 0, -1)) do
+      redis.call('DEL', old .. 'q:' .. prio)
+    end
+    redis.call('DEL', old .. 'seen', old .. 'prios', old .. 'requeued', old .. 'leases', old .. 'payload',
+               old .. 'owner', old .. 'tries', old .. 'busy')
+    redis.call('SET', old .. 'finished', now, 'EX', tonumber(ARGV[4]))
+    redis.call('HSET', old .. 'stats', 'abandoned', 1)
+    id = nil
+  end
+end
 if not id then
   id = redis.call('INCR', KEYS[2])
   redis.call('SET', KEYS[1], id)
 end
 local p = ARGV[1] .. 'job:' .. id .. ':'
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', p .. 'busy', now + tonumber(ARGV[3]), ARGV[2])
 redis.call('HSET', p .. 'workers', ARGV[2], now)
 return id
 """
 
-# ARGV: job prefix, then priority, entry pairs. Returns how many were new to the job.
+# ARGV: job prefix, then priority, entry pairs. Returns how many were new to the job (-1: the
+# job is over; nothing is queued).
 _PUSH = """
 local p = ARGV[1]
+if redis.call('EXISTS', p .. 'finished') == 1 then return -1 end
 local pushed = 0
 for i = 2, #ARGV, 2 do
   local prio, entry = ARGV[i], ARGV[i + 1]
@@ -176,12 +199,15 @@ if redis.call('ZSCORE', p .. 'busy', worker) then redis.call('ZADD', p .. 'busy'
 return #held
 """
 
-# ARGV: job prefix, worker, max tries. The worker is idle: what it still holds (requests it
-# finished without an outcome the archive acknowledges) goes back, each try counted.
+# ARGV: job prefix, worker, max tries, then fingerprints never sent. The worker is idle (or
+# stopping): what it still holds goes back, a try counted for each it sent (it ended without an
+# outcome the archive recorded).
 _IDLE = _NOW_AND_REQUEUE + """
 local worker = ARGV[2]
+local untouched = {}
+for i = 4, #ARGV do untouched[ARGV[i]] = true end
 local held = redis.call('SMEMBERS', p .. 'held:' .. worker)
-for _, fp in ipairs(held) do give_back(fp, tonumber(ARGV[3])) end
+for _, fp in ipairs(held) do give_back(fp, tonumber(ARGV[3]), not untouched[fp]) end
 redis.call('ZREM', p .. 'busy', worker)
 return #held
 """
@@ -263,18 +289,22 @@ class SharedFrontier:
         """Join the site's running job, or start one; the worker counts as busy until idle."""
         self.worker = worker
         job = self._run("join", [self.site_prefix + "job", self.site_prefix + "jobs"],
-                        [self.site_prefix, worker, self.lease_ms])
+                        [self.site_prefix, worker, self.lease_ms, FINISHED_KEPT_SECONDS])
         self.job_id = int(job)  # type: ignore[arg-type]
         return self.job_id
 
     def push(self, entries: Iterable[tuple[int, bytes]]) -> int:
-        """Queue (priority, entry) pairs whose fingerprint the job has not seen; how many were new."""
+        """Queue (priority, entry) pairs whose fingerprint the job has not seen; how many were
+        new. Refuses (JobOver) a job that is over."""
         args: list[object] = [self.prefix]
         for priority, entry in entries:
             args += [priority, entry]
         if len(args) == 1:
             return 0
-        return int(self._run("push", args=args))  # type: ignore[arg-type]
+        pushed = int(self._run("push", args=args))  # type: ignore[arg-type]
+        if pushed < 0:
+            raise JobOver(f"job {self.job_id} of site {self.site!r} is over")
+        return pushed
 
     def seen(self, fingerprints: Sequence[bytes]) -> list[bool]:
         """Whether each fingerprint was queued in this job already."""
@@ -301,9 +331,11 @@ class SharedFrontier:
         """Push the deadline of every lease this worker holds; how many it holds."""
         return int(self._run("renew", args=[self.prefix, self.worker, self.lease_ms]))  # type: ignore[arg-type]
 
-    def idle(self) -> int:
-        """Nothing left in this worker: what it still holds goes back; how many did."""
-        return int(self._run("idle", args=[self.prefix, self.worker, self.max_tries]))  # type: ignore[arg-type]
+    def idle(self, unsent: Sequence[bytes] = ()) -> int:
+        """Nothing left in this worker: what it still holds goes back (a try counted, except for
+        the `unsent` fingerprints); how many did."""
+        return int(self._run("idle", args=[self.prefix, self.worker, self.max_tries,  # type: ignore[arg-type]
+                                            *unsent]))
 
     def finished(self) -> bool:
         """Whether the job is over (queue empty, no lease, no busy worker); the first worker to
