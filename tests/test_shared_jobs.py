@@ -128,8 +128,18 @@ def test_two_processes_give_the_single_process_result(archive, single, redis_cli
     with fresh_postgres_schema() as url:
         catalogue(url, captures)
         texts = data_dir / f"text-{tmp_path.name}"
-        first = start(data_dir, url, texts, "--workers", "2")
-        second = start(data_dir, url, texts, "--workers", "1", "-s", "EXTRACT_TIMEOUT=0")
+        # as in test_two_importers_share_the_files: both surely in one job, nothing lapsing
+        long_lease = ("-s", "REDIS_TASK_LEASE=60")
+        first = start(data_dir, url, texts, "--workers", "2", *long_lease)
+        deadline = time.monotonic() + 120
+        base = wait_for_lease_of(redis_client, first.pid, "reextract", deadline)
+        assert base is not None, "the first process never took a task"
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            second = start(data_dir, url, texts, "--workers", "1", "-s", "EXTRACT_TIMEOUT=0", *long_lease)
+            assert wait_for_lease_of(redis_client, second.pid, "reextract", deadline) == base
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
         outputs = [finished(first), finished(second)]
         base = job_base(outputs[0])
         try:
@@ -191,12 +201,13 @@ def import_outcome(database_url: str) -> tuple[object, ...]:
 
 
 def start_import(data_dir: Path, database_url: str, paths: list[Path],
-                 frontier: str | None = REDIS_URL) -> subprocess.Popen[str]:
+                 frontier: str | None = REDIS_URL, lease: float = 2) -> subprocess.Popen[str]:
     env = {**os.environ, "DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
     env.pop("FRONTIER_URL", None)
     if frontier:
         env["FRONTIER_URL"] = frontier
-    return subprocess.Popen([sys.executable, "-m", "scrapy", "warcimport", *FAST[2:], *map(str, paths)],
+    return subprocess.Popen([sys.executable, "-m", "scrapy", "warcimport", "-s", f"REDIS_TASK_LEASE={lease}",
+                             *map(str, paths)],
                             cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -207,8 +218,19 @@ def test_two_importers_share_the_files(archive, redis_client, tmp_path) -> None:
     with fresh_postgres_schema() as alone_url, fresh_postgres_schema() as shared_url:
         alone = finished(start_import(tmp_path / "alone", alone_url, files, frontier=None))
         assert f"{FILES} files imported" in alone, alone
-        first = start_import(tmp_path / "shared", shared_url, files)
-        second = start_import(tmp_path / "shared", shared_url, files)
+        # the first holds its first file, stopped, until the second has joined: on a busy
+        # machine it could otherwise finish the job before the second starts (which then
+        # starts a job of its own); a long lease: nothing lapses meanwhile
+        first = start_import(tmp_path / "shared", shared_url, files, lease=60)
+        deadline = time.monotonic() + 120
+        base = wait_for_lease_of(redis_client, first.pid, "warcimport", deadline)
+        assert base is not None, "the first importer never took a file"
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            second = start_import(tmp_path / "shared", shared_url, files, lease=60)
+            assert wait_for_lease_of(redis_client, second.pid, "warcimport", deadline) == base
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
         outputs = [finished(first), finished(second)]
         base = job_base(outputs[0])
         try:
