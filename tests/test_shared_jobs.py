@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -123,23 +124,35 @@ def single(archive: tuple[Path, list[repository.NewCapture]]) -> tuple[object, .
         return outcome(url, texts)
 
 
+def both_in_one_job(client: object, kind: str, start_first: Callable[[], subprocess.Popen[str]],
+                    start_second: Callable[[], subprocess.Popen[str]]) -> tuple[
+                        subprocess.Popen[str], subprocess.Popen[str]]:
+    """Two processes surely in one job: the first is held (SIGSTOP) once it has taken a task,
+    until the second has taken one too; on a busy machine the first could otherwise finish the
+    job before the second starts, which then starts one of its own. Give them a long lease:
+    nothing may lapse meanwhile."""
+    first = start_first()
+    deadline = time.monotonic() + 120
+    base = wait_for_lease_of(client, first.pid, kind, deadline)
+    assert base is not None, "the first process never took a task"
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        second = start_second()
+        assert wait_for_lease_of(client, second.pid, kind, deadline) == base
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    return first, second
+
+
 def test_two_processes_give_the_single_process_result(archive, single, redis_client, tmp_path) -> None:
     data_dir, captures = archive
     with fresh_postgres_schema() as url:
         catalogue(url, captures)
         texts = data_dir / f"text-{tmp_path.name}"
-        # as in test_two_importers_share_the_files: both surely in one job, nothing lapsing
         long_lease = ("-s", "REDIS_TASK_LEASE=60")
-        first = start(data_dir, url, texts, "--workers", "2", *long_lease)
-        deadline = time.monotonic() + 120
-        base = wait_for_lease_of(redis_client, first.pid, "reextract", deadline)
-        assert base is not None, "the first process never took a task"
-        os.kill(first.pid, signal.SIGSTOP)
-        try:
-            second = start(data_dir, url, texts, "--workers", "1", "-s", "EXTRACT_TIMEOUT=0", *long_lease)
-            assert wait_for_lease_of(redis_client, second.pid, "reextract", deadline) == base
-        finally:
-            os.kill(first.pid, signal.SIGCONT)
+        first, second = both_in_one_job(
+            redis_client, "reextract", lambda: start(data_dir, url, texts, "--workers", "2", *long_lease),
+            lambda: start(data_dir, url, texts, "--workers", "1", "-s", "EXTRACT_TIMEOUT=0", *long_lease))
         outputs = [finished(first), finished(second)]
         base = job_base(outputs[0])
         try:
@@ -218,19 +231,10 @@ def test_two_importers_share_the_files(archive, redis_client, tmp_path) -> None:
     with fresh_postgres_schema() as alone_url, fresh_postgres_schema() as shared_url:
         alone = finished(start_import(tmp_path / "alone", alone_url, files, frontier=None))
         assert f"{FILES} files imported" in alone, alone
-        # the first holds its first file, stopped, until the second has joined: on a busy
-        # machine it could otherwise finish the job before the second starts (which then
-        # starts a job of its own); a long lease: nothing lapses meanwhile
-        first = start_import(tmp_path / "shared", shared_url, files, lease=60)
-        deadline = time.monotonic() + 120
-        base = wait_for_lease_of(redis_client, first.pid, "warcimport", deadline)
-        assert base is not None, "the first importer never took a file"
-        os.kill(first.pid, signal.SIGSTOP)
-        try:
-            second = start_import(tmp_path / "shared", shared_url, files, lease=60)
-            assert wait_for_lease_of(redis_client, second.pid, "warcimport", deadline) == base
-        finally:
-            os.kill(first.pid, signal.SIGCONT)
+        def importer() -> subprocess.Popen[str]:
+            return start_import(tmp_path / "shared", shared_url, files, lease=60)
+
+        first, second = both_in_one_job(redis_client, "warcimport", importer, importer)
         outputs = [finished(first), finished(second)]
         base = job_base(outputs[0])
         try:
