@@ -271,7 +271,7 @@ class Settling:
 
     settled: Callable[[str], None] | None = None
 
-    def _settling(self, future: Future[Any], url: str) -> Future[Any]:
+    def settle_when(self, future: Future[Any], url: str) -> Future[Any]:
         settled = self.settled
         if settled is not None:
             future.add_done_callback(lambda done: None if done.exception() else settled(url))
@@ -353,7 +353,7 @@ class Archive(Settling):
                               previous)
         self.backlog.holding(exchange_size(exchange), future)
         if done_once_archived(exchange.status, kind):
-            self._settling(future, exchange.url)
+            self.settle_when(future, exchange.url)
         return future
 
     def remember(self, found: list[Discovered]) -> Future[None]:
@@ -367,11 +367,11 @@ class Archive(Settling):
     def mark_done(self, url: str) -> Future[None]:
         """The page of `url` and everything it led to are recorded (queued after them): the
         frontier is done with it."""
-        return self._settling(self._submit(lambda session, batch: batch.done.append(url)), url)
+        return self.settle_when(self._submit(lambda session, batch: batch.done.append(url)), url)
 
     def failed(self, failure: FetchFailure) -> Future[None]:
         """A fetch of this URL failed: it backs off, or is given up (frontier.record_failures)."""
-        return self._settling(self._submit(lambda session, batch: batch.failed.append(failure)),
+        return self.settle_when(self._submit(lambda session, batch: batch.failed.append(failure)),
                               failure.url)
 
     def file_extraction(self, url: str, record_id: str, fetched_at: datetime,

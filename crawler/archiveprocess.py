@@ -125,7 +125,7 @@ class ArchiveProcess(Settling):
                               previous)
         self.backlog.holding(exchange_size(exchange), future)
         if done_once_archived(exchange.status, kind):
-            self._settling(future, exchange.url)
+            self.settle_when(future, exchange.url)
         return future
 
     def remember(self, found: list[Discovered]) -> Future[None]:
@@ -135,10 +135,10 @@ class ArchiveProcess(Settling):
         return self._submit("relist", listed, sitemap_url)
 
     def mark_done(self, url: str) -> Future[None]:
-        return self._settling(self._submit("mark_done", url), url)
+        return self.settle_when(self._submit("mark_done", url), url)
 
     def failed(self, failure: FetchFailure) -> Future[None]:
-        return self._settling(self._submit("failed", failure), failure.url)
+        return self.settle_when(self._submit("failed", failure), failure.url)
 
     def file_extraction(self, url: str, record_id: str, fetched_at: datetime,
                         extraction: Extraction) -> Future[Filed]:

@@ -311,9 +311,9 @@ class NewsSpider(Spider):
         self.crawler.stats.inc_value(f"fetch/failed/{failed.reason}")
         logger.warning("Fetching %s failed (%s)%s", request.url[:300], failed.reason,
                        "" if failed.retry else ": not trying again")
-        self.archive.failed(failed.of(url))
-        if url != request.url:  # the target is done: what it stood for is the link's failure
-            self.archive.mark_done(request.url)
+        recorded = self.archive.failed(failed.of(url))
+        if url != request.url:  # a shared job is done with the target: the link's failure is recorded
+            self.archive.settle_when(recorded, request.url)
 
     def photo_failed(self, failure: Failure) -> None:
         """A photo that brought no image: a 4xx is a failure too, so it backs off, then is
@@ -333,9 +333,9 @@ class NewsSpider(Spider):
         logger.warning("%s answered with a bot challenge (%s): will try again later",
                        response.url, marker)
         url = (response.meta.get("redirect_urls") or [response.request.url])[0]
-        self.archive.failed(FetchFailure(url, "blocked", retry=True, may_give_up=False))
-        if response.request is not None and url != response.request.url:
-            self.archive.mark_done(response.request.url)  # the link's to fetch again, not its target's
+        recorded = self.archive.failed(FetchFailure(url, "blocked", retry=True, may_give_up=False))
+        if response.request is not None and url != response.request.url:  # the link is tried again
+            self.archive.settle_when(recorded, response.request.url)
         if stop:
             self.stop_blocked()
         return True

@@ -10,10 +10,12 @@ migrations are package data, found through importlib.resources (a zipped egg too
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -46,10 +48,30 @@ def make_engine(url: str) -> Engine:
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the crawl's writer
+    _set_wal(cursor)  # readers never block the crawl's writer
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, safe against corruption
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+WAL_WAIT = 30.0  # seconds to get the journal switched while other processes open the file too
+
+
+def _set_wal(cursor: Any) -> None:
+    """Switching a fresh file to WAL needs it to itself for a moment, and SQLite answers
+    "database is locked" at once, without its busy timeout, when processes starting together
+    open it at the same time: tried again until WAL_WAIT has passed."""
+    deadline = time.monotonic() + WAL_WAIT
+    pause = 0.01
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 def alembic_config(engine: Engine, scripts: Path) -> Config:
