@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
+from scrapy.utils.request import request_from_dict
 
 from storage.redisqueue.frontier import FINGERPRINT_BYTES, fingerprint
 
@@ -72,7 +73,6 @@ def request_of(entry: bytes, spider: Spider) -> Request:
     unpacker = zlib.decompressobj(-WINDOW_BITS, _DICTIONARY)
     (url, callback, errback, priority, meta, headers, method, body, cb_kwargs,
      flags) = pickle.loads(unpacker.decompress(entry[FINGERPRINT_BYTES + 1:]))
-    from scrapy.utils.request import request_from_dict
     return request_from_dict({
         "url": url, "callback": callback, "errback": errback, "priority": priority,
         "meta": {key: _restored(value) for key, value in meta.items()},

@@ -18,9 +18,6 @@ the keys are under FRONTIER_NAMESPACE.
 
 from __future__ import annotations
 
-import itertools
-import os
-import socket
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -32,7 +29,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 _clients: WeakKeyDictionary[Crawler, redis.asyncio.Redis] = WeakKeyDictionary()
-_numbers = itertools.count(1)
 
 
 def shared_redis(crawler: Crawler) -> redis.asyncio.Redis | None:
@@ -45,11 +41,6 @@ def shared_redis(crawler: Crawler) -> redis.asyncio.Redis | None:
         _clients[crawler] = redis.asyncio.Redis.from_url(frontier.url, socket_connect_timeout=10,
                                                          socket_timeout=30)
     return _clients[crawler]
-
-
-def worker_name() -> str:
-    """A name no other holder of a token or claim has: host, process, a number."""
-    return f"{socket.gethostname()}:{os.getpid()}:{next(_numbers)}"
 
 
 async def close_shared_redis(crawler: Crawler) -> None:

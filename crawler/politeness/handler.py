@@ -41,7 +41,8 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.config import setting
 from crawler.frontier import frontier_of
-from crawler.politeness import close_shared_redis, shared_redis, worker_name
+from crawler.politeness import close_shared_redis, shared_redis
+from storage.redisqueue.connection import holder_name
 from storage.redisqueue.politeness import HostBudgets, Turn
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class SharedPolitenessHandler(HTTP11DownloadHandler):
         if budgets is None:
             return await super().download_request(request)
         host = str(request.meta.get("download_slot") or urlparse_cached(request).hostname or "")
-        token = worker_name()
+        token = holder_name()
         try:
             turn = await self._take_turn(budgets, host, token)
             if turn is not None:

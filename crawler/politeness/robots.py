@@ -29,7 +29,8 @@ from scrapy.utils.misc import build_from_crawler
 
 from crawler.config import setting
 from crawler.frontier import frontier_of
-from crawler.politeness import shared_redis, worker_name
+from crawler.politeness import shared_redis
+from storage.redisqueue.connection import holder_name
 from storage.redisqueue.robots import JobRobots, StoredRobots
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         self.hold = max(1.0, setting(settings, "POLITENESS_HOLD", float))
         self.patience = (settings.getint("RETRY_TIMES") + 1) * settings.getfloat("DOWNLOAD_TIMEOUT") \
             + self.hold
-        self.holder = worker_name()
+        self.holder = holder_name()
         self._deciding: dict[str, asyncio.Future[None]] = {}
         self._fetching: dict[str, JobRobots] = {}  # hosts this worker fetches for the job
         self._failures: dict[str, str] = {}

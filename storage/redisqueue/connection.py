@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import uuid
 
 import redis
 
-__all__ = ["KEY_PREFIX", "RedisUnavailable", "connect", "fingerprint", "key", "printable"]
+__all__ = ["KEY_PREFIX", "LUA_NOW_MS", "RedisUnavailable", "connect", "fingerprint", "holder_name", "key",
+           "printable"]
 
 KEY_PREFIX = "vnarchive:"
+# The first lines of a Lua script that sets or compares deadlines: `now` in ms by the Redis
+# server's clock, so that the machines' own clocks never matter.
+LUA_NOW_MS = ("local t = redis.call('TIME')\n"
+              "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n")
 
 
 class RedisUnavailable(OSError):
@@ -32,6 +40,11 @@ def fingerprint(**what: object) -> str:
     names the same job; other inputs, another job."""
     text = json.dumps(what, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def holder_name() -> str:
+    """Who holds a lease, token or claim: host, pid and a random part (a pid is reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def connect(url: str) -> redis.StrictRedis:

@@ -34,7 +34,7 @@ from typing import Any
 
 import redis
 
-from storage.redisqueue.connection import RedisUnavailable, connect
+from storage.redisqueue.connection import LUA_NOW_MS, RedisUnavailable, connect
 
 DEFAULT_NAMESPACE = "vnarchive"
 FINGERPRINT_BYTES = 12  # collisions: about 1 in 10^13 for a hundred million URLs
@@ -58,10 +58,8 @@ def fingerprint(url: str) -> bytes:
 
 # Shared by every script that may find leases past their deadline: they go back to the
 # front of the queue, or are set aside once they expired max_tries times.
-_NOW_AND_REQUEUE = """
+_NOW_AND_REQUEUE = LUA_NOW_MS + """
 local p = ARGV[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function give_back(fp, max_tries, counted)
   local entry = redis.call('HGET', p .. 'payload', fp)
   local owner = redis.call('HGET', p .. 'owner', fp)
@@ -90,9 +88,7 @@ end
 # has no busy worker and no live lease left is abandoned (every worker stopped early or died):
 # its queue is dropped (each URL in it is pending in the catalogue, which the next run takes
 # up) and a new job starts, so that a new run never joins a dead job's seen-set.
-_JOIN = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_JOIN = LUA_NOW_MS + """
 local id = redis.call('GET', KEYS[1])
 if id then  -- a job every worker left (stopped, killed) is abandoned: its queue is the catalogue's
   local old = ARGV[1] .. 'job:' .. id .. ':'

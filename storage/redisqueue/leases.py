@@ -21,26 +21,21 @@ run.
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
 import redis
 
-from storage.redisqueue.connection import key
+from storage.redisqueue.connection import LUA_NOW_MS, holder_name, key
 
-__all__ = ["FINISHED_TTL", "JobState", "LeaseRenewer", "Leased", "SharedTasks", "worker_name"]
+__all__ = ["FINISHED_TTL", "JobState", "LeaseRenewer", "Leased", "SharedTasks"]
 
 FINISHED_TTL = 3600  # seconds a finished job's keys stay readable (late joiners see it is done)
 PUSH_BATCH = 200
 POLL = 0.05  # seconds between looks at the job while waiting for others
-
-_NOW = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
 
 _OPEN = """
 local run = redis.call('GET', KEYS[1])
@@ -77,7 +72,7 @@ redis.call('DEL', KEYS[2])
 return 1
 """
 
-_LEASE = _NOW + """
+_LEASE = LUA_NOW_MS + """
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
 for _, index in ipairs(expired) do
   redis.call('ZREM', KEYS[2], index)
@@ -92,7 +87,7 @@ redis.call('HSET', KEYS[3], head[1], ARGV[1])
 return {#expired, head[1], redis.call('HGET', KEYS[4], head[1])}
 """
 
-_RENEW = _NOW + """
+_RENEW = LUA_NOW_MS + """
 local lost = {}
 for i = 3, #ARGV do
   if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[1] then
@@ -130,11 +125,6 @@ return tonumber(redis.call('HGET', KEYS[1], 'turn'))
 """
 
 
-def worker_name() -> str:
-    """Who holds a lease: host, pid and a random part (a pid is reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 @dataclass(frozen=True, slots=True)
 class Leased:
     index: int
@@ -164,7 +154,7 @@ class SharedTasks:
         self.client = client
         self.base = key("tasks", kind, fingerprint)
         self.lease_ms = max(1, int(lease_seconds * 1000))
-        self.worker = worker or worker_name()
+        self.worker = worker or holder_name()
         self.run: str | None = None
         self._scripts = {name: client.register_script(text) for name, text in (
             ("open", _OPEN), ("push", _PUSH), ("ready", _READY), ("lease", _LEASE),
