@@ -25,7 +25,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.archive import Archive
 from crawler.config import setting
-from crawler.extraction.article import EXTRACTOR_VERSION, Extraction, Failure, extract_safely
+from crawler.extraction.inworker import Page, extract_page, failed_page, start_worker
 from crawler.extraction.workers import DEFAULT_TIMEOUT, WorkerPool
 from crawler.items import ArticlePage, ExtractedArticle
 from storage.catalogue.filing import Filed
@@ -38,33 +38,9 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
     from crawler.captures import Archived
-    from crawler.profiles import ExtractHints
+    from crawler.extraction.article import Extraction
 
 logger = logging.getLogger(__name__)
-
-# Set once in each worker process by the pool initializer: hints travel once, not per page.
-_worker_hints: ExtractHints | None = None
-_worker_max_bytes = 0
-
-
-def _init_worker(hints: ExtractHints, max_bytes: int) -> None:
-    global _worker_hints, _worker_max_bytes
-    _worker_hints, _worker_max_bytes = hints, max_bytes
-
-
-# What a worker is sent for one page: its body, Content-Type and URL.
-Page = tuple[bytes, str | None, str]
-
-
-def _extract_in_worker(page: Page) -> Extraction:
-    assert _worker_hints is not None
-    body, content_type, url = page
-    return extract_safely(body, content_type=content_type, hints=_worker_hints,
-                          max_bytes=_worker_max_bytes, url=url)
-
-
-def _failed(_page: Page, reason: str, detail: str) -> Extraction:
-    return Extraction(EXTRACTOR_VERSION, failure=Failure(reason, detail))
 
 
 def _text_filed_already(archived: Archived) -> bool:
@@ -95,9 +71,9 @@ class ExtractPipeline:
     def _start_pool(self) -> WorkerPool[Page, Extraction]:
         hints = self.crawler.spider.site.extract  # type: ignore[union-attr]
         stats = self.crawler.stats
-        return WorkerPool(_extract_in_worker, _failed, self.workers, timeout=self.timeout,
-                          initializer=_init_worker, initargs=(hints, self.max_bytes),
-                          preload=["crawler.extraction.article"],
+        return WorkerPool(extract_page, failed_page, self.workers, timeout=self.timeout,
+                          initializer=start_worker, initargs=(hints, self.max_bytes),
+                          preload=["crawler.extraction.inworker"],
                           on_event=lambda event: stats.inc_value(f"extract/{event}"))
 
     async def process_item(self, item: Any) -> Any:
