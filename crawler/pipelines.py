@@ -9,7 +9,8 @@ reason and the page counts as done; the crawl goes on. A worker that dies, or is
 EXTRACT_TIMEOUT, is replaced and its page retried once, alone; a page that kills a worker
 again is recorded as `worker_crashed`, one that runs past the timeout again as `timeout`.
 
-Settings: EXTRACT_WORKERS (0 = one per core), EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT (s, 0 = none).
+Settings: EXTRACT_WORKERS (0 = one per core), EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT (s, 0 = none),
+EXTRACT_NICENESS (workers run at a lower CPU priority than the reactor they serve).
 Stats: extract/ok, extract/failed/<reason>, extract/skipped/unchanged, extract/file_errors,
 extract/worker_restarts, extract/timeouts.
 """
@@ -50,12 +51,13 @@ def _text_filed_already(archived: Archived) -> bool:
 
 class ExtractPipeline:
     def __init__(self, crawler: Crawler, archive: Archive, workers: int, max_bytes: int,
-                 timeout: float = DEFAULT_TIMEOUT):
+                 timeout: float = DEFAULT_TIMEOUT, niceness: int = 0):
         self.crawler = crawler
         self.archive = archive
         self.workers = workers
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.niceness = niceness
         self.pool: WorkerPool[Page, Extraction] | None = None
 
     @classmethod
@@ -66,13 +68,14 @@ class ExtractPipeline:
         workers = setting(crawler.settings, "EXTRACT_WORKERS", int) or os.cpu_count() or 1
         return cls(crawler, Archive.of(crawler), workers,
                    setting(crawler.settings, "EXTRACT_MAX_BYTES", int),
-                   setting(crawler.settings, "EXTRACT_TIMEOUT", float))
+                   setting(crawler.settings, "EXTRACT_TIMEOUT", float),
+                   setting(crawler.settings, "EXTRACT_NICENESS", int))
 
     def _start_pool(self) -> WorkerPool[Page, Extraction]:
         hints = self.crawler.spider.site.extract  # type: ignore[union-attr]
         stats = self.crawler.stats
         return WorkerPool(extract_page, failed_page, self.workers, timeout=self.timeout,
-                          initializer=start_worker, initargs=(hints, self.max_bytes),
+                          initializer=start_worker, initargs=(hints, self.max_bytes, self.niceness),
                           preload=["crawler.extraction.inworker"],
                           on_event=lambda event: stats.inc_value(f"extract/{event}"))
 

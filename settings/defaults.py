@@ -47,6 +47,7 @@ DEFAULTS: dict[str, object] = {
     "EXTRACT_WORKERS": 0,
     "EXTRACT_MAX_BYTES": 16 * 1024 * 1024,
     "EXTRACT_TIMEOUT": 60,
+    "EXTRACT_NICENESS": 10,
     "REEXTRACT_BATCH": 200,
     # shared reextract/warcimport jobs (FRONTIER_URL): seconds a dead process keeps a task
     "REDIS_TASK_LEASE": 120,

@@ -50,6 +50,7 @@ DOWNLOAD_TIMEOUT = 60
 # Hard cap on one download; pages over EXTRACT_MAX_BYTES are archived but not extracted.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 TELNETCONSOLE_ENABLED = False
+STATS_CLASS = "crawler.stats.CrawlStats"
 # No listening port on an unattended crawler (Scrapy 2.19 starts a code-executing one by default).
 REMOTE_CONTROL_ENABLED = False
 # Only encodings every WARC reader decodes: warcio (and so pywb) cannot read brotli
@@ -84,7 +85,10 @@ CATALOGUE_MAX_URL_BYTES = 2000
 
 # ---- archive -------------------------------------------------------------------------------
 # The run's row, lock and start-up repair first (a locked site is never fetched), then the archive.
-EXTENSIONS = {"crawler.extensions.runlock.RunLifecycle": 90, "crawler.extensions.warc.WarcExporter": 100}
+EXTENSIONS = {"crawler.extensions.runlock.RunLifecycle": 90, "crawler.extensions.warc.WarcExporter": 100,
+              # off above and not even imported (aiohttp takes a tenth of a second): to turn one on, drop its line
+              "scrapy.extensions.telnet.TelnetConsole": None,
+              "scrapy.extensions.remote_control.RemoteControl": None}
 # False: crawl without archiving (and so without extracting: set ITEM_PIPELINES={} too).
 WARC_ENABLED = True
 # WARC files are closed and a new one begun once a file reaches this size (bytes).
@@ -153,6 +157,9 @@ EXTRACT_MAX_BYTES = 16 * 1024 * 1024
 # Seconds one page may take in an extraction worker before the worker is killed; the page is
 # retried once alone, then recorded as `timeout` (0 = no limit).
 EXTRACT_TIMEOUT = 60
+# Extraction workers run this much nicer than the crawl (os.nice): the reactor, which every page
+# waits on, gets a core when it needs one, and the workers take what it leaves (0: as the crawl).
+EXTRACT_NICENESS = 10
 # `scrapy reextract`: captures filed per transaction (and, in a shared job, per task).
 REEXTRACT_BATCH = 200
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
@@ -119,3 +120,20 @@ def test_a_page_that_hangs_its_worker_is_retried_alone_then_recorded(tmp_path: P
     with open_catalogue(database_url)() as session:
         assert session.scalars(select(ExtractionFailure.reason)).all() == ["timeout"]
         assert session.scalar(select(FrontierEntry.done_at).where(FrontierEntry.url == url))
+
+
+def test_extraction_workers_run_nicer_than_the_crawl(tmp_path: Path) -> None:
+    """EXTRACT_NICENESS: the workers yield the CPU to the reactor every page waits on."""
+    url, body, gold = one_article()
+    crawl = psutil.Process()
+    with pipeline_of(tmp_path, vov_spider(), EXTRACT_NICENESS=3) as (pipeline, archive, _):
+        async def crawl_once() -> ExtractedArticle:
+            archive.remember([Discovered(url)])
+            return await pipeline.process_item(fetched(archive, url, body))
+
+        done = asyncio.run(crawl_once())
+        assert (tmp_path / "text" / str(done.text_path)).read_text("utf-8") == gold
+        workers = [p for p in crawl.children(recursive=True)
+                   if p.ppid() != crawl.pid]  # the forkserver's children
+        assert workers, "no extraction worker is running"
+        assert {worker.nice() for worker in workers} == {crawl.nice() + 3}

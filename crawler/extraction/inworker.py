@@ -7,6 +7,7 @@ the archive) would spend longer importing than extracting a small site's article
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from crawler.extraction.article import EXTRACTOR_VERSION, Extraction, Failure, extract_safely
@@ -22,9 +23,11 @@ _hints: ExtractHints | None = None
 _max_bytes = 0
 
 
-def start_worker(hints: ExtractHints, max_bytes: int) -> None:
+def start_worker(hints: ExtractHints, max_bytes: int, niceness: int = 0) -> None:
     global _hints, _max_bytes
     _hints, _max_bytes = hints, max_bytes
+    if niceness:
+        os.nice(niceness)  # lowering its own priority needs no privilege
 
 
 def extract_page(page: Page) -> Extraction:
