@@ -12,6 +12,7 @@ DEFAULTS: dict[str, object] = {
     # where things live (project.py puts them under DATA_DIR)
     "WARC_DIR": "data/warc",
     "EXTRACT_TEXT_DIR": "data/text",
+    "PENDING_REQUESTS_DIR": "data/pending",
     "DATABASE_URL": "sqlite:///data/archive.sqlite3",
     "PROFILES_DIR": "settings:sites",  # <package>:<folder>, or a folder on disk
     # archive

@@ -29,6 +29,7 @@ BOT_NAME = "vnarchive"
 DATA_DIR = Path(os.environ.get("DATA_DIR", "data")).resolve()
 WARC_DIR = str(DATA_DIR / "warc")
 EXTRACT_TEXT_DIR = str(DATA_DIR / "text")
+PENDING_REQUESTS_DIR = str(DATA_DIR / "pending")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'archive.sqlite3'}"
 
 # ---- spiders: one per site profile ------------------------------------------------------
@@ -86,7 +87,7 @@ CATALOGUE_MAX_URL_BYTES = 2000
 # ---- archive -------------------------------------------------------------------------------
 # The run's row, lock and start-up repair first (a locked site is never fetched), then the archive.
 EXTENSIONS = {"crawler.extensions.runlock.RunLifecycle": 90, "crawler.extensions.warc.WarcExporter": 100,
-              # off above and not even imported (aiohttp takes a tenth of a second): to turn one on, drop its line
+              # off above and not even imported (aiohttp alone takes 0.1 s); to turn one on, drop it here
               "scrapy.extensions.telnet.TelnetConsole": None,
               "scrapy.extensions.remote_control.RemoteControl": None}
 # False: crawl without archiving (and so without extracting: set ITEM_PIPELINES={} too).

@@ -36,6 +36,12 @@ def index_path(warc_dir: Path, warc_name: str) -> Path:
     return warc_dir / INDEX_FOLDER / (warc_name + INDEX_SUFFIX)
 
 
+# Lines sorted in memory at once for one file's index (~8 MB): a crawl indexes each file it
+# closes, and its memory must not grow with the size of its WARC files (the rest is merged
+# from sorted runs on disk, storage.sorting).
+FILE_RUN_SIZE = 20_000
+
+
 def write_file_index(session: Session, warc_dir: Path, warc_name: str,
                      run: int | None = None) -> CdxjCounts:
     """(Re)write the index of the closed WARC file `warc_name` (relative to `warc_dir`) from
@@ -45,7 +51,7 @@ def write_file_index(session: Session, warc_dir: Path, warc_name: str,
     target = index_path(warc_dir, warc_name)
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(target, "w", encoding="utf-8", newline="\n") as out:
-        out.writelines(line + "\n" for line in sorted_lines(lines_of(rows, counts)))
+        out.writelines(line + "\n" for line in sorted_lines(lines_of(rows, counts), FILE_RUN_SIZE))
     return counts
 
 

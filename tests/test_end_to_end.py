@@ -176,3 +176,15 @@ def test_the_archive_process_closes_with_the_crawl_and_no_error(result: CrawlRes
     """Closed last, it exits by itself: no kill, no error in the crawl's log."""
     assert "The archive process ended" not in result.log
     assert "archive/close_errors" not in result.log
+
+
+def test_pending_requests_wait_on_disk_and_go_with_the_run(result: CrawlResult,
+                                                          catalogue) -> None:  # type: ignore[no-untyped-def]
+    """Every request waited in the run's folder under PENDING_REQUESTS_DIR (memory stays flat
+    however many URLs a sitemap lists), and the folder went with the run."""
+    with catalogue() as session:
+        [run] = session.scalars(select(CrawlRun)).all()
+    stats = run.stats or {}
+    assert stats["scheduler/enqueued/disk"] == stats["scheduler/enqueued"] > 0
+    assert "scheduler/enqueued/memory" not in stats
+    assert list((result.data_dir / "pending").iterdir()) == []

@@ -192,6 +192,26 @@ def test_one_query_per_batch_on_the_reader_thread(crawler: Crawler) -> None:
     assert all(thread.startswith("catalogue-reader") for thread, _ in queries)
 
 
+def test_a_sitemaps_thousands_are_decided_in_bounded_batches(crawler: Crawler,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many requests a callback yields in a row, at most DECIDE_AT_MOST are held
+    (and looked up) at once; each is decided once, in order."""
+    monkeypatch.setattr("crawler.middlewares.recrawl.DECIDE_AT_MOST", 40)
+    links = [url(f"a{n}") for n in range(100)]
+    seed(crawler, links[:10])
+    middleware = RecrawlMiddleware.from_crawler(crawler)
+    sizes: list[int] = []
+    decide = middleware.decide
+
+    async def decide_counting(batch: list[Request]) -> list[Request]:
+        sizes.append(len(batch))
+        return await decide(batch)
+    monkeypatch.setattr(middleware, "decide", decide_counting)
+    passed = through(middleware, [article(link) for link in links])
+    assert [r.url for r in passed] == links[10:]
+    assert sizes[:3] == [40, 40, 20] and not any(sizes[3:])
+
+
 def test_a_page_this_run_fetched_and_is_still_processing_is_not_asked_for_again(
         crawler: Crawler) -> None:
     """On a long crawl the memory of URLs let through forgets (it is bounded): a link to an

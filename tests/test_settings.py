@@ -22,7 +22,7 @@ from storage.catalogue.values import URL_MAX_BYTES
 from storage.imports.importer import ImportLimits
 
 ROOT = Path(__file__).resolve().parent.parent
-PLACES = {"WARC_DIR", "EXTRACT_TEXT_DIR", "DATABASE_URL"}  # project.py puts these under DATA_DIR
+PLACES = {"WARC_DIR", "EXTRACT_TEXT_DIR", "PENDING_REQUESTS_DIR", "DATABASE_URL"}  # project.py puts these under DATA_DIR
 PROJECT_CHOICES = {"SCHEDULE_CRAWLS",  # the project ships an hourly vov schedule; code knows none
                    "WARC_OPERATOR"}  # the contact given in the environment
 

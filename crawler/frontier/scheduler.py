@@ -37,6 +37,7 @@ from crawler.config import setting
 from crawler.exitcodes import Unusable
 from crawler.frontier import frontier_of, remembered
 from crawler.frontier.codec import entry_of, request_of
+from crawler.frontier.spilling import scheduler_of
 from storage.redisqueue.frontier import FrontierUnavailable, JobOver, SharedFrontier, fingerprint
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class FrontierScheduler(BaseScheduler):
     def from_crawler(cls, crawler: Crawler) -> Self | Scheduler:  # type: ignore[override]
         frontier = frontier_of(crawler)
         if frontier is None:
-            return Scheduler.from_crawler(crawler)
+            return scheduler_of(crawler)
         if not setting(crawler.settings, "WARC_ENABLED", bool):
             raise Unusable("FRONTIER_URL: a shared job acknowledges a request once its archive "
                            "has recorded it; set WARC_ENABLED=True, or unset FRONTIER_URL")

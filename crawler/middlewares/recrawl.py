@@ -36,7 +36,7 @@ Stats
 
 Requests are decided in batches, one catalogue query each (on the reader's thread, never
 the reactor's): a batch is what a callback yields before it yields anything else (an
-item, or DECIDE_NOW) or ends. A callback that must act only once its links are in the
+item, or DECIDE_NOW) or ends, DECIDE_AT_MOST requests at most. A callback that must act only once its links are in the
 frontier (marking its page done) yields DECIDE_NOW first. Requests a spider holds for a
 later callback (`requests_when_idle()`: sitemaps robots.txt names) are decided and
 scheduled here when the crawl goes idle with no callback left to carry them.
@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+DECIDE_AT_MOST = 500  # requests decided at once: one catalogue query, and a bounded batch
 REQUESTED_MEMORY = 8192  # URLs let through lately: bounded, however long the crawl
 _requested: WeakKeyDictionary[Crawler, BoundedDict[str, None]] = WeakKeyDictionary()
 
@@ -230,7 +231,9 @@ class RecrawlMiddleware:
         async for output in outputs:
             if isinstance(output, Request) and self._decides_on(output):
                 batch.append(output)
-                continue
+                if len(batch) < DECIDE_AT_MOST:
+                    continue
+                output = DECIDE_NOW  # a sitemap's thousands are decided (and let go) in parts
             for request in await self.decide(batch):
                 yield request
             batch = []

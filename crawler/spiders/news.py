@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -235,6 +236,12 @@ class NewsSpider(Spider):
         """Requests for the links that are articles, each once, for the recrawl middleware
         to decide on (`known`: their last captures, when the caller looked them up); none
         for those it let through already this run."""
+        return list(self.lazy_article_requests(links, source, known))
+
+    def lazy_article_requests(self, links: Iterable[Link], source: str,
+                              known: dict[str, CaptureState] | None = None) -> Iterator[Request]:
+        """`article_requests`, each built when it is taken: a sitemap's thousands of requests
+        are never all in memory at once."""
         candidates: dict[str, Link] = {}
         ignored = 0
         for link in links:
@@ -248,16 +255,13 @@ class NewsSpider(Spider):
             stats.inc_value(f"discovery/ignored/{source}", ignored)
         if candidates:
             stats.inc_value(f"discovery/articles/{source}", len(candidates))
-        requests = []
         for url, link in candidates.items():
             if url in self.requested:
                 continue
             meta = {"kind": "article", "lastmod": link.lastmod, "listed_in": link.listed_in}
             if known is not None:
                 meta["last_capture"] = known.get(url)
-            requests.append(Request(url, callback=self.parse_article, errback=self.fetch_failed,
-                                    meta=meta))
-        return requests
+            yield Request(url, callback=self.parse_article, errback=self.fetch_failed, meta=meta)
 
     def photo_requests(self, response: Response) -> list[Request]:
         """The article's own images (the profile's `images` selectors), each once: from the
@@ -363,15 +367,16 @@ class NewsSpider(Spider):
     async def parse_sitemap(self, response: Response) -> AsyncIterator[Any]:
         if self.challenged(response):
             return
-        requests, listed = self.robots_sitemaps(), None
+        requests: Iterable[Request] = self.robots_sitemaps()
+        listed = None
         body = sitemap_body(response.body)
         if body is None:
             logger.warning("Not a sitemap (or over %d bytes): %s", MAX_SITEMAP_BYTES, response.url)
             self.crawler.stats.inc_value("discovery/bad_sitemap")
         else:
             found, listed = await self.sitemap_requests(response.url, Sitemap(body))
-            requests += found
-        for request in requests:
+            requests = chain(requests, found)
+        for request in requests:  # built as they are taken: a sitemap lists thousands
             yield request
         yield DECIDE_NOW
         if listed is not None:  # only now: the decisions compare with what it listed before
@@ -379,7 +384,7 @@ class NewsSpider(Spider):
         self.mark_done(response)
 
     async def sitemap_requests(self, url: str, sitemap: Sitemap) -> tuple[
-            list[Request], list[tuple[str, datetime | None]] | None]:
+            Iterable[Request], list[tuple[str, datetime | None]] | None]:
         """A sitemap index's sitemaps; or a sitemap's articles and those it listed before
         (and what it lists now, with the lastmods)."""
         entries = [(entry["loc"], self.date(entry.get("lastmod"), url)) for entry in sitemap]
@@ -389,7 +394,7 @@ class NewsSpider(Spider):
         listed = [(canonical, link.lastmod) for link in links
                   if (canonical := self.canonical(link.url))]
         vanished = await self.vanished_requests(url, {canonical for canonical, _ in listed})
-        return self.article_requests(links, "sitemap") + vanished, listed
+        return chain(self.lazy_article_requests(links, "sitemap"), vanished), listed
 
     async def vanished_requests(self, sitemap_url: str, listed: set[str]) -> list[Request]:
         """Articles this sitemap listed before and lists no more: ask whether they are gone."""

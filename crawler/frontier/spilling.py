@@ -1,0 +1,89 @@
+"""Scrapy's scheduler with its pending requests on disk: a crawl's memory stays flat however
+many URLs its sitemaps list.
+
+A sitemap of a month of a news site lists thousands of articles, all scheduled at once;
+held in memory they made the crawl process 40% larger on a 20,000-article site than on a
+2,000-article one. Here they wait in Scrapy's own disk queues (pickled, as with JOBDIR),
+in a folder of the run's own under PENDING_REQUESTS_DIR, removed when the run ends. That
+folder is not a JOBDIR: the catalogue's frontier is what a later run resumes from, so a
+run killed before it could remove its folder leaves only a leftover, which the next run on
+this host removes. With JOBDIR set, Scrapy's scheduler is used as it is (kept for resuming).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+from scrapy.core.scheduler import Scheduler
+from scrapy.utils.job import job_dir
+from scrapy.utils.misc import build_from_crawler, load_object
+
+from crawler.config import setting
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
+
+__all__ = ["SpillingScheduler", "scheduler_of"]
+
+logger = logging.getLogger(__name__)
+
+
+def scheduler_of(crawler: Crawler) -> Scheduler:
+    """The scheduler of a crawl that shares no job: pending requests on disk, unless JOBDIR
+    asks for Scrapy's own or PENDING_REQUESTS_DIR is "" (in memory)."""
+    base = setting(crawler.settings, "PENDING_REQUESTS_DIR", str)
+    if job_dir(crawler.settings) is not None or not base:
+        return Scheduler.from_crawler(crawler)
+    return SpillingScheduler.in_folder(crawler, Path(base))
+
+
+class SpillingScheduler(Scheduler):
+    folder: Path
+
+    @classmethod
+    def in_folder(cls, crawler: Crawler, base: Path) -> Self:
+        base.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(base)
+        folder = Path(tempfile.mkdtemp(prefix=f"{_prefix()}{os.getpid()}-", dir=base))
+        settings = crawler.settings
+        scheduler = cls(
+            dupefilter=build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler),
+            jobdir=str(folder),
+            dqclass=load_object(settings["SCHEDULER_DISK_QUEUE"]),
+            mqclass=load_object(settings["SCHEDULER_MEMORY_QUEUE"]),
+            logunser=settings.getbool("SCHEDULER_DEBUG"),
+            stats=crawler.stats,
+            pqclass=load_object(settings["SCHEDULER_PRIORITY_QUEUE"]),
+            crawler=crawler,
+        )
+        scheduler.folder = folder
+        return scheduler
+
+    def close(self, reason: str) -> Deferred[None] | None:
+        try:
+            return super().close(reason)
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _prefix() -> str:
+    return f"run-{socket.gethostname()}-"
+
+
+def remove_leftovers(base: Path) -> None:
+    """Folders of runs of this host whose process is gone (killed before removing its own)."""
+    from crawler.extensions.runlock import pid_alive  # the run lock's test of a live pid
+
+    prefix = _prefix()
+    for folder in base.glob(f"{prefix}*"):
+        pid = folder.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            logger.info("Removed the pending requests a dead run left in %s", folder)

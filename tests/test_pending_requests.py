@@ -1,0 +1,68 @@
+"""Pending requests on disk (crawler.frontier.spilling): a folder of the run's own, removed
+at its end; a dead run's leftover removed by the next run on the host; JOBDIR and
+PENDING_REQUESTS_DIR="" keep Scrapy's own scheduler."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from scrapy import Request, Spider
+from scrapy.core.scheduler import Scheduler
+from scrapy.utils.test import get_crawler
+
+from crawler.frontier.spilling import SpillingScheduler, remove_leftovers, scheduler_of
+
+
+class _Spider(Spider):
+    name = "pending"
+
+    def parse(self, response):  # type: ignore[no-untyped-def]  # pragma: no cover
+        yield from ()
+
+
+def _scheduler(settings: dict[str, object]) -> Scheduler:
+    crawler = get_crawler(_Spider, settings)
+    crawler.spider = _Spider.from_crawler(crawler)
+    return scheduler_of(crawler)
+
+
+def test_requests_wait_in_the_runs_folder_which_goes_with_it(tmp_path: Path) -> None:
+    scheduler = _scheduler({"PENDING_REQUESTS_DIR": str(tmp_path),  # no engine needed:
+                            "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue"})
+    assert isinstance(scheduler, SpillingScheduler)
+    spider = scheduler.crawler.spider  # type: ignore[union-attr]
+    scheduler.open(spider)
+    urls = [f"https://vov.vn/a-{n}" for n in range(50)]
+    for url in urls:
+        assert scheduler.enqueue_request(Request(url, callback=spider.parse))
+    assert scheduler.folder.parent == tmp_path
+    assert any(path.stat().st_size for path in scheduler.folder.rglob("*") if path.is_file())
+    assert len(scheduler) == 50 and len(scheduler.mqs) == 0  # none held in memory
+    taken = [scheduler.next_request() for _ in urls]
+    assert sorted(request.url for request in taken) == sorted(urls)  # type: ignore[union-attr]
+    scheduler.close("finished")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_jobdir_or_no_folder_keep_scrapys_own_scheduler(tmp_path: Path) -> None:
+    for settings in ({"PENDING_REQUESTS_DIR": ""},
+                     {"PENDING_REQUESTS_DIR": str(tmp_path / "p"), "JOBDIR": str(tmp_path / "j")}):
+        scheduler = _scheduler(settings)
+        assert type(scheduler) is Scheduler, settings
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_dead_runs_leftover_is_removed_a_live_ones_kept(tmp_path: Path) -> None:
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    dead_pid = int(ended.stdout)
+    alive = _scheduler({"PENDING_REQUESTS_DIR": str(tmp_path)})  # this process's own folder
+    host = alive.folder.name.rsplit("-", 2)[0]  # run-<host>
+    dead = tmp_path / f"{host}-{dead_pid}-abc"
+    elsewhere = tmp_path / f"run-another.host-{dead_pid}-abc"
+    for folder in (dead, elsewhere):
+        (folder / "requests.queue").mkdir(parents=True)
+    remove_leftovers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.folder.name, elsewhere.name])
