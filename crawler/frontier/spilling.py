@@ -18,9 +18,11 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
+from scrapy import Request
 from scrapy.core.scheduler import Scheduler
+from scrapy.squeues import PickleLifoDiskQueue
 from scrapy.utils.job import job_dir
 from scrapy.utils.misc import build_from_crawler, load_object
 
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from twisted.internet.defer import Deferred
 
-__all__ = ["SpillingScheduler", "scheduler_of"]
+__all__ = ["RequestDiskQueue", "SpillingScheduler", "scheduler_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +89,33 @@ def remove_leftovers(base: Path) -> None:
         if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             logger.info("Removed the pending requests a dead run left in %s", folder)
+
+
+class RequestDiskQueue(PickleLifoDiskQueue):  # type: ignore[valid-type,misc]
+    """Scrapy's pickled LIFO disk queue, the same entries, made without `inspect`: Scrapy
+    names a request's callback by listing every method of the spider
+    (`inspect.getmembers`), for every request pushed, 4% of the crawl process's time."""
+
+    def push(self, request: Request) -> None:
+        # past Scrapy's own push (which would call Request.to_dict) to the pickling queue
+        super(PickleLifoDiskQueue, self).push(request_dict(request, self.spider))
+
+
+def request_dict(request: Request, spider: Any) -> dict[str, Any]:
+    """`request.to_dict(spider=spider)`, naming a callback that is a method of the spider
+    by its name; anything else is left to Scrapy."""
+    names = {}
+    for role in ("callback", "errback"):
+        func = getattr(request, role)
+        if callable(func):
+            name = getattr(func, "__name__", "")
+            if getattr(func, "__self__", None) is not spider or getattr(spider, name, None) != func:
+                return request.to_dict(spider=spider)
+            func = name
+        names[role] = func
+    data: dict[str, Any] = {"url": request.url, **names, "headers": dict(request.headers)}
+    for attribute in request.attributes:  # what Request.to_dict takes, in its order
+        data.setdefault(attribute, getattr(request, attribute))
+    if type(request) is not Request:
+        data["_class"] = f"{type(request).__module__}.{type(request).__name__}"
+    return data
