@@ -69,24 +69,26 @@ def latest_captures(session: Session, site: str, urls: Iterable[str]) -> dict[st
 
 def _latest_statement() -> Any:
     """Built once: constructing its subqueries costs more than running it, and the crawl
-    asks it for every page's links."""
+    asks it for every page's links. Core tables, not ORM entities: the rows are read as
+    mappings, and the ORM's per-execution set-up was a fifth of its cost."""
+    captures, entries = Capture.__table__, FrontierEntry.__table__
     ranked = (
-        select(Capture, func.row_number().over(
-            partition_by=Capture.url, order_by=(Capture.fetched_at.desc(), Capture.id.desc())
-        ).label("rank"))
-        .where(Capture.url.in_(bindparam("urls", expanding=True)),
-               Capture.blocked.is_(None))  # a challenge is no copy
+        select(captures, func.row_number().over(
+            partition_by=captures.c.url,
+            order_by=(captures.c.fetched_at.desc(), captures.c.id.desc())).label("rank"))
+        .where(captures.c.url.in_(bindparam("urls", expanding=True)),
+               captures.c.blocked.is_(None))  # a challenge is no copy
         .subquery()
     )
     latest = select(ranked).where(ranked.c.rank == 1).subquery()
-    original = Capture.__table__.alias("original")
+    original = captures.alias("original")
     return (
         select(latest, original.c.fetched_at.label("original_fetched_at"),
-               FrontierEntry.done_at, FrontierEntry.lastmod.label("listed_lastmod"))
+               entries.c.done_at, entries.c.lastmod.label("listed_lastmod"))
         .join(original, original.c.id == func.coalesce(latest.c.refers_to_capture_id,
                                                        latest.c.id))
-        .outerjoin(FrontierEntry, and_(FrontierEntry.url == latest.c.url,
-                                       FrontierEntry.site == bindparam("site")))
+        .outerjoin(entries, and_(entries.c.url == latest.c.url,
+                                 entries.c.site == bindparam("site")))
     )
 
 
