@@ -26,6 +26,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.archive import Archive
 from crawler.config import setting
+from crawler.exitcodes import Unusable
 from crawler.extraction.inworker import Page, extract_page, failed_page, start_worker
 from crawler.extraction.workers import DEFAULT_TIMEOUT, WorkerPool
 from crawler.items import ArticlePage, ExtractedArticle
@@ -66,10 +67,12 @@ class ExtractPipeline:
             raise NotConfigured("extraction files each text against its WARC capture: "
                                 "set WARC_ENABLED=True, or ITEM_PIPELINES={} to crawl only")
         workers = setting(crawler.settings, "EXTRACT_WORKERS", int) or os.cpu_count() or 1
+        niceness = setting(crawler.settings, "EXTRACT_NICENESS", int)
+        if niceness < 0:  # raising a process's priority takes privileges a crawl should not have
+            raise Unusable(f"EXTRACT_NICENESS={niceness}: give 0 (the crawl's priority) or more")
         return cls(crawler, Archive.of(crawler), workers,
                    setting(crawler.settings, "EXTRACT_MAX_BYTES", int),
-                   setting(crawler.settings, "EXTRACT_TIMEOUT", float),
-                   setting(crawler.settings, "EXTRACT_NICENESS", int))
+                   setting(crawler.settings, "EXTRACT_TIMEOUT", float), niceness)
 
     def _start_pool(self) -> WorkerPool[Page, Extraction]:
         hints = self.crawler.spider.site.extract  # type: ignore[union-attr]

@@ -31,6 +31,7 @@ WARC_DIR = str(DATA_DIR / "warc")
 EXTRACT_TEXT_DIR = str(DATA_DIR / "text")
 PENDING_REQUESTS_DIR = str(DATA_DIR / "pending")
 SCHEDULER_DISK_QUEUE = "crawler.frontier.spilling.RequestDiskQueue"
+SCHEDULER_START_DISK_QUEUE = "crawler.frontier.spilling.StartRequestDiskQueue"
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'archive.sqlite3'}"
 
 # ---- spiders: one per site profile ------------------------------------------------------

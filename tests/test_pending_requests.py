@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from scrapy import Request, Spider
 from scrapy.core.scheduler import Scheduler
 from scrapy.utils.request import request_from_dict
 from scrapy.utils.test import get_crawler
 
+from crawler.exitcodes import Unusable
 from crawler.frontier.spilling import SpillingScheduler, remove_leftovers, request_dict, scheduler_of
 
 
@@ -28,8 +30,12 @@ class _Spider(Spider):
         yield from ()
 
 
+QUEUES = {"SCHEDULER_DISK_QUEUE": "crawler.frontier.spilling.RequestDiskQueue",  # the project's
+          "SCHEDULER_START_DISK_QUEUE": "crawler.frontier.spilling.StartRequestDiskQueue"}
+
+
 def _scheduler(settings: dict[str, object]) -> Scheduler:
-    crawler = get_crawler(_Spider, settings)
+    crawler = get_crawler(_Spider, {**QUEUES, **settings})
     crawler.spider = _Spider.from_crawler(crawler)
     return scheduler_of(crawler)
 
@@ -46,8 +52,17 @@ def test_requests_wait_in_the_runs_folder_which_goes_with_it(tmp_path: Path) -> 
     assert scheduler.folder.parent == tmp_path
     assert any(path.stat().st_size for path in scheduler.folder.rglob("*") if path.is_file())
     assert len(scheduler) == 50 and len(scheduler.mqs) == 0  # none held in memory
-    taken = [scheduler.next_request() for _ in urls]
-    assert sorted(request.url for request in taken) == sorted(urls)  # type: ignore[union-attr]
+    # a request that will not pickle is kept in memory, as Scrapy keeps it, and not lost
+    odd = Request("https://vov.vn/odd", callback=spider.parse, meta={"f": lambda: None})
+    assert scheduler.enqueue_request(odd)
+    start = Request("https://vov.vn/left-over", callback=spider.parse, meta={"is_start_request": True})
+    assert scheduler.enqueue_request(start)
+    stats = scheduler.stats.get_stats()  # type: ignore[union-attr]
+    assert (stats["scheduler/enqueued/disk"], stats["scheduler/enqueued/memory"]) == (51, 1)
+    taken = [scheduler.next_request() for _ in range(52)]
+    assert sorted(request.url for request in taken) == sorted(  # type: ignore[union-attr]
+        [*urls, odd.url, start.url])
+    assert scheduler.next_request() is None
     scheduler.close("finished")
     assert list(tmp_path.iterdir()) == []
 
@@ -68,10 +83,18 @@ def test_a_dead_runs_leftover_is_removed_a_live_ones_kept(tmp_path: Path) -> Non
     host = alive.folder.name.rsplit("-", 2)[0]  # run-<host>
     dead = tmp_path / f"{host}-{dead_pid}-abc"
     elsewhere = tmp_path / f"run-another.host-{dead_pid}-abc"
-    for folder in (dead, elsewhere):
+    longer_host = tmp_path / f"{host}-2-{dead_pid}-abc"  # host `<ours>-2`: not ours
+    for folder in (dead, elsewhere, longer_host):
         (folder / "requests.queue").mkdir(parents=True)
     remove_leftovers(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.folder.name, elsewhere.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [alive.folder.name, elsewhere.name, longer_host.name])
+
+
+def test_an_unwritable_folder_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(Unusable, match="PENDING_REQUESTS_DIR=.*cannot be used"):
+        _scheduler({"PENDING_REQUESTS_DIR": str(tmp_path / "file" / "pending")})
 
 
 def test_a_request_goes_to_disk_as_scrapy_would_put_it() -> None:

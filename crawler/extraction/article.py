@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from crawler.profiles import ExtractHints
 
 # Bump when a change alters the text produced from the same page.
-EXTRACTOR_VERSION = f"vnarchive-4/trafilatura-{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"vnarchive-5/trafilatura-{trafilatura.__version__}"
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Elements of trafilatura's output that hold paragraphs; anything else (hi, ref, del, ...) is inline.

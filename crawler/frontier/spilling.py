@@ -17,22 +17,24 @@ import os
 import shutil
 import socket
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy import Request
 from scrapy.core.scheduler import Scheduler
-from scrapy.squeues import PickleLifoDiskQueue
+from scrapy.squeues import PickleFifoDiskQueue, PickleLifoDiskQueue
 from scrapy.utils.job import job_dir
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.config import setting
+from crawler.exitcodes import Unusable
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from twisted.internet.defer import Deferred
 
-__all__ = ["RequestDiskQueue", "SpillingScheduler", "scheduler_of"]
+__all__ = ["RequestDiskQueue", "SpillingScheduler", "StartRequestDiskQueue", "scheduler_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +53,12 @@ class SpillingScheduler(Scheduler):
 
     @classmethod
     def in_folder(cls, crawler: Crawler, base: Path) -> Self:
-        base.mkdir(parents=True, exist_ok=True)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise Unusable(f"PENDING_REQUESTS_DIR={base} cannot be used ({error.strerror}): set "
+                           "DATA_DIR or -s PENDING_REQUESTS_DIR=... to a writable folder, or "
+                           "PENDING_REQUESTS_DIR= to keep pending requests in memory") from error
         remove_leftovers(base)
         folder = Path(tempfile.mkdtemp(prefix=f"{_prefix()}{os.getpid()}-", dir=base))
         settings = crawler.settings
@@ -80,13 +87,23 @@ def _prefix() -> str:
 
 
 def remove_leftovers(base: Path) -> None:
-    """Folders of runs of this host whose process is gone (killed before removing its own)."""
+    """Folders of runs of this host whose process is gone (killed before removing its own):
+    `run-<host>-<pid>-<random>`, the host matched whole, and a pid given since to another
+    process counted as gone (it started after the folder was last written). Folders of other
+    hosts are left alone: whether their runs live cannot be told from here."""
     from crawler.extensions.runlock import pid_alive  # the run lock's test of a live pid
 
-    prefix = _prefix()
-    for folder in base.glob(f"{prefix}*"):
-        pid = folder.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and not pid_alive(int(pid)):
+    host = socket.gethostname()
+    for folder in base.glob("run-*"):
+        name, pid, _random = folder.name.rsplit("-", 2) if folder.name.count("-") >= 3 \
+            else ("", "", "")
+        if name != f"run-{host}" or not pid.isdigit():
+            continue
+        try:
+            written = datetime.fromtimestamp(folder.stat().st_mtime, UTC)
+        except OSError:
+            continue
+        if not pid_alive(int(pid), since=written):
             shutil.rmtree(folder, ignore_errors=True)
             logger.info("Removed the pending requests a dead run left in %s", folder)
 
@@ -94,11 +111,20 @@ def remove_leftovers(base: Path) -> None:
 class RequestDiskQueue(PickleLifoDiskQueue):  # type: ignore[valid-type,misc]
     """Scrapy's pickled LIFO disk queue, the same entries, made without `inspect`: Scrapy
     names a request's callback by listing every method of the spider
-    (`inspect.getmembers`), for every request pushed, 4% of the crawl process's time."""
+    (`inspect.getmembers`), for every request pushed, 4% of the crawl process's time. A
+    request that will not pickle raises as in Scrapy's (ValueError, and the scheduler keeps
+    it in memory)."""
 
     def push(self, request: Request) -> None:
         # past Scrapy's own push (which would call Request.to_dict) to the pickling queue
         super(PickleLifoDiskQueue, self).push(request_dict(request, self.spider))
+
+
+class StartRequestDiskQueue(PickleFifoDiskQueue):  # type: ignore[valid-type,misc]
+    """The same for start requests (a dead run's left-overs), in Scrapy's FIFO order."""
+
+    def push(self, request: Request) -> None:
+        super(PickleFifoDiskQueue, self).push(request_dict(request, self.spider))
 
 
 def request_dict(request: Request, spider: Any) -> dict[str, Any]:
