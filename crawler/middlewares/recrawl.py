@@ -37,9 +37,10 @@ Stats
 Requests are decided in batches, one catalogue query each (on the reader's thread, never
 the reactor's): a batch is what a callback yields before it yields anything else (an
 item, or DECIDE_NOW) or ends, DECIDE_AT_MOST requests at most. A callback that must act
-only once its links are in the frontier (marking its page done) yields DECIDE_NOW first. Requests a spider holds for a
-later callback (`requests_when_idle()`: sitemaps robots.txt names) are decided and
-scheduled here when the crawl goes idle with no callback left to carry them.
+only once its links are in the frontier (marking its page done) yields DECIDE_NOW first.
+Requests a spider holds for a later callback (`requests_when_idle()`: sitemaps robots.txt
+names) are decided and scheduled here when the crawl goes idle with no callback left to
+carry them.
 """
 
 from __future__ import annotations
