@@ -94,7 +94,9 @@ def test_summary_shows_what_the_recrawl_did_and_how_fast(crawled: Crawled) -> No
     assert speed, lines["duration"]
     seconds, requests_per_s = float(speed[1]), float(speed[2])
     requests = run.stats["downloader/request_count"]
-    assert seconds > 0 and requests_per_s == pytest.approx(requests / seconds, rel=0.06, abs=0.06)
+    # the duration is printed to a tenth of a second: the rate is the requests over the real one
+    assert seconds > 0.05
+    assert requests / (seconds + 0.05) - 0.06 <= requests_per_s <= requests / (seconds - 0.05) + 0.06
     # the run extracted only the new and the changed articles: that is what it wrote
     assert re.search(r"text files written +4 ", lines["text files written"])
 
