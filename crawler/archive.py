@@ -97,7 +97,7 @@ logger = logging.getLogger(__name__)
 # PostgreSQL's deadlock and serialization failures: the batch is tried again, whole
 CONFLICTS = frozenset({"40P01", "40001"})
 COMMIT_TRIES = 3
-BATCH_SIZE = 200  # rows per commit at most; a batch is also committed whenever the queue is empty
+BATCH_SIZE = 200  # rows per commit at most; a batch is also committed when the queue runs dry
 COMMIT_INTERVAL = 0.1  # seconds: under load, commits come no oftener than this (group commit)
 DEFAULT_BACKLOG = 32 * 2**20  # bytes of pages handed over and not yet committed (ARCHIVE_BACKLOG_BYTES)
 
@@ -399,7 +399,8 @@ class Archive(Settling):
 
     def _run(self) -> None:
         """Group commit: a batch is committed once it is full, or once nothing more is queued
-        and COMMIT_INTERVAL has passed since the last commit. A lone write commits at once;
+        and COMMIT_INTERVAL has passed since the last commit (the wait for the next task
+        times out then, at once if the interval is over). A lone write commits at once;
         under load every commit carries many pages (a commit costs a WARC fsync and a dozen
         statements, whatever its size)."""
         batch, last_commit = _Batch(), 0.0
@@ -423,8 +424,7 @@ class Archive(Settling):
                     future.set_exception(error)
                 else:
                     batch.waiting.append((future, result))
-                if batch.waiting and (len(batch) >= BATCH_SIZE or self._queue.empty() and
-                                      time.monotonic() - last_commit >= COMMIT_INTERVAL):
+                if batch.waiting and len(batch) >= BATCH_SIZE:
                     batch, last_commit = self._commit(session, batch), time.monotonic()
 
     def _commit(self, session: Session, batch: _Batch) -> _Batch:

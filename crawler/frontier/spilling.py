@@ -93,12 +93,11 @@ def remove_leftovers(base: Path) -> None:
     hosts are left alone: whether their runs live cannot be told from here."""
     from crawler.extensions.runlock import pid_alive  # the run lock's test of a live pid
 
-    host = socket.gethostname()
-    for folder in base.glob("run-*"):
-        name, pid, _random = folder.name.rsplit("-", 2) if folder.name.count("-") >= 3 \
-            else ("", "", "")
-        if name != f"run-{host}" or not pid.isdigit():
+    for folder in base.glob(f"{_prefix()}*"):
+        parts = folder.name.rsplit("-", 2)  # run-<host>, pid, random
+        if f"{parts[0]}-" != _prefix() or not parts[1].isdigit():
             continue
+        pid = parts[1]
         try:
             written = datetime.fromtimestamp(folder.stat().st_mtime, UTC)
         except OSError:
@@ -139,9 +138,5 @@ def request_dict(request: Request, spider: Any) -> dict[str, Any]:
                 return request.to_dict(spider=spider)
             func = name
         names[role] = func
-    data: dict[str, Any] = {"url": request.url, **names, "headers": dict(request.headers)}
-    for attribute in request.attributes:  # what Request.to_dict takes, in its order
-        data.setdefault(attribute, getattr(request, attribute))
-    if type(request) is not Request:
-        data["_class"] = f"{type(request).__module__}.{type(request).__name__}"
-    return data
+    # Scrapy's own dict of everything else, with no callable left for it to look up
+    return {**request.replace(callback=None, errback=None).to_dict(), **names}
