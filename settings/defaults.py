@@ -21,6 +21,7 @@ DEFAULTS: dict[str, object] = {
     "WARC_PREFIX": "vnarchive",
     "ARCHIVE_PROCESS": True,
     "ARCHIVE_BACKLOG_BYTES": 32 * 1024 * 1024,
+    "PENDING_IN_MEMORY": 2000,  # pending requests held in memory (about 2 MB); the rest on disk
     # warcinfo: who made the files, what they belong to, what they are ("": derived, see README)
     "WARC_OPERATOR": "",
     "WARC_IS_PART_OF": "",

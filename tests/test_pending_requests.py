@@ -1,6 +1,7 @@
-"""Pending requests on disk (crawler.frontier.spilling): a folder of the run's own, removed
-at its end; a dead run's leftover removed by the next run on the host; JOBDIR and
-PENDING_REQUESTS_DIR="" keep Scrapy's own scheduler."""
+"""Pending requests spilling to disk (crawler.frontier.spilling): the first PENDING_IN_MEMORY
+in memory, the rest in a folder of the run's own, removed at its end; a dead run's leftover
+removed by the next run on the host; JOBDIR and PENDING_REQUESTS_DIR="" keep Scrapy's own
+scheduler."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class _Spider(Spider):
         yield from ()
 
 
+NO_ENGINE_NEEDED = "scrapy.pqueues.ScrapyPriorityQueue"
 QUEUES = {"SCHEDULER_DISK_QUEUE": "crawler.frontier.spilling.RequestDiskQueue",  # the project's
           "SCHEDULER_START_DISK_QUEUE": "crawler.frontier.spilling.StartRequestDiskQueue"}
 
@@ -41,8 +43,8 @@ def _scheduler(settings: dict[str, object]) -> Scheduler:
 
 
 def test_requests_wait_in_the_runs_folder_which_goes_with_it(tmp_path: Path) -> None:
-    scheduler = _scheduler({"PENDING_REQUESTS_DIR": str(tmp_path),  # no engine needed:
-                            "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue"})
+    scheduler = _scheduler({"PENDING_REQUESTS_DIR": str(tmp_path), "PENDING_IN_MEMORY": 0,
+                            "SCHEDULER_PRIORITY_QUEUE": NO_ENGINE_NEEDED})
     assert isinstance(scheduler, SpillingScheduler)
     spider = scheduler.crawler.spider  # type: ignore[union-attr]
     scheduler.open(spider)
@@ -63,6 +65,34 @@ def test_requests_wait_in_the_runs_folder_which_goes_with_it(tmp_path: Path) -> 
     assert sorted(request.url for request in taken) == sorted(  # type: ignore[union-attr]
         [*urls, odd.url, start.url])
     assert scheduler.next_request() is None
+    scheduler.close("finished")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_requests_beyond_the_memory_bound_spill_and_come_back_by_priority(
+        tmp_path: Path) -> None:
+    scheduler = _scheduler({"PENDING_REQUESTS_DIR": str(tmp_path), "PENDING_IN_MEMORY": 10,
+                            "SCHEDULER_PRIORITY_QUEUE": NO_ENGINE_NEEDED})
+    spider = scheduler.crawler.spider  # type: ignore[union-attr]
+    scheduler.open(spider)
+    urls = [f"https://vov.vn/a-{n}" for n in range(50)]
+    for url in urls:
+        assert scheduler.enqueue_request(Request(url, callback=spider.parse))
+    assert (len(scheduler.mqs), len(scheduler.dqs)) == (10, 40)  # type: ignore[arg-type]
+    hub = Request("https://vov.vn/hub", callback=spider.parse, priority=10)
+    assert scheduler.enqueue_request(hub)  # while the crawl spills: on disk
+    first, second = scheduler.next_request(), scheduler.next_request()
+    assert hub.url in (first.url, second.url)  # type: ignore[union-attr]  # one request later at most
+    taken = [first, second]
+    while (request := scheduler.next_request()) is not None:
+        assert len(scheduler.mqs) <= 10
+        taken.append(request)
+    assert sorted(request.url for request in taken) == sorted([*urls, hub.url])  # type: ignore[union-attr]
+    stats = scheduler.stats.get_stats()  # type: ignore[union-attr]
+    assert (stats["scheduler/enqueued/memory"], stats["scheduler/enqueued/disk"]) == (10, 41)
+    # drained, it holds the next ones in memory again
+    assert scheduler.enqueue_request(Request("https://vov.vn/later", callback=spider.parse))
+    assert (len(scheduler.mqs), len(scheduler.dqs)) == (1, 0)  # type: ignore[arg-type]
     scheduler.close("finished")
     assert list(tmp_path.iterdir()) == []
 

@@ -16,9 +16,11 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
+from scrapy import signals
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
+from crawler import collector
 from crawler.exitcodes import ExitCode, Unusable
 
 if TYPE_CHECKING:
@@ -64,8 +66,10 @@ class Command(ScrapyCrawl):
         except KeyError:
             raise UsageError(f"no spider {args[0]!r}: `scrapy list` shows one per site profile") from None
         errors: list[BaseException] = []
+        crawler.signals.connect(collector.crawl_started, signal=signals.spider_opened)
         _catch(self.crawler_process.crawl(crawler, **opts.spargs), errors)
         self.crawler_process.start()
+        collector.crawl_ended()
         if errors:
             self.exitcode = self._failed_to_start(errors[0])
             return

@@ -1,0 +1,36 @@
+"""Python's garbage collector, tuned for the crawl process (the `crawl` command owns it).
+
+Why: the cyclic collector's passes cost a 2,000-article crawl 1.5 s of its crawl process's
+CPU, a tenth of it. Its full passes walked the ~170,000 objects start-up leaves behind
+(Scrapy's, Twisted's, SQLAlchemy's and lxml's modules and classes), which never become
+garbage, and its young passes ran every 700 new objects, a few times per page. So once the
+crawl is set up its objects are frozen (`gc.freeze`: never walked again), and the young
+generation is collected every YOUNG_THRESHOLD objects. Cycles are still collected; memory
+stays bounded by the threshold, not by the crawl's size.
+
+At the end the crawl's own objects are frozen too: the interpreter's last collections,
+which free nothing a process about to exit needs freed, took 0.3 s.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+__all__ = ["YOUNG_THRESHOLD", "crawl_started", "crawl_ended"]
+
+YOUNG_THRESHOLD = 10_000  # Python's own is 700: a page allocates thousands
+
+
+def crawl_started(spider: Any) -> None:
+    """Freeze what start-up made and collect the young generation less often (a handler of
+    `spider_opened`); the stat `gc/frozen_at_start` counts the objects frozen."""
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+    spider.crawler.stats.set_value("gc/frozen_at_start", gc.get_freeze_count())
+
+
+def crawl_ended() -> None:
+    """Nothing is collected any more: the process is about to exit."""
+    gc.freeze()
