@@ -27,6 +27,7 @@ from scrapy.exceptions import NotConfigured
 from crawler.archive import Archive
 from crawler.config import setting
 from crawler.exitcodes import Unusable
+from crawler.extraction.article import EXTRACTOR_MODULES
 from crawler.extraction.inworker import Page, extract_page, failed_page, start_worker
 from crawler.extraction.workers import DEFAULT_TIMEOUT, WorkerPool
 from crawler.items import ArticlePage, ExtractedArticle
@@ -79,7 +80,7 @@ class ExtractPipeline:
         stats = self.crawler.stats
         return WorkerPool(extract_page, failed_page, self.workers, timeout=self.timeout,
                           initializer=start_worker, initargs=(hints, self.max_bytes, self.niceness),
-                          preload=["crawler.extraction.inworker"],
+                          preload=["crawler.extraction.inworker", *EXTRACTOR_MODULES],
                           on_event=lambda event: stats.inc_value(f"extract/{event}"))
 
     async def process_item(self, item: Any) -> Any:

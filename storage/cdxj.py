@@ -32,8 +32,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import surt
-
 from storage.catalogue.selection import CaptureRow
 
 __all__ = ["CdxjCounts", "line_of", "lines_of", "url_key"]
@@ -83,7 +81,11 @@ def line_of(row: CaptureRow, counts: CdxjCounts | None = None) -> str | None:
 
 def url_key(url: str) -> str:
     """The SURT key pywb and cdxj-indexer give a URL; a URL surt cannot read is its own key,
-    with its whitespace percent-encoded: readers split a line at its first two spaces."""
+    with its whitespace percent-encoded: readers split a line at its first two spaces.
+    (surt is imported here: with tldextract it is a tenth of a second of every crawl's and
+    archive process's start-up, and it is needed only once a WARC file is indexed.)"""
+    import surt
+
     try:
         return surt.surt(url)
     except Exception:  # surt raises whatever urllib raises on a malformed URL

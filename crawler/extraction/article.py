@@ -26,13 +26,13 @@ it and goes on.
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import trafilatura
 from lxml import html
 from lxml.etree import ParserError
 
@@ -53,7 +53,11 @@ if TYPE_CHECKING:
     from crawler.profiles import ExtractHints
 
 # Bump when a change alters the text produced from the same page.
-EXTRACTOR_VERSION = f"vnarchive-5/trafilatura-{trafilatura.__version__}"
+# trafilatura itself is imported where it runs (run_trafilatura): the crawl process and the
+# commands need this module's types and version, not a tenth of a second of its imports.
+EXTRACTOR_VERSION = f"vnarchive-5/trafilatura-{importlib.metadata.version('trafilatura')}"
+# What an extraction worker imports, once, in the forkserver its workers start from.
+EXTRACTOR_MODULES = ("crawler.extraction.article", "trafilatura")
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Elements of trafilatura's output that hold paragraphs; anything else (hi, ref, del, ...) is inline.
@@ -305,6 +309,8 @@ def _chars(paragraphs: list[str]) -> int:
 
 def run_trafilatura(tree: HtmlElement, **options: Any) -> HtmlElement | None:
     """trafilatura's body tree (it works on a copy): tables kept, comments and links not."""
+    import trafilatura  # once per process: see EXTRACTOR_VERSION
+
     document = trafilatura.bare_extraction(
         tree, include_comments=False, include_tables=True, with_metadata=False,
         deduplicate=False, **options,

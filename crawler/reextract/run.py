@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.extraction.article import EXTRACTOR_VERSION, extract_safely, too_large
+from crawler.extraction.article import EXTRACTOR_MODULES, EXTRACTOR_VERSION, extract_safely, too_large
 from crawler.extraction.filed import extracted_of
 from crawler.extraction.workers import WorkerPool
 from crawler.reextract.progress import Progress
@@ -229,7 +229,7 @@ def _run_pool(tasks: Iterator[list[WorkItem]], extractor: Extractor, filer: File
 def make_pool(extractor: Extractor, workers: int, timeout: float) -> WorkerPool:
     # Workers fork from a server that has imported lxml and trafilatura once.
     return WorkerPool(_run_in_worker, _failed, workers, timeout=timeout, initializer=_init_worker,
-                      initargs=(extractor,), preload=["crawler.extraction.article", "storage.warc.reader"])
+                      initargs=(extractor,), preload=[*EXTRACTOR_MODULES, "storage.warc.reader"])
 
 
 class _InOrder:
