@@ -5,8 +5,10 @@ CPU, a tenth of it. Its full passes walked the ~170,000 objects start-up leaves 
 (Scrapy's, Twisted's, SQLAlchemy's and lxml's modules and classes), which never become
 garbage, and its young passes ran every 700 new objects, a few times per page. So once the
 crawl is set up its objects are frozen (`gc.freeze`: never walked again), and the young
-generation is collected every YOUNG_THRESHOLD objects. Cycles are still collected; memory
-stays bounded by the threshold, not by the crawl's size.
+generation is collected every YOUNG_THRESHOLD objects: 0.13 s in all. Cycles are still
+collected. Pages are not in cycles (see crawler.spiders.news.parsed): they are freed when
+their callback is done, so the rarer passes hold no more memory (crawl-process peak RSS
+the same, 165-171 MiB, at either threshold).
 
 At the end the crawl's own objects are frozen too: the interpreter's last collections,
 which free nothing a process about to exit needs freed, took 0.3 s.
