@@ -18,6 +18,8 @@ import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from scrapy.settings.default_settings import EXTENSIONS_BASE as _scrapy_extensions
+
 try:
     VERSION = version("vnarchive")
 except PackageNotFoundError:  # running from a checkout that was not installed
@@ -30,6 +32,8 @@ DATA_DIR = Path(os.environ.get("DATA_DIR", "data")).resolve()
 WARC_DIR = str(DATA_DIR / "warc")
 EXTRACT_TEXT_DIR = str(DATA_DIR / "text")
 PENDING_REQUESTS_DIR = str(DATA_DIR / "pending")
+# The first pending requests wait in memory, the rest on disk under PENDING_REQUESTS_DIR.
+PENDING_IN_MEMORY = 2000
 SCHEDULER_DISK_QUEUE = "crawler.frontier.spilling.RequestDiskQueue"
 SCHEDULER_START_DISK_QUEUE = "crawler.frontier.spilling.StartRequestDiskQueue"
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'archive.sqlite3'}"
@@ -88,10 +92,12 @@ CATALOGUE_MAX_URL_BYTES = 2000
 
 # ---- archive -------------------------------------------------------------------------------
 # The run's row, lock and start-up repair first (a locked site is never fetched), then the archive.
-EXTENSIONS = {"crawler.extensions.runlock.RunLifecycle": 90, "crawler.extensions.warc.WarcExporter": 100,
-              # off above and not even imported (aiohttp alone takes 0.1 s); to turn one on, drop it here
-              "scrapy.extensions.telnet.TelnetConsole": None,
-              "scrapy.extensions.remote_control.RemoteControl": None}
+EXTENSIONS = {"crawler.extensions.runlock.RunLifecycle": 90, "crawler.extensions.warc.WarcExporter": 100}
+# Off, and left out of Scrapy's own list: Scrapy imports every extension a setting names,
+# even one set to None (to tell two names of one class apart), and the remote control's
+# aiohttp alone took 0.15 s of every start. To turn one on, add it to EXTENSIONS.
+_off = ("scrapy.extensions.telnet.TelnetConsole", "scrapy.extensions.remote_control.RemoteControl")
+EXTENSIONS_BASE = {path: order for path, order in _scrapy_extensions.items() if path not in _off}
 # False: crawl without archiving (and so without extracting: set ITEM_PIPELINES={} too).
 WARC_ENABLED = True
 # WARC files are closed and a new one begun once a file reaches this size (bytes).
