@@ -76,6 +76,7 @@ from storage.catalogue.db import open_catalogue
 from storage.catalogue.filing import Filed, TextFiler
 from storage.catalogue.frontier import Backoff, CaptureState, Discovered, FetchFailure
 from storage.catalogue.repository import NewCapture
+from storage.cdxj import import_key_maker
 from storage.cdxjfiles import write_file_index
 from storage.dates import utc_now
 from storage.warc.exchange import HttpExchange
@@ -306,6 +307,8 @@ class Archive(Settling):
         self.commits = self.rows_committed = 0  # logged at close: rows per commit tell the load
         self._thread = threading.Thread(target=self._run, name="archive", daemon=True)
         self._thread.start()
+        # the run's last file is indexed at its end: what that imports, imported meanwhile
+        threading.Thread(target=import_key_maker, name="index-imports", daemon=True).start()
 
     @classmethod
     def of(cls, crawler: Crawler) -> Archive | ArchiveProcess:

@@ -79,6 +79,13 @@ def line_of(row: CaptureRow, counts: CdxjCounts | None = None) -> str | None:
     return _line(row.url, row.fetched_at, fields)
 
 
+def import_key_maker() -> None:
+    """Import what `url_key` needs now, e.g. in a background thread while a crawl archives,
+    so that indexing the run's last file at its end does not wait the tenth of a second
+    it takes."""
+    import surt  # noqa: F401
+
+
 def url_key(url: str) -> str:
     """The SURT key pywb and cdxj-indexer give a URL; a URL surt cannot read is its own key,
     with its whitespace percent-encoded: readers split a line at its first two spaces.
