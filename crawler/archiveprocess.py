@@ -8,8 +8,9 @@ strings already.
 
 `ArchiveProcess` is what the crawl holds instead of the Archive: the same queued writes in
 the same order, each a Future resolved once the archive process has committed it (or has
-failed it). The process starts with the crawl (a fresh interpreter running this module),
-which waits for it once, while starting up. Its log records are sent back and logged by the
+failed it). The process starts with the crawl (a fresh interpreter running this module):
+it imports while the crawl opens the catalogue (and migrates it), is told what to archive
+once that is done, and the crawl waits for it once, while starting up. Its log records are sent back and logged by the
 crawl, where the crawl logs.
 
 Crash rules are the Archive's, unchanged:
@@ -80,7 +81,15 @@ class ArchiveProcess(Settling):
 
     def __init__(self, config: ArchiveConfig):
         self.config = config
-        self.sessions = config.sessions()  # the crawl's own: run lock, reader, pipeline
+        process, conn = _spawn()  # it imports while this process opens the catalogue
+        try:
+            # the crawl's own (run lock, reader, pipeline), brought to the newest migration
+            # before the archive process, told of it below, opens the catalogue too
+            self.sessions = config.sessions()
+        except BaseException:
+            conn.close()  # it exits at end of file, before opening anything
+            process.wait(EXIT_WAIT)
+            raise
         self.backlog = Backlog(config.backlog_limit)
         self.captures = CaptureWriter(None)  # start-up repair's inserts, before any write
         self._calls: dict[int, Future[Any]] = {}
@@ -94,7 +103,7 @@ class ArchiveProcess(Settling):
         self.site = ""
         self.run_id: int | None = None
         self.blocking: Blocking | None = None
-        self._start()  # it imports while the crawl starts up
+        self._start(process, conn)
 
     def __setattr__(self, name: str, value: Any) -> None:
         """The run, site and challenge markers reach the archive process before any write
@@ -167,17 +176,8 @@ class ArchiveProcess(Settling):
         self._outbox.put((call_id, method, args))
         return future
 
-    def _start(self) -> None:
-        """A fresh interpreter running this module (never a fork of a process running the
-        reactor's threads, nor multiprocessing's spawn, which imports the crawl's own main
-        module, Scrapy's command line, first), given one end of a socket pair."""
-        ours, theirs = multiprocessing.Pipe()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.archiveprocess", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-            start_new_session=True,  # a terminal's Ctrl-C is the crawl's to handle, not its
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
-        theirs.close()
+    def _start(self, process: subprocess.Popen[bytes], ours: Connection) -> None:
+        """Hand the archive process its configuration, then its writes, in order."""
         self._process = process
         ours.send((self.config, logging.getLogger().getEffectiveLevel(), os.getpid()))
         threading.Thread(target=self._send, args=(ours,), name="archive-sender",
@@ -324,6 +324,21 @@ def batches(waiting: queue.SimpleQueue[Any]) -> Iterator[list[Any]]:
             return
 
 
+def _spawn() -> tuple[subprocess.Popen[bytes], Connection]:
+    """A fresh interpreter running this module (never a fork of a process running the
+    reactor's threads, nor multiprocessing's spawn, which imports the crawl's own main
+    module, Scrapy's command line, first), given one end of a socket pair; it waits for its
+    configuration on it."""
+    ours, theirs = multiprocessing.Pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler.archiveprocess", str(theirs.fileno())],
+        pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+        start_new_session=True,  # a terminal's Ctrl-C is the crawl's to handle, not its
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    theirs.close()
+    return process, ours
+
+
 def _answer(conn: Connection, answers: queue.SimpleQueue[Any]) -> None:
     for batch in batches(answers):
         try:
@@ -379,7 +394,10 @@ def _picklable(error: BaseException | None) -> BaseException | None:
 
 def main(fd: int) -> None:
     conn = Connection(fd)
-    config, log_level, crawl_pid = conn.recv()
+    try:
+        config, log_level, crawl_pid = conn.recv()
+    except EOFError:  # the crawl could not open the catalogue: it says why, nothing to do
+        return
     serve(conn, config, log_level, crawl_pid)
 
 
