@@ -10,8 +10,8 @@ strings already.
 the same order, each a Future resolved once the archive process has committed it (or has
 failed it). The process starts with the crawl (a fresh interpreter running this module):
 it imports while the crawl opens the catalogue (and migrates it), is told what to archive
-once that is done, and the crawl waits for it once, while starting up. Its log records are sent back and logged by the
-crawl, where the crawl logs.
+once that is done, and the crawl waits for it once, while starting up. Its log records are
+sent back and logged by the crawl, where the crawl logs.
 
 Crash rules are the Archive's, unchanged:
 * the archive process dies with the crawl (SIGKILL included): on Linux the kernel kills it
