@@ -8,8 +8,8 @@ own disk queues (pickled, as with JOBDIR): every request on disk cost a pickle a
 write, 5% of the crawl process, where most crawls never hold more than a few hundred. The
 disk's requests move to memory as it has room, the highest priority first, so a hub pushed
 while the crawl spills is still taken before the articles (one request later). The disk
-queues are in a folder of the run's own under PENDING_REQUESTS_DIR, removed when the run ends. That
-folder is not a JOBDIR: the catalogue's frontier is what a later run resumes from, so a
+queues are in a folder of the run's own under PENDING_REQUESTS_DIR, removed when the run
+ends. That folder is not a JOBDIR: the catalogue's frontier is what a later run resumes from, so a
 run killed before it could remove its folder leaves only a leftover, which the next run on
 this host removes. With JOBDIR set, Scrapy's scheduler is used as it is (kept for resuming).
 """
@@ -44,8 +44,9 @@ logger = logging.getLogger(__name__)
 
 
 def scheduler_of(crawler: Crawler) -> Scheduler:
-    """The scheduler of a crawl that shares no job: pending requests on disk, unless JOBDIR
-    asks for Scrapy's own or PENDING_REQUESTS_DIR is "" (in memory)."""
+    """The scheduler of a crawl that shares no job: pending requests past PENDING_IN_MEMORY
+    on disk, unless JOBDIR asks for Scrapy's own or PENDING_REQUESTS_DIR is "" (all in
+    memory)."""
     base = setting(crawler.settings, "PENDING_REQUESTS_DIR", str)
     if job_dir(crawler.settings) is not None or not base:
         return Scheduler.from_crawler(crawler)
@@ -91,7 +92,7 @@ class SpillingScheduler(Scheduler):
     def next_request(self) -> Request | None:
         request = super().next_request()  # memory first, as Scrapy's
         while len(self.dqs) and len(self.mqs) < self.in_memory:
-            waiting = super()._dqpop()  # the disk's highest priority
+            waiting = self._dqpop()  # the disk's highest priority
             if waiting is None:
                 break
             self._mqpush(waiting)
