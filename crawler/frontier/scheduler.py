@@ -38,6 +38,7 @@ from crawler.exitcodes import Unusable
 from crawler.frontier import frontier_of, remembered
 from crawler.frontier.codec import entry_of, request_of
 from crawler.frontier.spilling import scheduler_of
+from crawler.signals import wake
 from storage.redisqueue.frontier import FrontierUnavailable, JobOver, SharedFrontier, fingerprint
 
 if TYPE_CHECKING:
@@ -243,34 +244,40 @@ class FrontierScheduler(BaseScheduler):
         raise DontCloseSpider
 
     async def _check_job(self) -> None:
-        """Once the archive has committed what this worker was handed: give back what it holds
-        without an outcome, then wait for the job's end or for work (pushed by others, or
-        given back by a dead worker's expired leases), looking every POLL_SECONDS."""
         try:
-            await self._archive_caught_up()
-            self._acknowledge()
-            if self.local or self.outbox:
-                return
-            given_back = await asyncio.to_thread(self.frontier.idle)
-            self.mine.clear()
-            if given_back:
-                self.stats.inc_value("frontier/given_back", given_back)
-                logger.warning("%d requests ended here without an outcome the archive recorded: "
-                               "given back to the job", given_back)
-            while not self.local and not self.outbox:
-                if await asyncio.to_thread(self.frontier.finished):
-                    await self._job_over()
-                    return
-                entries = await asyncio.to_thread(self.frontier.lease, self.batch)
-                if entries:
-                    self._inject(entries)
-                    return
-                await asyncio.sleep(POLL_SECONDS)
+            await self._wait_for_work()
         except FrontierUnavailable as error:
             logger.error("Could not ask the shared frontier whether the job is over (%s); asking "
                          "again", error)
+            return  # on the engine's heartbeat
         finally:
             self._checking = None
+        if not self.job_over:
+            wake(self.crawler.engine)  # to its work now, not on its heartbeat
+
+    async def _wait_for_work(self) -> None:
+        """Once the archive has committed what this worker was handed: give back what it holds
+        without an outcome, then wait for the job's end or for work (pushed by others, or
+        given back by a dead worker's expired leases), looking every POLL_SECONDS."""
+        await self._archive_caught_up()
+        self._acknowledge()
+        if self.local or self.outbox:
+            return
+        given_back = await asyncio.to_thread(self.frontier.idle)
+        self.mine.clear()
+        if given_back:
+            self.stats.inc_value("frontier/given_back", given_back)
+            logger.warning("%d requests ended here without an outcome the archive recorded: "
+                           "given back to the job", given_back)
+        while not self.local and not self.outbox:
+            if await asyncio.to_thread(self.frontier.finished):
+                await self._job_over()
+                return
+            entries = await asyncio.to_thread(self.frontier.lease, self.batch)
+            if entries:
+                self._inject(entries)
+                return
+            await asyncio.sleep(POLL_SECONDS)
 
     def _inject(self, entries: list[bytes]) -> None:
         """Requests leased while the crawl idles: handed to the engine, which wakes for them."""

@@ -63,6 +63,7 @@ from crawler.bounded import BoundedDict
 from crawler.cataloguereader import CatalogueReader
 from crawler.config import setting
 from crawler.frontier import frontier_of, push_after
+from crawler.signals import wake
 from crawler.statuses import temporary_failure
 from storage.catalogue.frontier import CaptureState, Discovered, HeldBack
 from storage.redisqueue.frontier import fingerprint
@@ -216,6 +217,7 @@ class RecrawlMiddleware:
                 self.crawler.engine.crawl(request)
         finally:
             self._idle_work = None
+            wake(self.crawler.engine)  # none scheduled: the engine closes now, not on its heartbeat
 
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for output in self._in_batches(start):
