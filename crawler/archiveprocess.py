@@ -179,7 +179,12 @@ class ArchiveProcess(Settling):
     def _start(self, process: subprocess.Popen[bytes], ours: Connection) -> None:
         """Hand the archive process its configuration, then its writes, in order."""
         self._process = process
-        ours.send((self.config, logging.getLogger().getEffectiveLevel(), os.getpid()))
+        try:
+            ours.send((self.config, logging.getLogger().getEffectiveLevel(), os.getpid()))
+        except OSError as error:  # it died before it was told anything (its stderr says why)
+            ours.close()
+            raise ArchiveUnavailable(f"the archive process ended as it started (exit status "
+                                     f"{_ended(process)}): {error}") from error
         threading.Thread(target=self._send, args=(ours,), name="archive-sender",
                          daemon=True).start()
         threading.Thread(target=self._receive, args=(ours, process), name="archive-receiver",
@@ -217,11 +222,7 @@ class ArchiveProcess(Settling):
         try:
             self._receive_answers(conn)
         finally:  # the process is ending (or this thread failed): every write waiting fails
-            try:
-                code = process.wait(timeout=EXIT_WAIT)  # closed, it is on its way out
-            except subprocess.TimeoutExpired:
-                process.kill()
-                code = process.wait()
+            code = _ended(process)
             self._fail(ArchiveUnavailable(f"the archive process ended (exit status {code})"))
             if code:
                 logger.error("The archive process ended with exit status %s", code)
@@ -337,6 +338,15 @@ def _spawn() -> tuple[subprocess.Popen[bytes], Connection]:
         env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
     theirs.close()
     return process, ours
+
+
+def _ended(process: subprocess.Popen[bytes]) -> int:
+    """The exit status of an archive process whose pipe is closed: it is on its way out."""
+    try:
+        return process.wait(timeout=EXIT_WAIT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
 def _answer(conn: Connection, answers: queue.SimpleQueue[Any]) -> None:

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 # Close reasons of a run that did its job: it finished, stopped at a limit the user set
 # (Scrapy's closespider_*), or was asked to stop (a signal), leaving a consistent archive.
-# Any other reason (warc_write_error, lock_lost, start_error, memusage_exceeded, ...) is
+# Any other reason (warc_write_error, lock_lost, start_error, archive_unavailable, ...) is
 # a failure; bot_challenge has a status of its own.
 FINISHED_REASONS = {"finished", "shutdown"}
 
