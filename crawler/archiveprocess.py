@@ -52,6 +52,7 @@ from crawler.archive import (
     exchange_size,
 )
 from crawler.captures import UNKNOWN, CaptureWriter
+from crawler.collector import freeze_for_exit, freeze_start_up
 from crawler.extraction.workers import killed_with_parent
 
 if TYPE_CHECKING:
@@ -282,6 +283,7 @@ def serve(conn: Connection, config: ArchiveConfig, log_level: int, crawl_pid: in
         answers.put(None)
         answering.join()
         raise SystemExit(1) from None
+    freeze_start_up()  # as the crawl process does (crawler.collector)
     answers.put((_READY, None, None))
 
     def answer(call_id: int, future: Future[Any]) -> None:
@@ -306,6 +308,7 @@ def serve(conn: Connection, config: ArchiveConfig, log_level: int, crawl_pid: in
                 answers.put(None)
                 answering.join()
                 conn.close()
+                freeze_for_exit()  # no collection at exit
                 return
 
 

@@ -1,14 +1,19 @@
-"""The crawl process's collector settings: start-up frozen, cycles still collected.
+"""The collector settings of the crawl process and of its archive process: start-up frozen,
+cycles still collected.
 
-Run in a process of its own: freezing is for the whole interpreter, the test's included."""
+Run in processes of their own: freezing is for the whole interpreter, the test's included."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
-from tests.crawl import PROJECT
+import pytest
+
+from crawler.collector import YOUNG_THRESHOLD
+from tests.crawl import PROJECT, crawl
 
 SCRIPT = textwrap.dedent("""
     import gc, weakref
@@ -44,3 +49,30 @@ def test_startup_objects_are_frozen_and_later_cycles_still_collected() -> None:
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+
+# Loaded by every interpreter given the folder on PYTHONPATH; in the archive process only, it
+# writes down the collector's settings as the process exits.
+REPORTS_ARCHIVE_COLLECTOR = """import sys
+if "crawler.archiveprocess" in " ".join(sys.orig_argv):
+    import atexit, gc, os
+    def report():
+        with open(os.environ["COLLECTOR_REPORT"], "w") as out:
+            out.write(f"{gc.get_freeze_count()} {gc.get_threshold()[0]}")
+    atexit.register(report)
+"""
+
+
+@pytest.mark.slow
+def test_the_archive_process_freezes_its_start_up_too(
+        base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "path").mkdir()
+    (tmp_path / "path" / "sitecustomize.py").write_text(REPORTS_ARCHIVE_COLLECTOR)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "path"))
+    monkeypatch.setenv("COLLECTOR_REPORT", str(tmp_path / "report"))
+    result = crawl(base_url, tmp_path / "data")
+    assert result.returncode == 0, result.log[-3000:]
+    frozen, young = map(int, (tmp_path / "report").read_text().split())
+    assert frozen > 10_000  # SQLAlchemy's modules and the catalogue's models, never walked again
+    assert young == YOUNG_THRESHOLD

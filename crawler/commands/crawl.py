@@ -69,7 +69,7 @@ class Command(ScrapyCrawl):
         crawler.signals.connect(collector.crawl_started, signal=signals.spider_opened)
         _catch(self.crawler_process.crawl(crawler, **opts.spargs), errors)
         self.crawler_process.start()
-        collector.crawl_ended()
+        collector.freeze_for_exit()
         if errors:
             self.exitcode = self._failed_to_start(errors[0])
             return
