@@ -66,3 +66,9 @@ def remembered(request: Request) -> bool:
     """Whether the catalogue holds the request's URL (or never had to)."""
     future = _remembering.get(request)
     return future is None or future.done()
+
+
+def remembering(request: Request) -> Future[Any] | None:
+    """The write the request waits for before it is pushed, if it waits for one."""
+    future = _remembering.get(request)
+    return None if future is None or future.done() else future

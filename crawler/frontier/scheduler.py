@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy import signals
@@ -35,7 +36,7 @@ from twisted.internet.threads import deferToThread
 from crawler.archive import Archive
 from crawler.config import setting
 from crawler.exitcodes import Unusable
-from crawler.frontier import frontier_of, remembered
+from crawler.frontier import frontier_of, remembered, remembering
 from crawler.frontier.codec import entry_of, request_of
 from crawler.frontier.spilling import scheduler_of
 from crawler.signals import wake
@@ -71,6 +72,7 @@ class FrontierScheduler(BaseScheduler):
         self._acks_due = False
         self._checking: Any = None
         self._injecting = False  # set while leased requests are handed to the engine
+        self._awaited: set[Future[Any]] = set()  # remembers that will wake the engine
         self._renewal = LoopingCall(self._renew)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
@@ -132,9 +134,26 @@ class FrontierScheduler(BaseScheduler):
                 self.stats.inc_value("frontier/kept_local")
             return True
         self.outbox.append(request)
+        self._wake_when_remembered(request)
         if len(self.outbox) >= PUSH_BATCH:
             self._try(self._flush)
         return True
+
+    def _wake_when_remembered(self, request: Request) -> None:
+        """The engine asks for a request when a download ends, else only on its 5 s
+        heartbeat: one that waits for its remember alone (a worker's first requests) wakes
+        it once that write commits. One callback per write, however many requests wait on it."""
+        future = remembering(request)
+        if future is not None and future not in self._awaited:
+            self._awaited.add(future)
+            future.add_done_callback(self._remembered)
+
+    def _remembered(self, future: Future[Any]) -> None:
+        """On the thread resolving the archive's writes."""
+        from twisted.internet import reactor
+
+        self._awaited.discard(future)
+        reactor.callFromThread(wake, self.crawler.engine)
 
     def next_request(self) -> Request | None:
         self._try(self._flush)
@@ -232,6 +251,7 @@ class FrontierScheduler(BaseScheduler):
             self.settled.extend(urls)  # the next acknowledgement tries them again
             raise
         self.mine -= urls
+        wake(self.crawler.engine)  # what was pushed can be leased now, not on the heartbeat
 
     # ---- the end of the job ---------------------------------------------------------------
 
