@@ -248,6 +248,9 @@ class RunLifecycle:
         try:
             self._recover(self.lock.taken_over)
             if isinstance(self.lock, JobMembership):
+                # ready first: a worker waiting for its archive at spider_opened renews
+                # nothing, and the busy mark joining sets could lapse meanwhile
+                self.archive.ready()
                 self.lock.join()
         except Exception:  # the run never started: say so, and free the site for the next
             self._finish_run("start_error", {})

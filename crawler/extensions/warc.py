@@ -28,6 +28,7 @@ from scrapy.utils.defer import deferred_from_coro
 from crawler.archive import Archive
 from crawler.captures import UNKNOWN, Archived, PendingCapture
 from crawler.config import setting
+from crawler.exitcodes import Unusable
 from crawler.signals import archive_closed
 from storage.catalogue.frontier import Discovered
 from storage.warc.exchange import HttpExchange, new_record_id
@@ -123,6 +124,9 @@ class WarcExporter:
             await asyncio.gather(*self.pending, return_exceptions=True)
         try:
             await asyncio.wrap_future(self.archive.close())
+        except Unusable as error:  # its process is gone (and said why): no traceback to add
+            self.crawler.stats.inc_value("archive/close_errors")
+            logger.error("Could not close the archive (run %s): %s", self.archive.run_id, error)
         except Exception:
             self.crawler.stats.inc_value("archive/close_errors")
             logger.error("Could not close the WARC file (run %s)", self.archive.run_id,
