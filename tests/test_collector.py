@@ -53,13 +53,21 @@ def test_startup_objects_are_frozen_and_later_cycles_still_collected() -> None:
 
 
 # Loaded by every interpreter given the folder on PYTHONPATH; in the archive process only, it
-# writes down the collector's settings as the process exits.
+# notes the objects frozen by the first gc.freeze (start-up's; the process freezes again as
+# it exits), and writes them down with the young generation's threshold as it exits.
 REPORTS_ARCHIVE_COLLECTOR = """import sys
 if "crawler.archiveprocess" in " ".join(sys.orig_argv):
     import atexit, gc, os
+    first_freeze = []
+    freeze = gc.freeze
+    def noting_freeze():
+        freeze()
+        if not first_freeze:
+            first_freeze.append(gc.get_freeze_count())
+    gc.freeze = noting_freeze
     def report():
         with open(os.environ["COLLECTOR_REPORT"], "w") as out:
-            out.write(f"{gc.get_freeze_count()} {gc.get_threshold()[0]}")
+            out.write(f"{first_freeze[0] if first_freeze else 0} {gc.get_threshold()[0]}")
     atexit.register(report)
 """
 

@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DECIDE_AT_MOST = 500  # requests decided at once: one catalogue query, and a bounded batch
-# URLs let through lately: bounded, however long the crawl (about 10 MB when full). A URL
+# URLs let through lately: bounded, however long the crawl (about 15 MB when full). A URL
 # forgotten and linked again is looked up in the catalogue and decided again, only to be
 # dropped: with 8,192, on a 20,000-article site (40,000 URLs with the photos) that was a
 # quarter of the crawl process's CPU (2.6 ms a page against 1.9 for 2,000 articles).
