@@ -1,5 +1,4 @@
-"""The project's own signal, beside Scrapy's (scrapy.signals), and waking the engine after
-Scrapy's spider_idle.
+"""The project's own signal, beside Scrapy's (scrapy.signals), and waking Scrapy's engine.
 
 Why: Scrapy runs the handlers of one signal concurrently, so two `spider_closed` handlers
 cannot say which ends first; the end of a run must be recorded only once the archive is
@@ -16,9 +15,10 @@ for them."""
 
 
 def wake(engine: Any) -> None:
-    """Have the engine look for work now. After a spider_idle handler raised DontCloseSpider,
-    it looks again when a request it was given ends, else only on its heartbeat (5 s):
-    `engine.crawl()` wakes it, but Scrapy has no public call for "nothing came of it"."""
+    """Have the engine look for work now. It looks when a download ends, else only on its
+    heartbeat (5 s): after a spider_idle handler raised DontCloseSpider and scheduled
+    nothing, or once held-back requests can go, nothing else wakes it. `engine.crawl()`
+    does, but Scrapy has no public call without a request."""
     slot = getattr(engine, "_slot", None)
     if slot is not None:
         slot.nextcall.schedule()

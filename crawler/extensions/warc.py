@@ -124,13 +124,10 @@ class WarcExporter:
             await asyncio.gather(*self.pending, return_exceptions=True)
         try:
             await asyncio.wrap_future(self.archive.close())
-        except Unusable as error:  # its process is gone (and said why): no traceback to add
+        except Exception as error:
             self.crawler.stats.inc_value("archive/close_errors")
-            logger.error("Could not close the archive (run %s): %s", self.archive.run_id, error)
-        except Exception:
-            self.crawler.stats.inc_value("archive/close_errors")
-            logger.error("Could not close the WARC file (run %s)", self.archive.run_id,
-                         exc_info=True)
+            logger.error("Could not close the archive (run %s): %s", self.archive.run_id, error,
+                         exc_info=not isinstance(error, Unusable))  # Unusable: it said why
         await self.crawler.signals.send_catch_log_async(signal=archive_closed, reason=reason)
 
 

@@ -64,8 +64,7 @@ def push_after(request: Request, remembered: Future[Any]) -> None:
 
 def remembered(request: Request) -> bool:
     """Whether the catalogue holds the request's URL (or never had to)."""
-    future = _remembering.get(request)
-    return future is None or future.done()
+    return remembering(request) is None
 
 
 def remembering(request: Request) -> Future[Any] | None:
